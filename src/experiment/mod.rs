@@ -1,0 +1,182 @@
+//! Experiments: which replications to run, with which seeds, on how many threads.
+//!
+//! The work of a run is (points × replications), cut into [`Chunk`]s of at most
+//! [`CHUNK_REPS`] consecutive replications of one point. Chunks are the unit of parallelism,
+//! of resuming (a chunk's files are written atomically, so a chunk is either done or redone),
+//! and of sharding (shard `i` of `K` runs the chunks whose index is `i` modulo `K`). Chunk
+//! boundaries depend only on the numbers of points and replications, never on threads or
+//! shards, so every split produces the same bytes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::model::{self, Outcome};
+use crate::output::parts::{self, ChunkWriter};
+use crate::output::{OutputError, RunDir};
+use crate::rng::replication_seed;
+use crate::scenario::Scenario;
+
+/// Replications per chunk.
+pub const CHUNK_REPS: u32 = 50;
+
+/// A run of consecutive replications of one point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub index: usize,
+    pub point: usize,
+    pub first_rep: u32,
+    pub reps: u32,
+}
+
+/// Every chunk of a run, in output order (point-major, then replication).
+pub fn chunks(points: usize, replications: u32) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    for point in 0..points {
+        let mut first = 0;
+        while first < replications {
+            let reps = CHUNK_REPS.min(replications - first);
+            out.push(Chunk {
+                index: out.len(),
+                point,
+                first_rep: first,
+                reps,
+            });
+            first += reps;
+        }
+    }
+    out
+}
+
+/// Which part of the work a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    pub fn owns(&self, chunk: &Chunk) -> bool {
+        chunk.index % self.count as usize == self.index as usize
+    }
+
+    /// Parses `I/K` with `0 <= I < K`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("shard must be I/K with 0 <= I < K, got {s:?}");
+        let (i, k) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            k.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// A replication that failed (a ledger violation: a bug, reported with its seed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub point: usize,
+    pub replication: u32,
+    pub seed: u64,
+    pub error: String,
+}
+
+/// Runs one chunk: its replications in order, into one set of part files.
+pub fn run_chunk(
+    scenario: &Scenario,
+    chunk: &Chunk,
+    writer: &mut ChunkWriter,
+    progress: &AtomicU64,
+) {
+    let point = &scenario.points[chunk.point];
+    for rep in chunk.first_rep..chunk.first_rep + chunk.reps {
+        let seed = replication_seed(scenario.settings.seed, chunk.point as u64, rep as u64);
+        match model::run_replication(&point.setup, seed) {
+            Ok(outcome) => writer.add(point, rep, seed, &outcome),
+            Err(e) => writer.fail(Failure {
+                point: chunk.point,
+                replication: rep,
+                seed,
+                error: e.to_string(),
+            }),
+        }
+        progress.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs the chunks of `shard` that `dir` does not hold yet, on `threads` threads, calling
+/// `tick` with the number of replications done so far (from any thread).
+pub fn run_pending(
+    scenario: &Scenario,
+    dir: &RunDir,
+    shard: Shard,
+    threads: usize,
+    timeseries: bool,
+    tick: &(dyn Fn(u64) + Sync),
+) -> Result<(), OutputError> {
+    let all = chunks(scenario.points.len(), scenario.settings.replications);
+    let pending: Vec<Chunk> = all
+        .into_iter()
+        .filter(|c| shard.owns(c) && !parts::is_done(dir, c.index))
+        .collect();
+    let done = AtomicU64::new(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| OutputError::Refused(format!("cannot start {threads} threads: {e}")))?;
+    pool.install(|| {
+        pending.par_iter().try_for_each(|chunk| {
+            let point = &scenario.points[chunk.point];
+            let mut writer = ChunkWriter::new(&point.setup, timeseries);
+            run_chunk(scenario, chunk, &mut writer, &done);
+            tick(done.load(Ordering::Relaxed));
+            writer.finish(dir, chunk.index)
+        })
+    })
+}
+
+/// One replication's outcome without any output (benchmarks, tests).
+pub fn replicate(
+    scenario: &Scenario,
+    point: usize,
+    rep: u32,
+) -> Result<Outcome, model::LedgerViolation> {
+    let seed = replication_seed(scenario.settings.seed, point as u64, rep as u64);
+    model::run_replication(&scenario.points[point].setup, seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_replication_once() {
+        let cs = chunks(3, 120);
+        assert_eq!(cs.len(), 9);
+        for p in 0..3 {
+            let total: u32 = cs.iter().filter(|c| c.point == p).map(|c| c.reps).sum();
+            assert_eq!(total, 120);
+        }
+        assert!(cs.iter().enumerate().all(|(i, c)| c.index == i));
+    }
+
+    #[test]
+    fn shards_partition_the_chunks() {
+        let cs = chunks(5, 7);
+        let k = 3;
+        for c in &cs {
+            let owners = (0..k)
+                .filter(|&i| Shard { index: i, count: k }.owns(c))
+                .count();
+            assert_eq!(owners, 1);
+        }
+        assert!(Shard::parse("3/3").is_err());
+        assert!(Shard::parse("0/0").is_err());
+        assert_eq!(Shard::parse("1/4").unwrap(), Shard { index: 1, count: 4 });
+    }
+}

@@ -1,0 +1,286 @@
+//! Validated model parameters: what the simulation reads.
+//!
+//! The scenario module turns a TOML file into these types (ids resolved to indices, strings to
+//! enums, every value range-checked). The model never sees ids it has to look up or values it
+//! has to check. One [`Params`] value holds the parameters in force between two timeline
+//! changes; a replication holds one per timeline snapshot.
+
+use crate::rng::unit_from_key;
+
+/// A parameter that is either known or an estimate drawn once per replication.
+///
+/// Estimates (CALIBRATION.md rows tagged E or M with a range) are written in a scenario as
+/// `{ min = .., max = .. }` (uniform) or `{ min = .., mode = .., max = .. }` (triangular). The
+/// draw for replication seed `s` is the inverse CDF at `unit_from_key(s, key)`, where `key` is
+/// the hash of the parameter's path, so every timeline snapshot sees the same draw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Uncertain {
+    Fixed(f64),
+    Uniform {
+        min: f64,
+        max: f64,
+        key: u64,
+    },
+    Triangular {
+        min: f64,
+        mode: f64,
+        max: f64,
+        key: u64,
+    },
+}
+
+impl Uncertain {
+    /// The value in force: the fixed value, or for an undrawn estimate its central value.
+    /// Replications only ever see drawn (fixed) values; see [`Params::realise`].
+    pub fn value(&self) -> f64 {
+        match *self {
+            Uncertain::Fixed(v) => v,
+            Uncertain::Uniform { min, max, .. } => 0.5 * (min + max),
+            Uncertain::Triangular { min, mode, max, .. } => (min + mode + max) / 3.0,
+        }
+    }
+
+    /// The draw for replication seed `rep_seed`.
+    pub fn draw(&self, rep_seed: u64) -> Uncertain {
+        match *self {
+            Uncertain::Fixed(_) => *self,
+            Uncertain::Uniform { min, max, key } => {
+                Uncertain::Fixed(min + unit_from_key(rep_seed, key) * (max - min))
+            }
+            Uncertain::Triangular {
+                min,
+                mode,
+                max,
+                key,
+            } => {
+                let u = unit_from_key(rep_seed, key);
+                let width = max - min;
+                if width <= 0.0 {
+                    return Uncertain::Fixed(min);
+                }
+                let split = (mode - min) / width;
+                let v = if u < split {
+                    min + (u * width * (mode - min)).sqrt()
+                } else {
+                    max - ((1.0 - u) * width * (max - mode)).sqrt()
+                };
+                Uncertain::Fixed(v)
+            }
+        }
+    }
+
+    /// Smallest and largest value it can take.
+    pub fn bounds(&self) -> (f64, f64) {
+        match *self {
+            Uncertain::Fixed(v) => (v, v),
+            Uncertain::Uniform { min, max, .. } | Uncertain::Triangular { min, max, .. } => {
+                (min, max)
+            }
+        }
+    }
+}
+
+/// A chip product (MODEL.md §2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductParams {
+    pub id: String,
+    /// Index of the firm that makes it.
+    pub vendor: usize,
+    pub h100e_per_unit: Uncertain,
+    pub price_usd: f64,
+    /// Export-control class (index into [`Params::export_classes`]); `None` = never controlled.
+    pub export_class: Option<usize>,
+    /// Units per month the line can start at month 0 (before yield).
+    pub capacity_units_per_month: f64,
+    /// Annual growth of capacity, compounded monthly.
+    pub capacity_growth_annual: Uncertain,
+    /// Share of started units that are good at month 0, ramping linearly to `yield_target`.
+    pub yield_start: Uncertain,
+    pub yield_target: Uncertain,
+    pub yield_ramp_months: f64,
+    /// Standard deviation of the monthly yield draw around its ramp (0 = deterministic).
+    pub yield_sd: f64,
+    /// Units in the vendor's inventory at month 0.
+    pub initial_inventory_units: u64,
+}
+
+/// A firm (MODEL.md §2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirmParams {
+    pub id: String,
+    /// Index of the nation it is headquartered in (its regulator).
+    pub home: usize,
+    /// Serve the home nation's orders before exports (M10: China supplies itself first).
+    pub home_priority: bool,
+    /// Price discount offered to foreign buyers (M10 patron incentive), in [0, 1).
+    pub export_discount: f64,
+}
+
+/// A discrete build a nation plans (MODEL.md M2), e.g. "3,000 Ascend servers by 2026".
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectParams {
+    pub id: String,
+    /// Month index at which the order is placed.
+    pub month: u32,
+    pub product: usize,
+    pub units: u64,
+}
+
+/// A nation (MODEL.md §2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NationParams {
+    pub id: String,
+    /// New compute wanted per month at month 0, in H100e.
+    pub demand_h100e_per_month: f64,
+    pub demand_growth_annual: Uncertain,
+    /// Sigma of the monthly lognormal demand shock (mean-one).
+    pub demand_noise_sigma: f64,
+    /// Share of unmet demand that lapses each month; the rest carries over as backlog.
+    pub backlog_decay: f64,
+    /// Alignment at month 0, in [-1, 1] (-1 China-aligned, +1 US-aligned).
+    pub alignment: f64,
+    /// How much the nation matters to the powers (scales their will to press it), in [0, 1].
+    pub strategic_value: f64,
+    /// Dependence on each nation (indexed by nation): what pressure from it costs, in [0, 1].
+    pub dependence: Vec<f64>,
+    /// Utility bonus for each firm's stack (indexed by firm): ecosystem pull.
+    pub ecosystem: Vec<f64>,
+    /// Units installed at month 0 (indexed by product).
+    pub installed_units: Vec<u64>,
+    pub projects: Vec<ProjectParams>,
+}
+
+/// What an export rule says about a destination for one class of products (MODEL.md M3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportStatus {
+    Allowed,
+    Licence,
+    Prohibited,
+}
+
+/// An export rule for one (tier, export class).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExportRule {
+    pub status: ExportStatus,
+    /// Chance that a month's licence application is approved.
+    pub approval_probability: f64,
+    /// Months between approval and delivery.
+    pub delay_months: u32,
+    /// Licensed H100e a destination may receive per calendar year (None = no cap).
+    pub annual_cap_h100e: Option<f64>,
+    /// H100e per year that ship without a licence (low-volume exception), outside the cap.
+    pub exempt_h100e_per_year: f64,
+}
+
+impl ExportRule {
+    pub const ALLOWED: ExportRule = ExportRule {
+        status: ExportStatus::Allowed,
+        approval_probability: 1.0,
+        delay_months: 0,
+        annual_cap_h100e: None,
+        exempt_h100e_per_year: 0.0,
+    };
+}
+
+/// Scope of a regulator's warning against a rival's chips (MODEL.md M4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GuidanceScope {
+    None,
+    /// Only in the rival firm's home market.
+    HomeOnly,
+    /// Anywhere in the world.
+    Global,
+}
+
+/// A nation's regulator role (MODEL.md §2): export rules for its firms' products and guidance
+/// against rival firms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegulatorParams {
+    /// Index of the regulating nation.
+    pub nation: usize,
+    /// Rule for each (destination nation, export class): `rules[nation][class]`.
+    pub rules: Vec<Vec<ExportRule>>,
+    /// Guidance scope against each firm (indexed by firm).
+    pub guidance: Vec<GuidanceScope>,
+    /// Expected sanction cost of adopting a warned-against product, as a share of its price,
+    /// for an adopter fully dependent on this regulator.
+    pub guidance_sanction_share: f64,
+}
+
+/// Vendor-choice weights (MODEL.md M5), shared by all nations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarketParams {
+    /// Weight on ln(H100e per $10k).
+    pub price_performance_weight: f64,
+    /// Weight on alignment × vendor-home alignment.
+    pub alignment_weight: f64,
+    /// Weight on the expected sanction cost (share of price).
+    pub sanction_weight: f64,
+    /// Weight on ln(licence approval probability).
+    pub availability_weight: f64,
+    /// Utility lost per month of licence delay.
+    pub lead_time_weight_per_month: f64,
+}
+
+/// How alignment moves between events (MODEL.md M7).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlignmentParams {
+    /// Share of the gap to its initial alignment a nation closes each month.
+    pub reversion_per_month: f64,
+    /// Alignment move per month for buying only from one side (scaled by the import mix).
+    pub purchase_pull: f64,
+    /// Alignment move away from a regulator per month for having all demand denied by it.
+    pub denial_push: f64,
+}
+
+/// All parameters in force at one time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub products: Vec<ProductParams>,
+    pub firms: Vec<FirmParams>,
+    pub nations: Vec<NationParams>,
+    /// Regulator roles, at most one per nation.
+    pub regulators: Vec<RegulatorParams>,
+    /// Names of the export classes products belong to.
+    pub export_classes: Vec<String>,
+    pub market: MarketParams,
+    pub alignment: AlignmentParams,
+}
+
+impl Params {
+    /// A copy with every uncertain parameter drawn for replication seed `rep_seed`.
+    pub fn realise(&self, rep_seed: u64) -> Params {
+        let mut p = self.clone();
+        for prod in &mut p.products {
+            for u in [
+                &mut prod.h100e_per_unit,
+                &mut prod.capacity_growth_annual,
+                &mut prod.yield_start,
+                &mut prod.yield_target,
+            ] {
+                *u = u.draw(rep_seed);
+            }
+        }
+        for n in &mut p.nations {
+            n.demand_growth_annual = n.demand_growth_annual.draw(rep_seed);
+        }
+        p
+    }
+
+    /// The regulator role of nation `nation`, if it has one.
+    pub fn regulator_of(&self, nation: usize) -> Option<&RegulatorParams> {
+        self.regulators.iter().find(|r| r.nation == nation)
+    }
+
+    /// The rule governing sales of `product` to `destination`: the vendor's home regulator's
+    /// rule for the product's class, or `ALLOWED` when there is no regulator, no class, or the
+    /// destination is the vendor's home.
+    pub fn export_rule(&self, product: usize, destination: usize) -> ExportRule {
+        let prod = &self.products[product];
+        let home = self.firms[prod.vendor].home;
+        match (prod.export_class, self.regulator_of(home)) {
+            (Some(class), Some(reg)) if destination != home => reg.rules[destination][class],
+            _ => ExportRule::ALLOWED,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! What the model reports: monthly series, end-of-run outcomes and events.
+//!
+//! The world never formats or writes anything. It hands values to an [`Observer`] in a fixed
+//! order together with their names, so the same code feeds CSV writers, quantile sketches,
+//! in-memory test collectors and benchmarks, and the column catalogue can never drift from the
+//! values (it is built by running the same code with a name-collecting observer).
+
+/// The name of a metric: a plain name or a family with one member per firm
+/// (`installed_h100e_nvidia`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric<'a> {
+    Plain(&'static str),
+    /// `prefix` followed by `_` and a suffix (a firm or product id).
+    Per(&'static str, &'a str),
+}
+
+impl Metric<'_> {
+    pub fn name(&self) -> String {
+        match self {
+            Metric::Plain(n) => (*n).to_string(),
+            Metric::Per(prefix, suffix) => format!("{prefix}_{suffix}"),
+        }
+    }
+}
+
+/// Receives one value per (entity, metric), always in the same order for a given scenario.
+pub trait Observer {
+    fn value(&mut self, entity: &str, metric: Metric<'_>, value: f64);
+}
+
+/// Collects values only (the names are fixed by the catalogue).
+impl Observer for Vec<f64> {
+    fn value(&mut self, _: &str, _: Metric<'_>, value: f64) {
+        self.push(value);
+    }
+}
+
+/// Collects (entity, metric) names: builds a catalogue.
+#[derive(Default, Debug, Clone, PartialEq)]
+pub struct Names(pub Vec<(String, String)>);
+
+impl Observer for Names {
+    fn value(&mut self, entity: &str, metric: Metric<'_>, _: f64) {
+        self.0.push((entity.to_string(), metric.name()));
+    }
+}
+
+/// Who did something or had it done to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Nation(usize),
+    Firm(usize),
+    Product(usize),
+    /// The `k`-th change of the scenario's timeline (its target is the parameter path).
+    TimelineChange(usize),
+    None,
+}
+
+/// What happened. The snake_case name is the `kind` column of `events.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A dated parameter change from the scenario's timeline took effect.
+    Timeline,
+    /// A regulator changed the scope of its guidance against a firm (magnitude 0 none,
+    /// 1 home only, 2 global).
+    Guidance,
+    /// A regulator refused licensed exports to a nation this month (magnitude H100e).
+    LicenceDeny,
+    /// A nation's licensed imports hit the annual cap this month (magnitude H100e refused).
+    CapReached,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Timeline => "timeline",
+            EventKind::Guidance => "guidance",
+            EventKind::LicenceDeny => "licence_deny",
+            EventKind::CapReached => "cap_reached",
+        }
+    }
+}
+
+/// One row of `events.csv` (point and replication are added by the runner).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Event {
+    pub month: u32,
+    pub actor: Party,
+    pub target: Party,
+    pub kind: EventKind,
+    pub magnitude: f64,
+}

@@ -1,0 +1,126 @@
+//! `chipdip merge`: shard folders → the files an unsharded run writes, byte for byte.
+//!
+//! Refuses shards that are incomplete, of another scenario (hash), of another shard count, or
+//! that leave a shard missing or repeated.
+
+use std::path::{Path, PathBuf};
+
+use super::manifest::{Manifest, now_utc};
+use super::{OutputError, assemble};
+use crate::experiment::Shard;
+use crate::scenario::Scenario;
+
+/// Merges `shards` into `out`; returns the number of shards merged.
+pub fn merge(shards: &[PathBuf], out: &Path) -> Result<usize, OutputError> {
+    let refuse = |m: String| Err(OutputError::Refused(m));
+    let mut manifests = Vec::new();
+    for dir in shards {
+        let path = dir.join("manifest.json");
+        if !path.exists() {
+            return refuse(format!(
+                "{} is not a chipdip run folder (no manifest.json)",
+                dir.display()
+            ));
+        }
+        let m = Manifest::read(&path)?;
+        if !m.complete {
+            return refuse(format!(
+                "{} is not complete; rerun its shard first",
+                dir.display()
+            ));
+        }
+        manifests.push(m);
+    }
+    let first = &manifests[0];
+    let count = first.shard.count;
+    let mut by_index: Vec<Option<PathBuf>> = vec![None; count as usize];
+    for (dir, m) in shards.iter().zip(&manifests) {
+        if m.scenario_hash != first.scenario_hash || m.timeseries != first.timeseries {
+            return refuse(format!(
+                "{} belongs to another run ({}) than {} ({})",
+                dir.display(),
+                m.describe(),
+                shards[0].display(),
+                first.describe()
+            ));
+        }
+        if m.shard.count != count {
+            return refuse(format!(
+                "{} is shard {}/{}, others are of {count}",
+                dir.display(),
+                m.shard.index,
+                m.shard.count
+            ));
+        }
+        let slot = &mut by_index[m.shard.index as usize];
+        if let Some(other) = slot {
+            return refuse(format!(
+                "shard {}/{count} given twice: {} and {}",
+                m.shard.index,
+                other.display(),
+                dir.display()
+            ));
+        }
+        *slot = Some(dir.clone());
+    }
+    let missing: Vec<String> = by_index
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_none())
+        .map(|(i, _)| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return refuse(format!(
+            "missing shard(s) {}; merge needs all {count}",
+            missing.join(", ")
+        ));
+    }
+    let tree: toml::Table = serde_json::from_value(first.scenario.clone())
+        .map_err(|e| OutputError::Refused(format!("manifest scenario unreadable: {e}")))?;
+    let scenario = Scenario::from_resolved(tree, "manifest.json")
+        .map_err(|e| OutputError::Refused(e.to_string()))?;
+    if scenario.hash != first.scenario_hash {
+        return refuse("manifest scenario does not match its hash".into());
+    }
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|e| OutputError::io(out, e))?
+            .next()
+            .is_some()
+    {
+        return refuse(format!(
+            "{} exists and is not empty; choose another --out",
+            out.display()
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(|e| OutputError::io(out, e))?;
+    let dirs: Vec<PathBuf> = by_index
+        .into_iter()
+        .map(|d| d.expect("checked above"))
+        .collect();
+    let mut manifest = first.clone();
+    manifest.shard = Shard::WHOLE;
+    manifest.complete = false;
+    manifest.command_line = std::env::args().collect();
+    manifest.started_at = now_utc();
+    manifest.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    let manifest_path = out.join("manifest.json");
+    manifest.write(&manifest_path)?;
+    let failed = assemble(&scenario, out, first.timeseries, &|c| {
+        dirs[c.index % count as usize].clone()
+    })?;
+    manifest.failed_replications = failed;
+    manifest.outputs = ["summary.csv", "quantiles.csv", "events.csv"]
+        .map(String::from)
+        .to_vec();
+    if first.timeseries {
+        manifest.outputs.push("timeseries.csv".into());
+    }
+    if failed > 0 {
+        manifest.outputs.push("failures.csv".into());
+    }
+    manifest.finished_at = Some(now_utc());
+    manifest.complete = true;
+    manifest.write(&manifest_path)?;
+    Ok(dirs.len())
+}

@@ -1,0 +1,248 @@
+//! The scenario file format: exactly what the TOML says, strictly (unknown keys are errors).
+//!
+//! Ids stay strings here; `validate` resolves them and checks every value. Defaults are filled
+//! in by serde, and the resolved tree (defaults included) is what `chipdip params` lists and the
+//! manifest records.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Value;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub simulation: SimulationFile,
+    pub market: MarketFile,
+    pub alignment: AlignmentFile,
+    pub products: BTreeMap<String, ProductFile>,
+    pub firms: BTreeMap<String, FirmFile>,
+    pub nations: BTreeMap<String, NationFile>,
+    #[serde(default)]
+    pub regulators: BTreeMap<String, RegulatorFile>,
+    #[serde(default)]
+    pub timeline: BTreeMap<String, TimelineEntryFile>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationFile {
+    pub start_month: String,
+    pub months: u32,
+    pub replications: u32,
+    pub seed: u64,
+}
+
+/// A number, or a range drawn once per replication: `{ min, max }` (uniform) or
+/// `{ min, mode, max }` (triangular).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum UncertainFile {
+    Fixed(f64),
+    Range {
+        min: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mode: Option<f64>,
+        max: f64,
+    },
+}
+
+impl<'de> Deserialize<'de> for UncertainFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Range {
+            min: f64,
+            mode: Option<f64>,
+            max: f64,
+        }
+        match Value::deserialize(d)? {
+            Value::Integer(i) => Ok(UncertainFile::Fixed(i as f64)),
+            Value::Float(f) => Ok(UncertainFile::Fixed(f)),
+            Value::Table(t) => {
+                let r: Range = Value::Table(t)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| D::Error::custom(e.message()))?;
+                Ok(UncertainFile::Range {
+                    min: r.min,
+                    mode: r.mode,
+                    max: r.max,
+                })
+            }
+            other => Err(D::Error::custom(format!(
+                "expected a number, {{ min, max }} or {{ min, mode, max }}, got {}",
+                other.type_str()
+            ))),
+        }
+    }
+}
+
+impl From<f64> for UncertainFile {
+    fn from(v: f64) -> Self {
+        UncertainFile::Fixed(v)
+    }
+}
+
+fn zero() -> UncertainFile {
+    UncertainFile::Fixed(0.0)
+}
+fn one() -> UncertainFile {
+    UncertainFile::Fixed(1.0)
+}
+fn one_f() -> f64 {
+    1.0
+}
+fn half() -> f64 {
+    0.5
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFile {
+    pub vendor: String,
+    pub h100e_per_unit: UncertainFile,
+    pub price_usd: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_class: Option<String>,
+    pub capacity_units_per_month: f64,
+    #[serde(default = "zero")]
+    pub capacity_growth_annual: UncertainFile,
+    #[serde(default = "one")]
+    pub yield_start: UncertainFile,
+    #[serde(default = "one")]
+    pub yield_target: UncertainFile,
+    #[serde(default)]
+    pub yield_ramp_months: f64,
+    #[serde(default)]
+    pub yield_sd: f64,
+    #[serde(default)]
+    pub initial_inventory_units: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirmFile {
+    pub home: String,
+    #[serde(default)]
+    pub home_priority: bool,
+    #[serde(default)]
+    pub export_discount: f64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFile {
+    pub month: String,
+    pub product: String,
+    pub units: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NationFile {
+    pub demand_h100e_per_month: f64,
+    #[serde(default = "zero")]
+    pub demand_growth_annual: UncertainFile,
+    #[serde(default)]
+    pub demand_noise_sigma: f64,
+    #[serde(default = "half")]
+    pub backlog_decay: f64,
+    pub alignment: f64,
+    #[serde(default = "half")]
+    pub strategic_value: f64,
+    #[serde(default)]
+    pub dependence: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub ecosystem: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub installed_units: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub projects: BTreeMap<String, ProjectFile>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFile {
+    Allowed,
+    Licence,
+    Prohibited,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub status: StatusFile,
+    #[serde(default = "one_f")]
+    pub approval_probability: f64,
+    #[serde(default)]
+    pub delay_months: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_cap_h100e: Option<f64>,
+    #[serde(default)]
+    pub exempt_h100e_per_year: f64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeFile {
+    None,
+    HomeOnly,
+    Global,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegulatorFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_tier: Option<String>,
+    #[serde(default)]
+    pub destinations: BTreeMap<String, String>,
+    /// tier name → export class → rule.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, BTreeMap<String, RuleFile>>,
+    /// firm id → scope.
+    #[serde(default)]
+    pub guidance: BTreeMap<String, ScopeFile>,
+    #[serde(default)]
+    pub guidance_sanction_share: f64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketFile {
+    pub price_performance_weight: f64,
+    pub alignment_weight: f64,
+    pub sanction_weight: f64,
+    pub availability_weight: f64,
+    pub lead_time_weight_per_month: f64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlignmentFile {
+    pub reversion_per_month: f64,
+    pub purchase_pull: f64,
+    pub denial_push: f64,
+}
+
+/// A dated change: `[timeline.rescind]` with `month`, `set = { "path" = value, ... }`.
+/// Keyed by id so that a derived scenario can override or disable an inherited change.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineEntryFile {
+    pub month: String,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub set: BTreeMap<String, Value>,
+}
