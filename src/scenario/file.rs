@@ -27,6 +27,8 @@ pub struct ScenarioFile {
     pub regulators: BTreeMap<String, RegulatorFile>,
     #[serde(default)]
     pub timeline: BTreeMap<String, TimelineEntryFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<super::sweep::SweepFile>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod file;
 pub mod paths;
 pub mod source;
+pub mod sweep;
 pub mod validate;
 
 use std::collections::BTreeMap;
