@@ -124,6 +124,8 @@ pub struct ProjectParams {
     pub month: u32,
     pub product: usize,
     pub units: u64,
+    /// What the build is worth to the nation (M6), on the same 0–1 scale as pressure costs.
+    pub value: f64,
 }
 
 /// A nation (MODEL.md §2).
@@ -148,6 +150,8 @@ pub struct NationParams {
     /// Units installed at month 0 (indexed by product).
     pub installed_units: Vec<u64>,
     pub projects: Vec<ProjectParams>,
+    /// Cost of backing down after announcing (M6), 0–1 scale.
+    pub reputation_cost: f64,
 }
 
 /// What an export rule says about a destination for one class of products (MODEL.md M3).
@@ -205,6 +209,91 @@ pub struct RegulatorParams {
     /// Expected sanction cost of adopting a warned-against product, as a share of its price,
     /// for an adopter fully dependent on this regulator.
     pub guidance_sanction_share: f64,
+    /// How this nation presses others over rival-stack deployments (M6), if it does.
+    pub pressure: Option<PressurePolicy>,
+    /// How this nation backs its own firms' stack abroad (M10), if it does.
+    pub patron: Option<PatronPolicy>,
+    /// Allocations it offers for security agreements (M8).
+    pub deals: Vec<DealParams>,
+}
+
+/// The cost a presser threatens (M6) and imposes if the target holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PressureCost {
+    /// Licence caps and approval odds cut by the intensity.
+    LicenceCut,
+    /// Investment withdrawn: the target's demand falls by half the intensity.
+    InvestmentWithdrawn,
+    /// A tariff: the target's demand falls by half the intensity.
+    Tariff,
+}
+
+/// M6: a power's policy of pressing nations that announce rival-stack deployments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PressurePolicy {
+    pub enabled: bool,
+    /// Chance of pressing = 1 - exp(-propensity × strategic value × size / size_scale).
+    pub propensity: f64,
+    pub size_scale_h100e: f64,
+    /// Threatened cost, 0–1 (times the target's dependence on the presser).
+    pub intensity: f64,
+    pub cost: PressureCost,
+    /// Months the threatened cost lasts when the target holds.
+    pub punishment_months: u32,
+    /// Alignment the target moves away from the presser when pressed (backlash).
+    pub backlash: f64,
+    /// Alignment the target moves toward the presser when it complies.
+    pub compliance_shift: f64,
+}
+
+/// M10: a rival patron's counter-offers and retaliation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatronPolicy {
+    /// Chance it counters pressure on a deployment of its stack.
+    pub counter_offer_probability: f64,
+    /// Value of the counter-offer (discounts, financing, investment), 0–1 scale.
+    pub counter_offer_value: f64,
+    /// Alignment a target moves toward the patron when it holds with a counter-offer.
+    pub alignment_shift: f64,
+    /// Chance it retaliates against a nation that retracts under pressure.
+    pub retaliation_probability: f64,
+    /// Trade cost of retaliation: the target's demand falls by this share.
+    pub retaliation_intensity: f64,
+    pub retaliation_months: u32,
+    /// Alignment a retaliated-against nation moves away from the patron.
+    pub retaliation_alignment_shift: f64,
+}
+
+/// M8: an allocation offered for a security agreement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DealParams {
+    pub id: String,
+    pub enabled: bool,
+    pub nation: usize,
+    pub product: usize,
+    /// Month index of the offer.
+    pub month: u32,
+    pub units_per_year: f64,
+    /// Accepted: the nation imports the regulator's products without licences or caps.
+    pub licence_exempt: bool,
+    /// Cost of the constraints (no rival chips, KYC, anti-diversion), 0–1 scale.
+    pub constraint_cost: f64,
+    /// Monthly chance the partner breaches, and that a breach is detected (revoking the deal).
+    pub breach_probability: f64,
+    pub detection_probability: f64,
+    /// Alignment the partner moves toward the regulator on accepting.
+    pub alignment_shift: f64,
+}
+
+/// M6/M8 settings shared by all nations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiplomacyParams {
+    /// Planned builds of at least this size (H100e) are announced.
+    pub announce_threshold_h100e: f64,
+    /// Standard deviation of the noise on a nation's retract/hold and accept/reject choices.
+    pub decision_noise_sd: f64,
+    /// Value of a deal allocation covering a year of the nation's demand, 0–1 scale.
+    pub deal_value_weight: f64,
 }
 
 /// Vendor-choice weights (MODEL.md M5), shared by all nations.
@@ -245,6 +334,7 @@ pub struct Params {
     pub export_classes: Vec<String>,
     pub market: MarketParams,
     pub alignment: AlignmentParams,
+    pub diplomacy: DiplomacyParams,
 }
 
 impl Params {

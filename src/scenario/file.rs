@@ -20,6 +20,8 @@ pub struct ScenarioFile {
     pub simulation: SimulationFile,
     pub market: MarketFile,
     pub alignment: AlignmentFile,
+    #[serde(default)]
+    pub diplomacy: DiplomacyFile,
     pub products: BTreeMap<String, ProductFile>,
     pub firms: BTreeMap<String, FirmFile>,
     pub nations: BTreeMap<String, NationFile>,
@@ -106,6 +108,12 @@ fn half() -> f64 {
 fn yes() -> bool {
     true
 }
+fn fifth() -> f64 {
+    0.2
+}
+fn tenth() -> f64 {
+    0.1
+}
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -146,6 +154,8 @@ pub struct ProjectFile {
     pub month: String,
     pub product: String,
     pub units: u64,
+    #[serde(default = "fifth")]
+    pub value: f64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -169,6 +179,8 @@ pub struct NationFile {
     pub installed_units: BTreeMap<String, u64>,
     #[serde(default)]
     pub projects: BTreeMap<String, ProjectFile>,
+    #[serde(default = "tenth")]
+    pub reputation_cost: f64,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -216,6 +228,95 @@ pub struct RegulatorFile {
     pub guidance: BTreeMap<String, ScopeFile>,
     #[serde(default)]
     pub guidance_sanction_share: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<PressureFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patron: Option<PatronFile>,
+    #[serde(default)]
+    pub deals: BTreeMap<String, DealFile>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PressureCostFile {
+    LicenceCut,
+    InvestmentWithdrawn,
+    Tariff,
+}
+
+/// `[regulators.X.pressure]` (M6).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PressureFile {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub propensity: f64,
+    pub size_scale_h100e: f64,
+    pub intensity: f64,
+    pub cost: PressureCostFile,
+    pub punishment_months: u32,
+    pub backlash: f64,
+    pub compliance_shift: f64,
+}
+
+/// `[regulators.X.patron]` (M10).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatronFile {
+    pub counter_offer_probability: f64,
+    pub counter_offer_value: f64,
+    pub alignment_shift: f64,
+    pub retaliation_probability: f64,
+    pub retaliation_intensity: f64,
+    pub retaliation_months: u32,
+    pub retaliation_alignment_shift: f64,
+}
+
+/// `[regulators.X.deals.ID]` (M8).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DealFile {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub nation: String,
+    pub product: String,
+    pub month: String,
+    pub units_per_year: f64,
+    #[serde(default = "yes")]
+    pub licence_exempt: bool,
+    pub constraint_cost: f64,
+    #[serde(default)]
+    pub breach_probability: f64,
+    #[serde(default)]
+    pub detection_probability: f64,
+    #[serde(default)]
+    pub alignment_shift: f64,
+}
+
+/// `[diplomacy]`: settings shared by all nations (M6, M8).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiplomacyFile {
+    #[serde(default = "announce_threshold")]
+    pub announce_threshold_h100e: f64,
+    #[serde(default = "tenth")]
+    pub decision_noise_sd: f64,
+    #[serde(default = "half")]
+    pub deal_value_weight: f64,
+}
+
+fn announce_threshold() -> f64 {
+    5000.0
+}
+
+impl Default for DiplomacyFile {
+    fn default() -> Self {
+        DiplomacyFile {
+            announce_threshold_h100e: announce_threshold(),
+            decision_noise_sd: tenth(),
+            deal_value_weight: half(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -5,7 +5,7 @@
 
 use super::Settings;
 use super::error::ScenarioError;
-use super::file::{ScenarioFile, ScopeFile, StatusFile, UncertainFile};
+use super::file::{PressureCostFile, ScenarioFile, ScopeFile, StatusFile, UncertainFile};
 use super::paths;
 use super::source::Source;
 use crate::calendar::YearMonth;
@@ -206,6 +206,7 @@ pub fn params(
                 month: month.min(u32::MAX as i64) as u32,
                 product: c.id(&pat("product"), "product", &pr.product, &product_ids)?,
                 units: pr.units,
+                value: c.range(&pat("value"), pr.value, 0.0, 10.0)?,
             });
         }
         nations.push(NationParams {
@@ -234,6 +235,7 @@ pub fn params(
             ecosystem,
             installed_units,
             projects,
+            reputation_cost: c.range(&at("reputation_cost"), n.reputation_cost, 0.0, 10.0)?,
         });
     }
 
@@ -315,16 +317,70 @@ pub fn params(
                 ScopeFile::Global => GuidanceScope::Global,
             };
         }
+        let pressure = match &r.pressure {
+            None => None,
+            Some(x) => {
+                let pp = |k: &str| at(&format!("pressure.{k}"));
+                Some(PressurePolicy {
+                    enabled: x.enabled,
+                    propensity: c.range(&pp("propensity"), x.propensity, 0.0, 100.0)?,
+                    size_scale_h100e: c.above(&pp("size_scale_h100e"), x.size_scale_h100e, 0.0)?,
+                    intensity: c.range(&pp("intensity"), x.intensity, 0.0, 10.0)?,
+                    cost: match x.cost {
+                        PressureCostFile::LicenceCut => PressureCost::LicenceCut,
+                        PressureCostFile::InvestmentWithdrawn => PressureCost::InvestmentWithdrawn,
+                        PressureCostFile::Tariff => PressureCost::Tariff,
+                    },
+                    punishment_months: x.punishment_months,
+                    backlash: c.range(&pp("backlash"), x.backlash, 0.0, 1.0)?,
+                    compliance_shift: c.range(&pp("compliance_shift"), x.compliance_shift, 0.0, 1.0)?,
+                })
+            }
+        };
+        let patron = match &r.patron {
+            None => None,
+            Some(x) => {
+                let pp = |k: &str| at(&format!("patron.{k}"));
+                Some(PatronPolicy {
+                    counter_offer_probability: c.range(&pp("counter_offer_probability"), x.counter_offer_probability, 0.0, 1.0)?,
+                    counter_offer_value: c.range(&pp("counter_offer_value"), x.counter_offer_value, 0.0, 10.0)?,
+                    alignment_shift: c.range(&pp("alignment_shift"), x.alignment_shift, 0.0, 1.0)?,
+                    retaliation_probability: c.range(&pp("retaliation_probability"), x.retaliation_probability, 0.0, 1.0)?,
+                    retaliation_intensity: c.range(&pp("retaliation_intensity"), x.retaliation_intensity, 0.0, 1.0)?,
+                    retaliation_months: x.retaliation_months,
+                    retaliation_alignment_shift: c.range(&pp("retaliation_alignment_shift"), x.retaliation_alignment_shift, 0.0, 1.0)?,
+                })
+            }
+        };
+        let mut deals = Vec::new();
+        for (did, d) in &r.deals {
+            let dp = |k: &str| at(&format!("deals.{did}.{k}"));
+            let month = c.month(&dp("month"), &d.month, settings.start)?;
+            if month < 0 {
+                return Err(c.err(&dp("month"), format!("{} is before the start {}", d.month, settings.start)));
+            }
+            deals.push(DealParams {
+                id: did.clone(),
+                enabled: d.enabled,
+                nation: c.id(&dp("nation"), "nation", &d.nation, &nation_ids)?,
+                product: c.id(&dp("product"), "product", &d.product, &product_ids)?,
+                month: month.min(u32::MAX as i64) as u32,
+                units_per_year: c.at_least(&dp("units_per_year"), d.units_per_year, 0.0)?,
+                licence_exempt: d.licence_exempt,
+                constraint_cost: c.range(&dp("constraint_cost"), d.constraint_cost, 0.0, 10.0)?,
+                breach_probability: c.range(&dp("breach_probability"), d.breach_probability, 0.0, 1.0)?,
+                detection_probability: c.range(&dp("detection_probability"), d.detection_probability, 0.0, 1.0)?,
+                alignment_shift: c.range(&dp("alignment_shift"), d.alignment_shift, 0.0, 1.0)?,
+            });
+        }
         regulators.push(RegulatorParams {
             nation,
             rules,
             guidance,
-            guidance_sanction_share: c.range(
-                &at("guidance_sanction_share"),
-                r.guidance_sanction_share,
-                0.0,
-                10.0,
-            )?,
+            guidance_sanction_share: c.range(&at("guidance_sanction_share"), r.guidance_sanction_share, 0.0, 10.0)?,
+            pressure,
+            patron,
+            deals,
         });
     }
 
@@ -362,7 +418,14 @@ pub fn params(
         purchase_pull: c.range("alignment.purchase_pull", a.purchase_pull, 0.0, 1.0)?,
         denial_push: c.range("alignment.denial_push", a.denial_push, 0.0, 1.0)?,
     };
+    let d = &file.diplomacy;
+    let diplomacy = DiplomacyParams {
+        announce_threshold_h100e: c.at_least("diplomacy.announce_threshold_h100e", d.announce_threshold_h100e, 0.0)?,
+        decision_noise_sd: c.range("diplomacy.decision_noise_sd", d.decision_noise_sd, 0.0, 10.0)?,
+        deal_value_weight: c.range("diplomacy.deal_value_weight", d.deal_value_weight, 0.0, 10.0)?,
+    };
     Ok(Params {
+        diplomacy,
         products,
         firms,
         nations,
