@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod diplomacy;
 pub mod ledger;
 pub mod market;
 pub mod params;

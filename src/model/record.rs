@@ -68,6 +68,26 @@ pub enum EventKind {
     LicenceDeny,
     /// A nation's licensed imports hit the annual cap this month (magnitude H100e refused).
     CapReached,
+    /// A nation announced a planned build (magnitude units); target: the stack's home.
+    Announce,
+    /// A power pressed a nation over an announced build (magnitude intensity).
+    Pressure,
+    /// The stack's patron countered pressure (magnitude offer value).
+    CounterOffer,
+    /// The nation withdrew its announced build (magnitude units).
+    Retract,
+    /// The nation went ahead despite pressure (magnitude units).
+    Hold,
+    /// The patron punished a retraction (magnitude share of demand lost).
+    Retaliate,
+    /// A regulator offered an allocation for a security agreement (magnitude units/year).
+    DealOffer,
+    DealAccept,
+    DealReject,
+    /// A detected breach of a security agreement.
+    Breach,
+    /// The regulator revoked the agreement (magnitude units/year).
+    Revoke,
 }
 
 impl EventKind {
@@ -77,6 +97,17 @@ impl EventKind {
             EventKind::Guidance => "guidance",
             EventKind::LicenceDeny => "licence_deny",
             EventKind::CapReached => "cap_reached",
+            EventKind::Announce => "announce",
+            EventKind::Pressure => "pressure",
+            EventKind::CounterOffer => "counter_offer",
+            EventKind::Retract => "retract",
+            EventKind::Hold => "hold",
+            EventKind::Retaliate => "retaliate",
+            EventKind::DealOffer => "deal_offer",
+            EventKind::DealAccept => "deal_accept",
+            EventKind::DealReject => "deal_reject",
+            EventKind::Breach => "breach",
+            EventKind::Revoke => "revoke",
         }
     }
 }

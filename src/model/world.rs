@@ -9,9 +9,10 @@
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
+use super::diplomacy::{COUNTED, Diplomacy, ProjectStatus};
 use super::ledger::{self, Imbalance, Places};
 use super::market::{Request, allocate, logit_shares};
-use super::params::{ExportStatus, GuidanceScope, Params};
+use super::params::{ExportRule, ExportStatus, GuidanceScope, Params};
 use super::record::{Event, EventKind, Metric, Observer, Party};
 use super::{Change, Setup};
 use crate::rng::{Purpose, Stream, stream};
@@ -117,6 +118,10 @@ pub struct World<'s> {
     /// Smoothed share of each (nation, product) request that shipped: what buyers expect to
     /// get (M5 availability). Starts at 1.
     fill_rate: Vec<f64>,
+    /// Units of planned builds that are going ahead and not yet shipped, per (nation, product):
+    /// standing orders, served first and never lapsing.
+    standing: Vec<u64>,
+    diplomacy: Diplomacy,
 
     backlog_h100e: Vec<f64>,
     alignment: Vec<f64>,
@@ -126,11 +131,14 @@ pub struct World<'s> {
     exempt_used_h100e: Vec<f64>,
 
     flows: Flows,
+    /// H100e of standing orders left unfilled this month (kept out of the backlog).
+    standing_unfilled_h100e: Vec<f64>,
     totals: Flows,
 
     demand_rng: Vec<Stream>,
     yield_rng: Vec<Stream>,
     licence_rng: Vec<Stream>,
+    diplomacy_rng: Vec<Stream>,
 
     // Scratch buffers, reused every month (no allocation in the step).
     orders: Vec<u64>,
@@ -186,11 +194,14 @@ impl<'s> World<'s> {
             installed,
             transit: Vec::new(),
             fill_rate: vec![1.0; n_nations * n_products],
+            standing: vec![0; n_nations * n_products],
+            diplomacy: Diplomacy::new(p),
             backlog_h100e: vec![0.0; n_nations],
             alignment: p.nations.iter().map(|n| n.alignment).collect(),
             cap_used_h100e: vec![0.0; n_regs * n_nations * n_classes],
             exempt_used_h100e: vec![0.0; n_regs * n_nations * n_classes],
             flows: Flows::new(n_nations, n_firms),
+            standing_unfilled_h100e: vec![0.0; n_nations],
             totals: Flows::new(n_nations, n_firms),
             demand_rng: (0..n_nations)
                 .map(|i| stream(rep_seed, Purpose::Demand, i))
@@ -201,19 +212,16 @@ impl<'s> World<'s> {
             licence_rng: (0..n_regs)
                 .map(|r| stream(rep_seed, Purpose::Licensing, r))
                 .collect(),
+            diplomacy_rng: (0..n_nations)
+                .map(|i| stream(rep_seed, Purpose::Diplomacy, i))
+                .collect(),
             orders: vec![0; n_nations * n_products],
             utilities: vec![0.0; n_products],
             shares: vec![0.0; n_products],
             exempt: vec![0; n_nations * n_products],
             licensed: vec![0; n_nations * n_products],
-            requests: vec![
-                Request {
-                    priority: 1,
-                    units: 0
-                };
-                n_nations
-            ],
-            granted: vec![0; n_nations],
+            requests: vec![Request { priority: 1, units: 0 }; 2 * n_nations],
+            granted: vec![0; 2 * n_nations],
             denied_by_regulator: vec![0.0; n_regs * n_nations],
             capped_by_regulator: vec![0.0; n_regs * n_nations],
             params,
@@ -244,11 +252,15 @@ impl<'s> World<'s> {
     pub fn step(&mut self, events: &mut Vec<Event>) -> Result<(), LedgerViolation> {
         let t = self.month;
         self.flows.clear();
+        self.standing_unfilled_h100e.iter_mut().for_each(|x| *x = 0.0);
         self.apply_timeline(t, events);
         if t > 0 && self.setup.start.plus(t).month == 1 {
             self.cap_used_h100e.iter_mut().for_each(|x| *x = 0.0);
             self.exempt_used_h100e.iter_mut().for_each(|x| *x = 0.0);
         }
+        // Diplomacy of the month (M6, M8, M10) settles which planned builds go ahead.
+        let p = &self.params[self.current];
+        self.diplomacy.resolve(t, p, &mut self.alignment, &mut self.diplomacy_rng, events);
         // Decide (reads start-of-month state only).
         self.place_orders(t);
         // Resolve.
@@ -306,7 +318,8 @@ impl<'s> World<'s> {
             let sigma = nation.demand_noise_sigma;
             let z: f64 = self.demand_rng[i].sample(StandardNormal);
             let noise = (sigma * z - 0.5 * sigma * sigma).exp();
-            let new_demand = nation.demand_h100e_per_month * growth * noise;
+            let new_demand =
+                nation.demand_h100e_per_month * growth * noise * self.diplomacy.demand_factor(i, t);
             self.flows.demand_h100e[i] = new_demand;
             let want = new_demand + self.backlog_h100e[i];
             for j in 0..np {
@@ -317,21 +330,51 @@ impl<'s> World<'s> {
                 let h = p.products[j].h100e_per_unit.value();
                 self.orders[i * np + j] = (want * self.shares[j] / h).round() as u64;
             }
-            for project in nation.projects.iter().filter(|x| x.month == t) {
-                self.orders[i * np + project.product] += project.units;
-                let h = p.products[project.product].h100e_per_unit.value();
-                self.flows.demand_h100e[i] += project.units as f64 * h;
+            for (k, project) in nation.projects.iter().enumerate() {
+                if project.month == t && self.diplomacy.projects[i][k] == ProjectStatus::Proceeding {
+                    self.standing[i * np + project.product] += project.units;
+                    let h = p.products[project.product].h100e_per_unit.value();
+                    self.flows.demand_h100e[i] += project.units as f64 * h;
+                }
+            }
+            for j in 0..np {
+                self.orders[i * np + j] += self.standing[i * np + j];
             }
         }
+    }
+
+    /// The rule in force for `product` to `nation`: the regulator's rule, lifted by an accepted
+    /// licence-exempt deal, cut by an imposed licence cut (M3, M6, M8).
+    fn rule(&self, p: &Params, product: usize, nation: usize, t: u32) -> ExportRule {
+        let mut rule = p.export_rule(product, nation);
+        if rule.status != ExportStatus::Licence {
+            return rule;
+        }
+        let home = p.firms[p.products[product].vendor].home;
+        let Some(r) = p.regulators.iter().position(|r| r.nation == home) else {
+            return rule;
+        };
+        if let Some(k) = self.diplomacy.accepted_deal(r, nation, p) {
+            if p.regulators[r].deals[k].licence_exempt {
+                return ExportRule::ALLOWED;
+            }
+        }
+        let f = self.diplomacy.licence_factor(r, nation, self.n_nations, t);
+        rule.approval_probability *= f;
+        rule.annual_cap_h100e = rule.annual_cap_h100e.map(|c| c * f);
+        rule
     }
 
     /// M5: utility of product `j` to nation `i`; `-inf` if it cannot be bought.
     fn utility(&self, p: &Params, i: usize, j: usize) -> f64 {
         let prod = &p.products[j];
         let firm = &p.firms[prod.vendor];
-        let rule = p.export_rule(j, i);
+        let rule = self.rule(p, j, i, self.month);
         let supply = self.inventory[j] > 0 || prod.capacity_units_per_month > 0.0;
-        if rule.status == ExportStatus::Prohibited || !supply {
+        if rule.status == ExportStatus::Prohibited
+            || !supply
+            || self.diplomacy.barred(i, prod.vendor, p)
+        {
             return f64::NEG_INFINITY;
         }
         let m = &p.market;
@@ -416,7 +459,7 @@ impl<'s> World<'s> {
             for j in 0..np {
                 let k = i * np + j;
                 let order = self.orders[k];
-                let rule = p.export_rule(j, i);
+                let rule = self.rule(p, j, i, t);
                 let h = p.products[j].h100e_per_unit.value();
                 let (exempt, licensed) = match rule.status {
                     ExportStatus::Allowed => (order, 0),
@@ -496,30 +539,36 @@ impl<'s> World<'s> {
             let prod = &p.products[j];
             let firm = &p.firms[prod.vendor];
             let h = prod.h100e_per_unit.value();
+            // Two claims per nation: the part served first (home market of a firm that serves
+            // it first, standing orders of planned builds, deal allocations) and the rest.
             for i in 0..nn {
                 let k = i * np + j;
-                self.requests[i] = Request {
-                    priority: if firm.home_priority && firm.home == i {
-                        0
-                    } else {
-                        1
-                    },
-                    units: self.exempt[k] + self.licensed[k],
+                let total = self.exempt[k] + self.licensed[k];
+                let first = if firm.home_priority && firm.home == i {
+                    total
+                } else {
+                    (self.standing[k] + self.deal_allocation(p, i, j)).min(total)
                 };
+                self.requests[2 * i] = Request { priority: 0, units: first };
+                self.requests[2 * i + 1] = Request { priority: 1, units: total - first };
             }
             let left = allocate(self.inventory[j], &self.requests, &mut self.granted);
             self.inventory[j] = left;
             for i in 0..nn {
                 let k = i * np + j;
-                let shipped = self.granted[i];
-                let requested = self.requests[i].units;
+                let shipped = self.granted[2 * i] + self.granted[2 * i + 1];
+                let requested = self.requests[2 * i].units + self.requests[2 * i + 1].units;
                 let unfilled = requested - shipped;
                 if requested > 0 {
                     let f = &mut self.fill_rate[k];
-                    *f = FILL_RATE_MEMORY * *f
-                        + (1.0 - FILL_RATE_MEMORY) * shipped as f64 / requested as f64;
+                    *f = FILL_RATE_MEMORY * *f + (1.0 - FILL_RATE_MEMORY) * shipped as f64 / requested as f64;
                 }
+                // Standing orders are served first and do not lapse into backlog.
+                let standing_before = self.standing[k];
+                self.standing[k] = standing_before.saturating_sub(shipped);
+                let standing_unfilled = self.standing[k].min(unfilled);
                 self.flows.unfilled_h100e[i] += unfilled as f64 * h;
+                self.standing_unfilled_h100e[i] += standing_unfilled as f64 * h;
                 self.flows.shipped_units[prod.vendor] += shipped;
                 if i != firm.home {
                     self.flows.export_units[prod.vendor] += shipped;
@@ -528,14 +577,9 @@ impl<'s> World<'s> {
                 // cap back.
                 let exempt_shipped = shipped.min(self.exempt[k]);
                 let licensed_shipped = shipped - exempt_shipped;
-                let rule = p.export_rule(j, i);
+                let rule = self.rule(p, j, i, t);
                 if rule.status == ExportStatus::Licence {
-                    let home = firm.home;
-                    let r = p
-                        .regulators
-                        .iter()
-                        .position(|r| r.nation == home)
-                        .unwrap_or(0);
+                    let r = p.regulators.iter().position(|r| r.nation == firm.home).unwrap_or(0);
                     let slot = (r * nn + i) * nc + prod.export_class.unwrap_or(0);
                     self.cap_used_h100e[slot] -= (self.licensed[k] - licensed_shipped) as f64 * h;
                     self.exempt_used_h100e[slot] -= (self.exempt[k] - exempt_shipped) as f64 * h;
@@ -545,6 +589,19 @@ impl<'s> World<'s> {
             }
         }
         self.params = params;
+    }
+
+    /// Units of `product` an accepted deal reserves for `nation` this month (M8).
+    fn deal_allocation(&self, p: &Params, nation: usize, product: usize) -> u64 {
+        p.regulators
+            .iter()
+            .enumerate()
+            .filter_map(|(r, reg)| {
+                let k = self.diplomacy.accepted_deal(r, nation, p)?;
+                let deal = &reg.deals[k];
+                (deal.product == product).then(|| (deal.units_per_year / 12.0).round() as u64)
+            })
+            .sum()
     }
 
     fn ship(
@@ -596,7 +653,8 @@ impl<'s> World<'s> {
     fn update_backlog(&mut self) {
         let p = &self.params[self.current];
         for (i, nation) in p.nations.iter().enumerate() {
-            let refused = self.flows.denied_h100e[i] + self.flows.unfilled_h100e[i];
+            let refused = self.flows.denied_h100e[i] + self.flows.unfilled_h100e[i]
+                - self.standing_unfilled_h100e[i];
             self.backlog_h100e[i] = refused * (1.0 - nation.backlog_decay);
         }
     }
@@ -732,6 +790,18 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Whether `nation` has chips installed from a foreign patron's firms (a power with a
+    /// patron policy, M10): "ended with rival chips installed".
+    fn rival_stack_installed(&self, nation: usize) -> bool {
+        let p = self.params();
+        p.products.iter().enumerate().any(|(j, prod)| {
+            let home = p.firms[prod.vendor].home;
+            home != nation
+                && p.regulators.iter().any(|r| r.nation == home && r.patron.is_some())
+                && self.installed_units(nation, j) > 0
+        })
+    }
+
     /// End-of-run outcomes (see `Setup::summary_names`): stocks at the end, totals over the run.
     pub fn summarise(&self, o: &mut impl Observer) {
         let p = self.params();
@@ -760,6 +830,10 @@ impl<'s> World<'s> {
                 self.totals.unfilled_h100e[i],
             );
             o.value(e, Metric::Plain("alignment"), self.alignment[i]);
+            for (k, kind) in COUNTED.iter().enumerate() {
+                o.value(e, Metric::Per(kind.name(), "count"), self.diplomacy.counts[i][k] as f64);
+            }
+            o.value(e, Metric::Plain("rival_stack_installed"), f64::from(u8::from(self.rival_stack_installed(i))));
         }
         for (f, firm) in p.firms.iter().enumerate() {
             let e = firm.id.as_str();
