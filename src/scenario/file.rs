@@ -29,6 +29,11 @@ pub struct ScenarioFile {
     pub regulators: BTreeMap<String, RegulatorFile>,
     #[serde(default)]
     pub timeline: BTreeMap<String, TimelineEntryFile>,
+    /// Transshipment hubs (M9), keyed by hub nation.
+    #[serde(default)]
+    pub hubs: BTreeMap<String, HubFile>,
+    #[serde(default)]
+    pub smuggling: SmugglingFile,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<super::sweep::SweepFile>,
 }
@@ -234,6 +239,73 @@ pub struct RegulatorFile {
     pub patron: Option<PatronFile>,
     #[serde(default)]
     pub deals: BTreeMap<String, DealFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcement: Option<EnforcementFile>,
+}
+
+/// `[regulators.X.enforcement]` (M9): effort against diversion of its firms' chips.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcementFile {
+    pub effort: f64,
+    pub capacity_cases: f64,
+    pub fine_per_violation_usd: f64,
+    pub penalty_value_multiple: f64,
+    pub permit_hazard: f64,
+    pub response_licence_cut: f64,
+    pub response_months: u32,
+}
+
+/// `[hubs.X]` (M9): a transshipment hub and its intermediary populations.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubFile {
+    /// The prohibited destination diverted chips go to.
+    pub destination: String,
+    /// The controlled product intermediaries import.
+    pub product: String,
+    /// The hub's own export-permit regime, 0 (none) to 1.
+    #[serde(default)]
+    pub permit_regime: f64,
+    pub populations: BTreeMap<String, PopulationFile>,
+}
+
+/// `[hubs.X.populations.NAME]`: a population of intermediaries.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationFile {
+    pub count: usize,
+    pub size_median_units: f64,
+    pub size_sigma: f64,
+    pub risk_appetite_alpha: f64,
+    pub risk_appetite_beta: f64,
+    pub max_divert_fraction: f64,
+    pub volume_scale_units: f64,
+    pub ban_months: u32,
+}
+
+/// `[smuggling]`: the grey market at prohibited destinations.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmugglingFile {
+    /// Unmet demand (units of the hub product) at which the premium is `premium_at_reference`.
+    pub reference_gap_units: f64,
+    /// Premium at the reference gap, as a share of list price.
+    pub premium_at_reference: f64,
+    pub elasticity: f64,
+    /// Highest premium, as a share of list price.
+    pub max_premium: f64,
+}
+
+impl Default for SmugglingFile {
+    fn default() -> Self {
+        SmugglingFile {
+            reference_gap_units: 100_000.0,
+            premium_at_reference: 0.5,
+            elasticity: 1.0,
+            max_premium: 2.0,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
