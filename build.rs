@@ -10,10 +10,10 @@ fn main() {
     for line in lock.lines() {
         if let Some(n) = line.strip_prefix("name = ") {
             name = Some(n.trim_matches('"').to_string());
-        } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
-            if wanted.contains(&n.as_str()) {
-                found.push(format!("{n} {}", v.trim_matches('"')));
-            }
+        } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take())
+            && wanted.contains(&n.as_str())
+        {
+            found.push(format!("{n} {}", v.trim_matches('"')));
         }
     }
     println!("cargo:rustc-env=CHIPDIP_DEP_VERSIONS={}", found.join(", "));

@@ -8,7 +8,11 @@ use chipdip::scenario::Scenario;
 const REPS: u32 = 300;
 
 fn outcomes(file: &str) -> (Scenario, Vec<Outcome>) {
-    let s = Scenario::load(format!("scenarios/{file}").as_ref(), &["simulation.seed=2025".into()]).unwrap();
+    let s = Scenario::load(
+        format!("scenarios/{file}").as_ref(),
+        &["simulation.seed=2025".into()],
+    )
+    .unwrap();
     let outs = (0..REPS)
         .map(|r| replicate(&s, 0, r).expect("ledger balances with deals and retractions"))
         .collect();
@@ -16,16 +20,30 @@ fn outcomes(file: &str) -> (Scenario, Vec<Outcome>) {
 }
 
 fn nation(s: &Scenario, id: &str) -> usize {
-    s.points[0].setup.base().nations.iter().position(|n| n.id == id).unwrap()
+    s.points[0]
+        .setup
+        .base()
+        .nations
+        .iter()
+        .position(|n| n.id == id)
+        .unwrap()
 }
 
 /// MYS announces in 2025-05 (month 4) and retracts in month 4 or 5 after a USA pressure event.
 fn seed_event(s: &Scenario, o: &Outcome) -> bool {
-    let (mys, usa) = (Party::Nation(nation(s, "MYS")), Party::Nation(nation(s, "USA")));
+    let (mys, usa) = (
+        Party::Nation(nation(s, "MYS")),
+        Party::Nation(nation(s, "USA")),
+    );
     let has = |kind, actor, months: &[u32]| {
-        o.events.iter().any(|e| e.kind == kind && e.actor == actor && months.contains(&e.month))
+        o.events
+            .iter()
+            .any(|e| e.kind == kind && e.actor == actor && months.contains(&e.month))
     };
-    let pressed = o.events.iter().any(|e| e.kind == EventKind::Pressure && e.actor == usa && e.target == mys);
+    let pressed = o
+        .events
+        .iter()
+        .any(|e| e.kind == EventKind::Pressure && e.actor == usa && e.target == mys);
     has(EventKind::Announce, mys, &[4]) && pressed && has(EventKind::Retract, mys, &[4, 5])
 }
 
@@ -50,7 +68,10 @@ fn issue3_seed_event_reproduced_under_pressure_and_rare_without() {
     let without = share(&nopress, &b, seed_event);
     // Binomial standard error at n = 300 is under 0.03: margins of several SEs.
     assert!(with >= 0.65, "seed event share under pressure {with}");
-    assert!(without <= 0.05, "seed event share without pressure {without}");
+    assert!(
+        without <= 0.05,
+        "seed event share without pressure {without}"
+    );
     let rival_with = summary_mean(&replay, &a, "mys_rival_stack_installed");
     let rival_without = summary_mean(&nopress, &b, "mys_rival_stack_installed");
     assert!(
@@ -63,8 +84,14 @@ fn issue3_seed_event_reproduced_under_pressure_and_rare_without() {
 fn issue3_gulf_deals_raise_gulf_installs_against_the_rule_kept() {
     let (replay, a) = outcomes("malaysia_2025.toml");
     let (kept, b) = outcomes("diffusion_rule_kept.toml");
-    for (column, factor) in [("are_installed_h100e_nvidia", 3.0), ("sau_installed_h100e_nvidia", 3.0)] {
-        let (x, y) = (summary_mean(&replay, &a, column), summary_mean(&kept, &b, column));
+    for (column, factor) in [
+        ("are_installed_h100e_nvidia", 3.0),
+        ("sau_installed_h100e_nvidia", 3.0),
+    ] {
+        let (x, y) = (
+            summary_mean(&replay, &a, column),
+            summary_mean(&kept, &b, column),
+        );
         assert!(x > factor * y, "{column}: replay {x} vs rule kept {y}");
     }
     assert!(summary_mean(&replay, &a, "are_deal_accept_count") > 0.9);
@@ -76,11 +103,17 @@ fn issue3_h20_stops_in_april_and_resumes_in_august() {
     let (s, outs) = outcomes("malaysia_2025.toml");
     let names = s.points[0].setup.series_names();
     let width = names.len();
-    let col = names.iter().position(|(e, m)| e == "CHN" && m == "installed_h100e_nvidia").unwrap();
+    let col = names
+        .iter()
+        .position(|(e, m)| e == "CHN" && m == "installed_h100e_nvidia")
+        .unwrap();
     let at = |o: &Outcome, month: usize| o.series[month * width + col];
     // Installed Nvidia compute in China is flat while H20 is stopped (2025-04..07) and grows after.
     let stalled = outs.iter().all(|o| at(o, 6) == at(o, 3));
     let resumed = outs.iter().filter(|o| at(o, 10) > at(o, 7)).count();
     assert!(stalled, "H20 deliveries continued during the licence stop");
-    assert!(resumed as f64 > 0.9 * outs.len() as f64, "H20 did not resume: {resumed}");
+    assert!(
+        resumed as f64 > 0.9 * outs.len() as f64,
+        "H20 did not resume: {resumed}"
+    );
 }

@@ -81,8 +81,16 @@ impl Diplomacy {
     pub fn new(p: &Params) -> Diplomacy {
         let nn = p.nations.len();
         Diplomacy {
-            projects: p.nations.iter().map(|n| vec![ProjectStatus::Planned; n.projects.len()]).collect(),
-            deals: p.regulators.iter().map(|r| vec![DealStatus::NotOffered; r.deals.len()]).collect(),
+            projects: p
+                .nations
+                .iter()
+                .map(|n| vec![ProjectStatus::Planned; n.projects.len()])
+                .collect(),
+            deals: p
+                .regulators
+                .iter()
+                .map(|r| vec![DealStatus::NotOffered; r.deals.len()])
+                .collect(),
             demand_cut: vec![(1.0, 0); nn],
             licence_cut: vec![(1.0, 0); p.regulators.len() * nn],
             counts: vec![[0; COUNTED.len()]; nn],
@@ -122,7 +130,10 @@ impl Diplomacy {
     }
 
     fn emit(&mut self, events: &mut Vec<Event>, e: Event) {
-        let k = COUNTED.iter().position(|x| *x == e.kind).expect("diplomatic kind");
+        let k = COUNTED
+            .iter()
+            .position(|x| *x == e.kind)
+            .expect("diplomatic kind");
         for party in [e.actor, e.target] {
             if let Party::Nation(i) = party {
                 self.counts[i][k] += 1;
@@ -133,7 +144,14 @@ impl Diplomacy {
 
     /// Resolves month `t`'s diplomacy (see the module doc). `rngs` has one stream per nation;
     /// every draw of a decision comes from the deciding nation's stream.
-    pub fn resolve(&mut self, t: u32, p: &Params, alignment: &mut [f64], rngs: &mut [Stream], events: &mut Vec<Event>) {
+    pub fn resolve(
+        &mut self,
+        t: u32,
+        p: &Params,
+        alignment: &mut [f64],
+        rngs: &mut [Stream],
+        events: &mut Vec<Event>,
+    ) {
         let nn = p.nations.len();
         let d = &p.diplomacy;
         let ev = |actor: usize, target: usize, kind: EventKind, magnitude: f64| Event {
@@ -156,7 +174,10 @@ impl Diplomacy {
                     self.projects[i][k] = ProjectStatus::Proceeding;
                     continue;
                 }
-                self.emit(events, ev(i, stack_home, EventKind::Announce, project.units as f64));
+                self.emit(
+                    events,
+                    ev(i, stack_home, EventKind::Announce, project.units as f64),
+                );
                 // Powers decide whether to press (each from its own stream).
                 let mut threatened = 0.0;
                 let mut pressers = Vec::new();
@@ -167,9 +188,15 @@ impl Diplomacy {
                     if reg.nation == stack_home || reg.nation == i {
                         continue;
                     }
-                    let chance = 1.0 - (-policy.propensity * nation.strategic_value * size / policy.size_scale_h100e).exp();
+                    let chance = 1.0
+                        - (-policy.propensity * nation.strategic_value * size
+                            / policy.size_scale_h100e)
+                            .exp();
                     if rngs[reg.nation].random::<f64>() < chance {
-                        self.emit(events, ev(reg.nation, i, EventKind::Pressure, policy.intensity));
+                        self.emit(
+                            events,
+                            ev(reg.nation, i, EventKind::Pressure, policy.intensity),
+                        );
                         threatened += policy.intensity * nation.dependence[reg.nation];
                         alignment[i] -= policy.backlash * alignment[reg.nation].signum();
                         pressers.push(r);
@@ -180,37 +207,57 @@ impl Diplomacy {
                     continue;
                 }
                 // The stack's patron counters.
-                let patron = p.regulators.iter().find(|r| r.nation == stack_home).and_then(|r| r.patron.as_ref());
+                let patron = p
+                    .regulators
+                    .iter()
+                    .find(|r| r.nation == stack_home)
+                    .and_then(|r| r.patron.as_ref());
                 let mut counter = 0.0;
-                if let Some(pat) = patron {
-                    if rngs[stack_home].random::<f64>() < pat.counter_offer_probability {
-                        counter = pat.counter_offer_value;
-                        self.emit(events, ev(stack_home, i, EventKind::CounterOffer, counter));
-                    }
+                if let Some(pat) = patron
+                    && rngs[stack_home].random::<f64>() < pat.counter_offer_probability
+                {
+                    counter = pat.counter_offer_value;
+                    self.emit(events, ev(stack_home, i, EventKind::CounterOffer, counter));
                 }
                 let noise: f64 = rngs[i].sample::<f64, _>(StandardNormal) * d.decision_noise_sd;
                 if threatened + noise > project.value + nation.reputation_cost + counter {
                     self.projects[i][k] = ProjectStatus::Retracted;
-                    self.emit(events, ev(i, stack_home, EventKind::Retract, project.units as f64));
+                    self.emit(
+                        events,
+                        ev(i, stack_home, EventKind::Retract, project.units as f64),
+                    );
                     for &r in &pressers {
                         let reg = &p.regulators[r];
                         let shift = reg.pressure.as_ref().map_or(0.0, |x| x.compliance_shift);
                         alignment[i] += shift * alignment[reg.nation].signum();
                     }
-                    if let Some(pat) = patron {
-                        if rngs[stack_home].random::<f64>() < pat.retaliation_probability {
-                            self.emit(events, ev(stack_home, i, EventKind::Retaliate, pat.retaliation_intensity));
-                            self.demand_cut[i] = (1.0 - pat.retaliation_intensity, t + pat.retaliation_months);
-                            alignment[i] -= pat.retaliation_alignment_shift * alignment[stack_home].signum();
-                        }
+                    if let Some(pat) = patron
+                        && rngs[stack_home].random::<f64>() < pat.retaliation_probability
+                    {
+                        self.emit(
+                            events,
+                            ev(
+                                stack_home,
+                                i,
+                                EventKind::Retaliate,
+                                pat.retaliation_intensity,
+                            ),
+                        );
+                        self.demand_cut[i] =
+                            (1.0 - pat.retaliation_intensity, t + pat.retaliation_months);
+                        alignment[i] -=
+                            pat.retaliation_alignment_shift * alignment[stack_home].signum();
                     }
                 } else {
                     self.projects[i][k] = ProjectStatus::Proceeding;
-                    self.emit(events, ev(i, stack_home, EventKind::Hold, project.units as f64));
-                    if counter > 0.0 {
-                        if let Some(pat) = patron {
-                            alignment[i] += pat.alignment_shift * alignment[stack_home].signum();
-                        }
+                    self.emit(
+                        events,
+                        ev(i, stack_home, EventKind::Hold, project.units as f64),
+                    );
+                    if counter > 0.0
+                        && let Some(pat) = patron
+                    {
+                        alignment[i] += pat.alignment_shift * alignment[stack_home].signum();
                     }
                     for &r in &pressers {
                         let reg = &p.regulators[r];
@@ -218,10 +265,12 @@ impl Diplomacy {
                         let until = t + policy.punishment_months;
                         match policy.cost {
                             PressureCost::LicenceCut => {
-                                self.licence_cut[r * nn + i] = ((1.0 - policy.intensity).max(0.0), until);
+                                self.licence_cut[r * nn + i] =
+                                    ((1.0 - policy.intensity).max(0.0), until);
                             }
                             PressureCost::InvestmentWithdrawn | PressureCost::Tariff => {
-                                self.demand_cut[i] = ((1.0 - 0.5 * policy.intensity).max(0.0), until);
+                                self.demand_cut[i] =
+                                    ((1.0 - 0.5 * policy.intensity).max(0.0), until);
                             }
                         }
                     }
@@ -232,7 +281,14 @@ impl Diplomacy {
         alignment.iter_mut().for_each(|a| *a = a.clamp(-1.0, 1.0));
     }
 
-    fn resolve_deals(&mut self, t: u32, p: &Params, alignment: &mut [f64], rngs: &mut [Stream], events: &mut Vec<Event>) {
+    fn resolve_deals(
+        &mut self,
+        t: u32,
+        p: &Params,
+        alignment: &mut [f64],
+        rngs: &mut [Stream],
+        events: &mut Vec<Event>,
+    ) {
         let d = &p.diplomacy;
         for (r, reg) in p.regulators.iter().enumerate() {
             for (k, deal) in reg.deals.iter().enumerate() {
@@ -246,7 +302,10 @@ impl Diplomacy {
                 };
                 match self.deals[r][k] {
                     DealStatus::NotOffered if deal.enabled && deal.month == t => {
-                        self.emit(events, ev(reg.nation, i, EventKind::DealOffer, deal.units_per_year));
+                        self.emit(
+                            events,
+                            ev(reg.nation, i, EventKind::DealOffer, deal.units_per_year),
+                        );
                         let h = p.products[deal.product].h100e_per_unit.value();
                         let annual_demand = 12.0 * p.nations[i].demand_h100e_per_month;
                         let coverage = if annual_demand > 0.0 {
@@ -254,23 +313,34 @@ impl Diplomacy {
                         } else {
                             0.0
                         };
-                        let noise: f64 = rngs[i].sample::<f64, _>(StandardNormal) * d.decision_noise_sd;
+                        let noise: f64 =
+                            rngs[i].sample::<f64, _>(StandardNormal) * d.decision_noise_sd;
                         if d.deal_value_weight * coverage + noise > deal.constraint_cost {
                             self.deals[r][k] = DealStatus::Accepted;
-                            self.emit(events, ev(i, reg.nation, EventKind::DealAccept, deal.units_per_year));
+                            self.emit(
+                                events,
+                                ev(i, reg.nation, EventKind::DealAccept, deal.units_per_year),
+                            );
                             alignment[i] += deal.alignment_shift * alignment[reg.nation].signum();
                         } else {
                             self.deals[r][k] = DealStatus::Rejected;
-                            self.emit(events, ev(i, reg.nation, EventKind::DealReject, deal.units_per_year));
+                            self.emit(
+                                events,
+                                ev(i, reg.nation, EventKind::DealReject, deal.units_per_year),
+                            );
                         }
                     }
                     DealStatus::Accepted => {
                         // Both draws every month, so a lever on one does not shift the other.
                         let breach = rngs[i].random::<f64>() < deal.breach_probability;
-                        let detected = rngs[reg.nation].random::<f64>() < deal.detection_probability;
+                        let detected =
+                            rngs[reg.nation].random::<f64>() < deal.detection_probability;
                         if breach && detected {
                             self.emit(events, ev(i, reg.nation, EventKind::Breach, 1.0));
-                            self.emit(events, ev(reg.nation, i, EventKind::Revoke, deal.units_per_year));
+                            self.emit(
+                                events,
+                                ev(reg.nation, i, EventKind::Revoke, deal.units_per_year),
+                            );
                             self.deals[r][k] = DealStatus::Revoked;
                         }
                     }

@@ -31,7 +31,11 @@ pub struct Hub {
 impl Hub {
     pub fn new(h: &HubParams, index: usize, rep_seed: u64) -> Hub {
         let mut rng = stream(rep_seed, Purpose::Intermediaries, index);
-        let populations = h.populations.iter().map(|(_, pp)| Population::new(pp, &mut rng)).collect();
+        let populations = h
+            .populations
+            .iter()
+            .map(|(_, pp)| Population::new(pp, &mut rng))
+            .collect();
         Hub {
             populations,
             weights: h

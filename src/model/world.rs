@@ -220,7 +220,13 @@ impl<'s> World<'s> {
             shares: vec![0.0; n_products],
             exempt: vec![0; n_nations * n_products],
             licensed: vec![0; n_nations * n_products],
-            requests: vec![Request { priority: 1, units: 0 }; 2 * n_nations],
+            requests: vec![
+                Request {
+                    priority: 1,
+                    units: 0
+                };
+                2 * n_nations
+            ],
             granted: vec![0; 2 * n_nations],
             denied_by_regulator: vec![0.0; n_regs * n_nations],
             capped_by_regulator: vec![0.0; n_regs * n_nations],
@@ -252,7 +258,9 @@ impl<'s> World<'s> {
     pub fn step(&mut self, events: &mut Vec<Event>) -> Result<(), LedgerViolation> {
         let t = self.month;
         self.flows.clear();
-        self.standing_unfilled_h100e.iter_mut().for_each(|x| *x = 0.0);
+        self.standing_unfilled_h100e
+            .iter_mut()
+            .for_each(|x| *x = 0.0);
         self.apply_timeline(t, events);
         if t > 0 && self.setup.start.plus(t).month == 1 {
             self.cap_used_h100e.iter_mut().for_each(|x| *x = 0.0);
@@ -260,7 +268,8 @@ impl<'s> World<'s> {
         }
         // Diplomacy of the month (M6, M8, M10) settles which planned builds go ahead.
         let p = &self.params[self.current];
-        self.diplomacy.resolve(t, p, &mut self.alignment, &mut self.diplomacy_rng, events);
+        self.diplomacy
+            .resolve(t, p, &mut self.alignment, &mut self.diplomacy_rng, events);
         // Decide (reads start-of-month state only).
         self.place_orders(t);
         // Resolve.
@@ -331,7 +340,8 @@ impl<'s> World<'s> {
                 self.orders[i * np + j] = (want * self.shares[j] / h).round() as u64;
             }
             for (k, project) in nation.projects.iter().enumerate() {
-                if project.month == t && self.diplomacy.projects[i][k] == ProjectStatus::Proceeding {
+                if project.month == t && self.diplomacy.projects[i][k] == ProjectStatus::Proceeding
+                {
                     self.standing[i * np + project.product] += project.units;
                     let h = p.products[project.product].h100e_per_unit.value();
                     self.flows.demand_h100e[i] += project.units as f64 * h;
@@ -354,10 +364,10 @@ impl<'s> World<'s> {
         let Some(r) = p.regulators.iter().position(|r| r.nation == home) else {
             return rule;
         };
-        if let Some(k) = self.diplomacy.accepted_deal(r, nation, p) {
-            if p.regulators[r].deals[k].licence_exempt {
-                return ExportRule::ALLOWED;
-            }
+        if let Some(k) = self.diplomacy.accepted_deal(r, nation, p)
+            && p.regulators[r].deals[k].licence_exempt
+        {
+            return ExportRule::ALLOWED;
         }
         let f = self.diplomacy.licence_factor(r, nation, self.n_nations, t);
         rule.approval_probability *= f;
@@ -549,8 +559,14 @@ impl<'s> World<'s> {
                 } else {
                     (self.standing[k] + self.deal_allocation(p, i, j)).min(total)
                 };
-                self.requests[2 * i] = Request { priority: 0, units: first };
-                self.requests[2 * i + 1] = Request { priority: 1, units: total - first };
+                self.requests[2 * i] = Request {
+                    priority: 0,
+                    units: first,
+                };
+                self.requests[2 * i + 1] = Request {
+                    priority: 1,
+                    units: total - first,
+                };
             }
             let left = allocate(self.inventory[j], &self.requests, &mut self.granted);
             self.inventory[j] = left;
@@ -561,7 +577,8 @@ impl<'s> World<'s> {
                 let unfilled = requested - shipped;
                 if requested > 0 {
                     let f = &mut self.fill_rate[k];
-                    *f = FILL_RATE_MEMORY * *f + (1.0 - FILL_RATE_MEMORY) * shipped as f64 / requested as f64;
+                    *f = FILL_RATE_MEMORY * *f
+                        + (1.0 - FILL_RATE_MEMORY) * shipped as f64 / requested as f64;
                 }
                 // Standing orders are served first and do not lapse into backlog.
                 let standing_before = self.standing[k];
@@ -579,7 +596,11 @@ impl<'s> World<'s> {
                 let licensed_shipped = shipped - exempt_shipped;
                 let rule = self.rule(p, j, i, t);
                 if rule.status == ExportStatus::Licence {
-                    let r = p.regulators.iter().position(|r| r.nation == firm.home).unwrap_or(0);
+                    let r = p
+                        .regulators
+                        .iter()
+                        .position(|r| r.nation == firm.home)
+                        .unwrap_or(0);
                     let slot = (r * nn + i) * nc + prod.export_class.unwrap_or(0);
                     self.cap_used_h100e[slot] -= (self.licensed[k] - licensed_shipped) as f64 * h;
                     self.exempt_used_h100e[slot] -= (self.exempt[k] - exempt_shipped) as f64 * h;
@@ -797,7 +818,9 @@ impl<'s> World<'s> {
         p.products.iter().enumerate().any(|(j, prod)| {
             let home = p.firms[prod.vendor].home;
             home != nation
-                && p.regulators.iter().any(|r| r.nation == home && r.patron.is_some())
+                && p.regulators
+                    .iter()
+                    .any(|r| r.nation == home && r.patron.is_some())
                 && self.installed_units(nation, j) > 0
         })
     }
@@ -831,9 +854,17 @@ impl<'s> World<'s> {
             );
             o.value(e, Metric::Plain("alignment"), self.alignment[i]);
             for (k, kind) in COUNTED.iter().enumerate() {
-                o.value(e, Metric::Per(kind.name(), "count"), self.diplomacy.counts[i][k] as f64);
+                o.value(
+                    e,
+                    Metric::Per(kind.name(), "count"),
+                    self.diplomacy.counts[i][k] as f64,
+                );
             }
-            o.value(e, Metric::Plain("rival_stack_installed"), f64::from(u8::from(self.rival_stack_installed(i))));
+            o.value(
+                e,
+                Metric::Plain("rival_stack_installed"),
+                f64::from(u8::from(self.rival_stack_installed(i))),
+            );
         }
         for (f, firm) in p.firms.iter().enumerate() {
             let e = firm.id.as_str();

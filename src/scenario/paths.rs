@@ -303,14 +303,26 @@ pub const MEANINGS: &[(&str, &str)] = &[
         "whether the dated change applies (false to drop an inherited one)",
     ),
     ("timeline.*.set.*", "parameter set by the dated change"),
-    ("sweep.design", "sweep design: grid | random | latin_hypercube | sobol"),
+    (
+        "sweep.design",
+        "sweep design: grid | random | latin_hypercube | sobol",
+    ),
     ("sweep.points", "number of points of a sampled design"),
     ("sweep.seed", "seed of the sampled design"),
     ("sweep.factors.*.values", "values of a swept parameter"),
-    ("sweep.factors.*.min", "lower end of a swept parameter's range"),
-    ("sweep.factors.*.max", "upper end of a swept parameter's range"),
+    (
+        "sweep.factors.*.min",
+        "lower end of a swept parameter's range",
+    ),
+    (
+        "sweep.factors.*.max",
+        "upper end of a swept parameter's range",
+    ),
     ("sweep.factors.*.log", "sample the range on a log scale"),
-    ("sweep.factors.*.integer", "round the swept parameter to integers"),
+    (
+        "sweep.factors.*.integer",
+        "round the swept parameter to integers",
+    ),
     ("sweep.factors.*.levels", "grid levels across the range"),
 ];
 

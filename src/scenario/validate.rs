@@ -333,7 +333,12 @@ pub fn params(
                     },
                     punishment_months: x.punishment_months,
                     backlash: c.range(&pp("backlash"), x.backlash, 0.0, 1.0)?,
-                    compliance_shift: c.range(&pp("compliance_shift"), x.compliance_shift, 0.0, 1.0)?,
+                    compliance_shift: c.range(
+                        &pp("compliance_shift"),
+                        x.compliance_shift,
+                        0.0,
+                        1.0,
+                    )?,
                 })
             }
         };
@@ -342,13 +347,43 @@ pub fn params(
             Some(x) => {
                 let pp = |k: &str| at(&format!("patron.{k}"));
                 Some(PatronPolicy {
-                    counter_offer_probability: c.range(&pp("counter_offer_probability"), x.counter_offer_probability, 0.0, 1.0)?,
-                    counter_offer_value: c.range(&pp("counter_offer_value"), x.counter_offer_value, 0.0, 10.0)?,
-                    alignment_shift: c.range(&pp("alignment_shift"), x.alignment_shift, 0.0, 1.0)?,
-                    retaliation_probability: c.range(&pp("retaliation_probability"), x.retaliation_probability, 0.0, 1.0)?,
-                    retaliation_intensity: c.range(&pp("retaliation_intensity"), x.retaliation_intensity, 0.0, 1.0)?,
+                    counter_offer_probability: c.range(
+                        &pp("counter_offer_probability"),
+                        x.counter_offer_probability,
+                        0.0,
+                        1.0,
+                    )?,
+                    counter_offer_value: c.range(
+                        &pp("counter_offer_value"),
+                        x.counter_offer_value,
+                        0.0,
+                        10.0,
+                    )?,
+                    alignment_shift: c.range(
+                        &pp("alignment_shift"),
+                        x.alignment_shift,
+                        0.0,
+                        1.0,
+                    )?,
+                    retaliation_probability: c.range(
+                        &pp("retaliation_probability"),
+                        x.retaliation_probability,
+                        0.0,
+                        1.0,
+                    )?,
+                    retaliation_intensity: c.range(
+                        &pp("retaliation_intensity"),
+                        x.retaliation_intensity,
+                        0.0,
+                        1.0,
+                    )?,
                     retaliation_months: x.retaliation_months,
-                    retaliation_alignment_shift: c.range(&pp("retaliation_alignment_shift"), x.retaliation_alignment_shift, 0.0, 1.0)?,
+                    retaliation_alignment_shift: c.range(
+                        &pp("retaliation_alignment_shift"),
+                        x.retaliation_alignment_shift,
+                        0.0,
+                        1.0,
+                    )?,
                 })
             }
         };
@@ -357,7 +392,10 @@ pub fn params(
             let dp = |k: &str| at(&format!("deals.{did}.{k}"));
             let month = c.month(&dp("month"), &d.month, settings.start)?;
             if month < 0 {
-                return Err(c.err(&dp("month"), format!("{} is before the start {}", d.month, settings.start)));
+                return Err(c.err(
+                    &dp("month"),
+                    format!("{} is before the start {}", d.month, settings.start),
+                ));
             }
             deals.push(DealParams {
                 id: did.clone(),
@@ -368,8 +406,18 @@ pub fn params(
                 units_per_year: c.at_least(&dp("units_per_year"), d.units_per_year, 0.0)?,
                 licence_exempt: d.licence_exempt,
                 constraint_cost: c.range(&dp("constraint_cost"), d.constraint_cost, 0.0, 10.0)?,
-                breach_probability: c.range(&dp("breach_probability"), d.breach_probability, 0.0, 1.0)?,
-                detection_probability: c.range(&dp("detection_probability"), d.detection_probability, 0.0, 1.0)?,
+                breach_probability: c.range(
+                    &dp("breach_probability"),
+                    d.breach_probability,
+                    0.0,
+                    1.0,
+                )?,
+                detection_probability: c.range(
+                    &dp("detection_probability"),
+                    d.detection_probability,
+                    0.0,
+                    1.0,
+                )?,
                 alignment_shift: c.range(&dp("alignment_shift"), d.alignment_shift, 0.0, 1.0)?,
             });
         }
@@ -377,7 +425,12 @@ pub fn params(
             nation,
             rules,
             guidance,
-            guidance_sanction_share: c.range(&at("guidance_sanction_share"), r.guidance_sanction_share, 0.0, 10.0)?,
+            guidance_sanction_share: c.range(
+                &at("guidance_sanction_share"),
+                r.guidance_sanction_share,
+                0.0,
+                10.0,
+            )?,
             pressure,
             patron,
             deals,
@@ -420,9 +473,23 @@ pub fn params(
     };
     let d = &file.diplomacy;
     let diplomacy = DiplomacyParams {
-        announce_threshold_h100e: c.at_least("diplomacy.announce_threshold_h100e", d.announce_threshold_h100e, 0.0)?,
-        decision_noise_sd: c.range("diplomacy.decision_noise_sd", d.decision_noise_sd, 0.0, 10.0)?,
-        deal_value_weight: c.range("diplomacy.deal_value_weight", d.deal_value_weight, 0.0, 10.0)?,
+        announce_threshold_h100e: c.at_least(
+            "diplomacy.announce_threshold_h100e",
+            d.announce_threshold_h100e,
+            0.0,
+        )?,
+        decision_noise_sd: c.range(
+            "diplomacy.decision_noise_sd",
+            d.decision_noise_sd,
+            0.0,
+            10.0,
+        )?,
+        deal_value_weight: c.range(
+            "diplomacy.deal_value_weight",
+            d.deal_value_weight,
+            0.0,
+            10.0,
+        )?,
     };
     Ok(Params {
         diplomacy,
