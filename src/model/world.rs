@@ -125,6 +125,8 @@ pub struct World<'s> {
 
     backlog_h100e: Vec<f64>,
     alignment: Vec<f64>,
+    /// Scratch copy of `alignment` at the start of the alignment update.
+    alignment_before: Vec<f64>,
     /// Licensed and licence-exempt H100e received this calendar year,
     /// `[(regulator * n_nations + nation) * n_classes + class]`.
     cap_used_h100e: Vec<f64>,
@@ -198,6 +200,7 @@ impl<'s> World<'s> {
             diplomacy: Diplomacy::new(p),
             backlog_h100e: vec![0.0; n_nations],
             alignment: p.nations.iter().map(|n| n.alignment).collect(),
+            alignment_before: vec![0.0; n_nations],
             cap_used_h100e: vec![0.0; n_regs * n_nations * n_classes],
             exempt_used_h100e: vec![0.0; n_regs * n_nations * n_classes],
             flows: Flows::new(n_nations, n_firms),
@@ -686,32 +689,35 @@ impl<'s> World<'s> {
         let p = &self.params[self.current];
         let a = &p.alignment;
         let (nn, np) = (self.n_nations, self.n_products);
-        let old = self.alignment.clone();
+        // Every nation moves from where all stood at the start of the step (two-phase).
+        self.alignment_before.copy_from_slice(&self.alignment);
+        let old = &self.alignment_before;
         for i in 0..nn {
-            let mut pull = 0.0;
-            let mut total = 0.0;
-            for j in 0..np {
-                let h100e = self.orders[i * np + j] as f64 * p.products[j].h100e_per_unit.value();
-                let home = p.firms[p.products[j].vendor].home;
-                if home != i {
-                    pull += h100e * old[home].signum();
-                    total += h100e;
-                }
-            }
             let mut da = a.reversion_per_month * (p.nations[i].alignment - old[i]);
-            if total > 0.0 {
-                da += a.purchase_pull * pull / total;
-            }
+            // Powers (nations with a regulator role) hold their stance: they only revert.
+            let is_power = p.regulators.iter().any(|r| r.nation == i);
             let want = self.flows.demand_h100e[i] + self.backlog_h100e[i];
-            if want > 0.0 {
-                for (r, reg) in p.regulators.iter().enumerate() {
-                    let refused =
-                        self.denied_by_regulator[r * nn + i] + self.capped_by_regulator[r * nn + i];
-                    da -= a.denial_push * (refused / want).min(1.0) * old[reg.nation].signum();
+            if !is_power {
+                let (mut pull, mut total) = (0.0, 0.0);
+                for j in 0..np {
+                    let h100e =
+                        self.orders[i * np + j] as f64 * p.products[j].h100e_per_unit.value();
+                    let home = p.firms[p.products[j].vendor].home;
+                    if home != i {
+                        pull += h100e * old[home].signum();
+                        total += h100e;
+                    }
                 }
-            }
-            if p.regulators.iter().any(|r| r.nation == i) {
-                da = a.reversion_per_month * (p.nations[i].alignment - old[i]);
+                if total > 0.0 {
+                    da += a.purchase_pull * pull / total;
+                }
+                if want > 0.0 {
+                    for (r, reg) in p.regulators.iter().enumerate() {
+                        let refused = self.denied_by_regulator[r * nn + i]
+                            + self.capped_by_regulator[r * nn + i];
+                        da -= a.denial_push * (refused / want).min(1.0) * old[reg.nation].signum();
+                    }
+                }
             }
             self.alignment[i] = (old[i] + da).clamp(-1.0, 1.0);
         }
