@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use chipdip::experiment::{self, Shard, chunks};
+use chipdip::experiment::{self, Plan, Progress, Shard};
 use chipdip::output::manifest::{self, Manifest};
 use chipdip::output::{self, Prepared};
 use chipdip::scenario::{Scenario, ScenarioError};
@@ -218,50 +218,57 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         eprintln!("{} is already complete; nothing to do", out.display());
         return Ok(());
     }
-    let all = chunks(scenario.points.len(), scenario.settings.replications);
-    let total: u64 = all
-        .iter()
-        .filter(|c| shard.owns(c))
-        .map(|c| c.reps as u64)
-        .sum();
-    let already: u64 = all
-        .iter()
-        .filter(|c| shard.owns(c) && output::parts::is_done(&dir, c.index))
-        .map(|c| c.reps as u64)
-        .sum();
+    let plan = Plan::new(&scenario, &dir, shard);
     if state == Prepared::Resumed {
         eprintln!(
-            "resuming {}: {already} of {total} replications already done",
-            out.display()
+            "resuming {}: {} of {} replications already done",
+            out.display(),
+            plan.done.replications,
+            plan.total.replications
         );
     }
-    let bar = progress_bar(total, args.quiet);
-    bar.set_position(already);
+    let bar = progress_bar(&plan, args.quiet);
     let started = Instant::now();
-    let tick = |done: u64| bar.set_position(already + done);
-    experiment::run_pending(&scenario, &dir, shard, threads, args.timeseries, &tick)?;
+    let tick = |p: Progress| {
+        bar.set_position(p.replications);
+        bar.set_message(format!("{}/{} points", p.points, plan.total.points));
+    };
+    experiment::run_plan(&scenario, &dir, &plan, threads, args.timeseries, &tick)?;
     bar.finish_and_clear();
 
-    if shard.count == 1 {
+    let unsharded = shard.count == 1;
+    if unsharded {
         let failed = output::assemble(&scenario, &out, args.timeseries, &|_| out.clone())?;
         manifest.failed_replications = failed;
-        manifest.outputs = output_files(args.timeseries, failed);
-        std::fs::remove_dir_all(out.join("parts"))
-            .with_context(|| format!("removing {}/parts", out.display()))?;
+        manifest.outputs = output::output_files(args.timeseries, failed);
     } else {
+        manifest.failed_replications = count_failures(&out)?;
         manifest.outputs = vec!["parts/".into()];
     }
     manifest.finished_at = Some(manifest::now_utc());
     manifest.complete = true;
     manifest.write(&out.join("manifest.json"))?;
+    if unsharded {
+        // Only once the folder is marked complete: a run killed here is complete, not broken.
+        std::fs::remove_dir_all(out.join("parts"))
+            .with_context(|| format!("removing {}/parts", out.display()))?;
+    }
     eprintln!(
         "{} replications ({} point(s)) in {:.1}s -> {}",
-        total,
-        scenario.points.len(),
+        plan.total.replications - plan.done.replications,
+        plan.total.points,
         started.elapsed().as_secs_f64(),
         out.display()
     );
-    if manifest.failed_replications > 0 {
+    if manifest.failed_replications > 0 && !unsharded {
+        // The shard's job is done; `chipdip merge` reports the failures (and exits 1), so a
+        // scheduler still runs the merge that depends on this shard.
+        eprintln!(
+            "warning: {} replication(s) failed; recorded in {}/parts/*.failures",
+            manifest.failed_replications,
+            out.display()
+        );
+    } else if manifest.failed_replications > 0 {
         bail!(
             "{} replication(s) failed; see {}/failures.csv",
             manifest.failed_replications,
@@ -271,15 +278,25 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn output_files(timeseries: bool, failed: u64) -> Vec<String> {
-    let mut v = vec!["summary.csv", "quantiles.csv", "events.csv"];
-    if timeseries {
-        v.push("timeseries.csv");
+/// Failed replications recorded in a shard's part files.
+fn count_failures(out: &Path) -> anyhow::Result<u64> {
+    let mut n = 0;
+    let parts = out.join("parts");
+    for entry in
+        std::fs::read_dir(&parts).with_context(|| format!("reading {}", parts.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "failures") {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            n += bytecount_newlines(&bytes);
+        }
     }
-    if failed > 0 {
-        v.push("failures.csv");
-    }
-    v.into_iter().map(String::from).collect()
+    Ok(n)
+}
+
+fn bytecount_newlines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 fn default_out(scenario: &Scenario) -> PathBuf {
@@ -302,23 +319,39 @@ fn default_out(scenario: &Scenario) -> PathBuf {
     p
 }
 
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+/// Replications done of the total, points done, replications per second and ETA; drawn only
+/// on a terminal.
+fn progress_bar(plan: &Plan, quiet: bool) -> ProgressBar {
+    let total = plan.total.replications;
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     }
-    let bar = ProgressBar::new(total);
+    let bar = ProgressBar::new(total).with_position(plan.done.replications);
     bar.set_style(
         ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} reps  {per_sec}  ETA {eta}",
+            "{elapsed_precise} [{bar:30}] {msg}  {human_pos}/{human_len} reps  {per_sec:.0}  ETA {eta}",
         )
         .expect("valid template")
+        .with_key("per_sec", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} reps/s", s.per_sec());
+        })
         .progress_chars("=> "),
     );
+    bar.set_message(format!("{}/{} points", plan.done.points, plan.total.points));
+    // Work found done on resume is not work done now: estimate the rate from here on.
+    bar.reset_eta();
     bar
 }
 
 fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let merged = chipdip::output::merge::merge(shards, out)?;
-    eprintln!("merged {} shards -> {}", merged, out.display());
+    eprintln!("merged {} shards -> {}", merged.shards, out.display());
+    if merged.failed_replications > 0 {
+        bail!(
+            "{} replication(s) failed; see {}/failures.csv",
+            merged.failed_replications,
+            out.display()
+        );
+    }
     Ok(())
 }

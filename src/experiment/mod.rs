@@ -7,7 +7,8 @@
 //! boundaries depend only on the numbers of points and replications, never on threads or
 //! shards, so every split produces the same bytes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -86,58 +87,162 @@ pub struct Failure {
     pub error: String,
 }
 
-/// Runs one chunk: its replications in order, into one set of part files.
+/// Runs one chunk: its replications in order, into one set of part files. A replication that
+/// fails — a ledger violation, or a panic at some odd sweep point — is recorded with its seed
+/// and error, and the chunk goes on. `on_replication` is called after each replication.
 pub fn run_chunk(
     scenario: &Scenario,
     chunk: &Chunk,
     writer: &mut ChunkWriter,
-    progress: &AtomicU64,
+    on_replication: &dyn Fn(),
 ) {
     let point = &scenario.points[chunk.point];
     for rep in chunk.first_rep..chunk.first_rep + chunk.reps {
         let seed = replication_seed(scenario.settings.seed, chunk.point as u64, rep as u64);
-        match model::run_replication(&point.setup, seed) {
-            Ok(outcome) => writer.add(point, rep, seed, &outcome),
-            Err(e) => writer.fail(Failure {
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            model::run_replication(&point.setup, seed)
+        }));
+        let error = match result {
+            Ok(Ok(outcome)) => {
+                writer.add(point, rep, seed, &outcome);
+                None
+            }
+            Ok(Err(violation)) => Some(violation.to_string()),
+            Err(payload) => Some(format!("panic: {}", panic_message(payload.as_ref()))),
+        };
+        if let Some(error) = error {
+            // One line per failure, so that files count failures by lines.
+            let error = error.lines().collect::<Vec<_>>().join(" | ");
+            writer.fail(Failure {
                 point: chunk.point,
                 replication: rep,
                 seed,
-                error: e.to_string(),
-            }),
+                error,
+            });
         }
-        progress.fetch_add(1, Ordering::Relaxed);
+        on_replication();
     }
 }
 
-/// Runs the chunks of `shard` that `dir` does not hold yet, on `threads` threads, calling
-/// `tick` with the number of replications done so far (from any thread).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_string()
+    }
+}
+
+/// How far a run has got (this process's shard only, counting work found already done).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Replications done.
+    pub replications: u64,
+    /// Points whose chunks (of this shard) are all done.
+    pub points: usize,
+}
+
+/// The work of one shard of a run, and what of it a folder already holds.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Chunks of the shard not done yet, in output order.
+    pub pending: Vec<Chunk>,
+    /// Replications and points of the shard in all.
+    pub total: Progress,
+    /// Replications and points already done when the plan was made.
+    pub done: Progress,
+}
+
+impl Plan {
+    /// The chunks of `shard` and which of them `dir` already holds (resume).
+    pub fn new(scenario: &Scenario, dir: &RunDir, shard: Shard) -> Plan {
+        let mut plan = Plan {
+            pending: Vec::new(),
+            total: Progress::default(),
+            done: Progress::default(),
+        };
+        // Chunks are point-major: walk them one point at a time.
+        let all = chunks(scenario.points.len(), scenario.settings.replications);
+        for of_point in all.chunk_by(|a, b| a.point == b.point) {
+            let mut owned = 0;
+            let mut pending = 0;
+            for c in of_point.iter().filter(|c| shard.owns(c)) {
+                owned += 1;
+                plan.total.replications += c.reps as u64;
+                if parts::is_done(dir, c.index) {
+                    plan.done.replications += c.reps as u64;
+                } else {
+                    pending += 1;
+                    plan.pending.push(*c);
+                }
+            }
+            if owned > 0 {
+                plan.total.points += 1;
+                if pending == 0 {
+                    plan.done.points += 1;
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// Runs the pending chunks of `plan` on `threads` threads, calling `tick` (from any thread)
+/// after every replication with the progress so far.
+pub fn run_plan(
+    scenario: &Scenario,
+    dir: &RunDir,
+    plan: &Plan,
+    threads: usize,
+    timeseries: bool,
+    tick: &(dyn Fn(Progress) + Sync),
+) -> Result<(), OutputError> {
+    let replications = AtomicU64::new(plan.done.replications);
+    let points = AtomicUsize::new(plan.done.points);
+    // Pending chunks left per point: the point is done when its count reaches zero.
+    let mut left: Vec<AtomicU32> = Vec::new();
+    left.resize_with(scenario.points.len(), || AtomicU32::new(0));
+    for c in &plan.pending {
+        left[c.point].fetch_add(1, Ordering::Relaxed);
+    }
+    let progress = || Progress {
+        replications: replications.load(Ordering::Relaxed),
+        points: points.load(Ordering::Relaxed),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| OutputError::Refused(format!("cannot start {threads} threads: {e}")))?;
+    pool.install(|| {
+        plan.pending.par_iter().try_for_each(|chunk| {
+            let point = &scenario.points[chunk.point];
+            let mut writer = ChunkWriter::new(&point.setup, timeseries);
+            run_chunk(scenario, chunk, &mut writer, &|| {
+                replications.fetch_add(1, Ordering::Relaxed);
+                tick(progress());
+            });
+            writer.finish(dir, chunk.index)?;
+            if left[chunk.point].fetch_sub(1, Ordering::AcqRel) == 1 {
+                points.fetch_add(1, Ordering::Relaxed);
+                tick(progress());
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Runs the chunks of `shard` that `dir` does not hold yet (see [`Plan`] and [`run_plan`]).
 pub fn run_pending(
     scenario: &Scenario,
     dir: &RunDir,
     shard: Shard,
     threads: usize,
     timeseries: bool,
-    tick: &(dyn Fn(u64) + Sync),
+    tick: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), OutputError> {
-    let all = chunks(scenario.points.len(), scenario.settings.replications);
-    let pending: Vec<Chunk> = all
-        .into_iter()
-        .filter(|c| shard.owns(c) && !parts::is_done(dir, c.index))
-        .collect();
-    let done = AtomicU64::new(0);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| OutputError::Refused(format!("cannot start {threads} threads: {e}")))?;
-    pool.install(|| {
-        pending.par_iter().try_for_each(|chunk| {
-            let point = &scenario.points[chunk.point];
-            let mut writer = ChunkWriter::new(&point.setup, timeseries);
-            run_chunk(scenario, chunk, &mut writer, &done);
-            tick(done.load(Ordering::Relaxed));
-            writer.finish(dir, chunk.index)
-        })
-    })
+    let plan = Plan::new(scenario, dir, shard);
+    run_plan(scenario, dir, &plan, threads, timeseries, tick)
 }
 
 /// One replication's outcome without any output (benchmarks, tests).

@@ -6,12 +6,21 @@
 use std::path::{Path, PathBuf};
 
 use super::manifest::{Manifest, now_utc};
+use super::parts::part_path;
 use super::{OutputError, assemble};
-use crate::experiment::Shard;
+use crate::experiment::{Shard, chunks};
 use crate::scenario::Scenario;
 
-/// Merges `shards` into `out`; returns the number of shards merged.
-pub fn merge(shards: &[PathBuf], out: &Path) -> Result<usize, OutputError> {
+/// What a merge did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Merged {
+    pub shards: usize,
+    /// Failed replications found in the shards (listed in `failures.csv`).
+    pub failed_replications: u64,
+}
+
+/// Merges `shards` into `out`.
+pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, OutputError> {
     let refuse = |m: String| Err(OutputError::Refused(m));
     let mut manifests = Vec::new();
     for dir in shards {
@@ -82,6 +91,23 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<usize, OutputError> {
     if scenario.hash != first.scenario_hash {
         return refuse("manifest scenario does not match its hash".into());
     }
+    // Every chunk must be in the shard that owns it (a shard folder whose parts were removed
+    // or that was copied partially is refused before anything is written).
+    for c in chunks(scenario.points.len(), scenario.settings.replications) {
+        let dir = by_index[c.index % count as usize]
+            .as_ref()
+            .expect("checked above");
+        if !part_path(dir, c.index, "sketch").exists() {
+            return refuse(format!(
+                "{} lacks chunk {} (point {}, replications {}..{}); rerun that shard into it",
+                dir.display(),
+                c.index,
+                c.point,
+                c.first_rep,
+                c.first_rep + c.reps
+            ));
+        }
+    }
     if out.exists()
         && std::fs::read_dir(out)
             .map_err(|e| OutputError::io(out, e))?
@@ -110,17 +136,12 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<usize, OutputError> {
         dirs[c.index % count as usize].clone()
     })?;
     manifest.failed_replications = failed;
-    manifest.outputs = ["summary.csv", "quantiles.csv", "events.csv"]
-        .map(String::from)
-        .to_vec();
-    if first.timeseries {
-        manifest.outputs.push("timeseries.csv".into());
-    }
-    if failed > 0 {
-        manifest.outputs.push("failures.csv".into());
-    }
+    manifest.outputs = super::output_files(first.timeseries, failed);
     manifest.finished_at = Some(now_utc());
     manifest.complete = true;
     manifest.write(&manifest_path)?;
-    Ok(dirs.len())
+    Ok(Merged {
+        shards: dirs.len(),
+        failed_replications: failed,
+    })
 }

@@ -165,6 +165,7 @@ pub fn assemble(
     part_dir: &dyn Fn(&Chunk) -> PathBuf,
 ) -> Result<u64, OutputError> {
     let all = chunks(scenario.points.len(), scenario.settings.replications);
+    write_points(scenario, out)?;
     let mut failures = 0;
     for kind in ROW_KINDS {
         if kind == "timeseries" && !timeseries {
@@ -212,6 +213,36 @@ pub fn assemble(
     Ok(failures)
 }
 
+/// `points.csv`: every point id with its swept values, one column per swept path (a run
+/// without a sweep has the single point 0).
+pub fn write_points(scenario: &Scenario, out: &Path) -> Result<(), OutputError> {
+    let target = out.join("points.csv");
+    let io = |e: std::io::Error| OutputError::io(&target, e);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut head = vec!["point".to_string()];
+    head.extend(scenario.points[0].values.iter().map(|(p, _)| p.clone()));
+    w.write_record(&head).map_err(|e| io(e.into()))?;
+    for point in &scenario.points {
+        let mut row = vec![point.index.to_string()];
+        row.extend(point.values.iter().map(|(_, v)| format_number(*v)));
+        w.write_record(&row).map_err(|e| io(e.into()))?;
+    }
+    let bytes = w.into_inner().map_err(|e| io(e.into_error()))?;
+    parts::write_atomic(&target, &bytes)
+}
+
+/// The files a complete unsharded (or merged) run folder holds, as the manifest lists them.
+pub fn output_files(timeseries: bool, failed: u64) -> Vec<String> {
+    let mut v = vec!["summary.csv", "quantiles.csv", "events.csv", "points.csv"];
+    if timeseries {
+        v.push("timeseries.csv");
+    }
+    if failed > 0 {
+        v.push("failures.csv");
+    }
+    v.into_iter().map(String::from).collect()
+}
+
 /// `quantiles.csv`: per point, the chunks' sketches merged, one row per (month, series).
 fn write_quantiles(
     scenario: &Scenario,
@@ -226,11 +257,13 @@ fn write_quantiles(
         csv::Writer::from_writer(std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?));
     w.write_record(header("quantiles", scenario))
         .map_err(|e| io(e.into()))?;
-    for point in &scenario.points {
+    // Chunks are point-major: one group per point, read one point at a time.
+    for of_point in all.chunk_by(|a, b| a.point == b.point) {
+        let point = &scenario.points[of_point[0].point];
         let setup = &point.setup;
         let names = setup.series_names();
         let mut merged = vec![QuantileSketch::new(); names.len() * setup.months as usize];
-        for c in all.iter().filter(|c| c.point == point.index) {
+        for c in of_point {
             let sketches = read_sketches(&part_path(&part_dir(c), c.index, "sketch"))?;
             if sketches.len() != merged.len() {
                 return Err(OutputError::Refused(format!(
