@@ -1,45 +1,1318 @@
-//! PLACEHOLDER until the real sketch lands (exact, unbounded): same API.
-#[derive(Clone, Debug, PartialEq, Default)]
+//! Mergeable quantile sketch behind `quantiles.csv`.
+//!
+//! One [`QuantileSketch`] summarises one (point, month, entity, metric) series across Monte
+//! Carlo replications. Two requirements shape it:
+//!
+//! - **Memory does not grow with the number of replications.** Values are counted in
+//!   logarithmic buckets (the DDSketch scheme): the number of buckets depends on the spread of
+//!   the values (their log-range), not on how many there are.
+//! - **Results are bit-identical whatever the insertion order and however partial sketches are
+//!   merged.** Shards and chunks run in parallel and are merged afterwards, and the merged
+//!   `quantiles.csv` must be byte-identical to an unsharded run. Everything a sketch holds is
+//!   therefore an order-independent function of the multiset of inserted values: bucket counts
+//!   (integer addition), exact minimum and maximum, and an *exact* sum held as a wide
+//!   fixed-point integer (integer addition again, so associative and commutative — unlike a
+//!   floating-point sum, whose rounding depends on the order).
+//!
+//! # Buckets and accuracy
+//!
+//! With `a =` [`RELATIVE_ACCURACY`] and `γ = (1 + a) / (1 - a)`, a value `x` with
+//! `|x| >= 1e-12` goes to bucket `i = ceil(ln|x| / ln γ)` of the store for its sign, so the
+//! bucket holds `γ^(i-1) < |x| <= γ^i`. The bucket's representative value is
+//! `±2 γ^i / (γ + 1)`, which is within a relative `a` of every value in the bucket. Values with
+//! `|x| < 1e-12` are counted as zeros (representative `0`). Hence, for the quantile defined
+//! below, the returned `v` and the exact order statistic `x_k` satisfy
+//! `|v - x_k| <= a |x_k|` (plus floating-point rounding of `ln` at bucket boundaries, about
+//! `1e-15` relative) when `|x_k| >= 1e-12`, and `|v - x_k| < 1e-12` otherwise.
+//!
+//! The bucket index uses `f64::ln` (no fast-math, so no contraction or reassociation), so the
+//! same `x` always maps to the same bucket with a given binary and math library. A different
+//! `libm` could differ in the last bit of `ln` for rare inputs and move a value lying within
+//! about 1e-16 (relative) of a bucket bound into the neighbouring bucket; shards meant to be
+//! merged byte-for-byte should therefore come from the same build on the same platform.
+//!
+//! # Quantile definition
+//!
+//! Nearest rank: for `n` values and `q` in `[0, 1]`, rank `k = max(1, ceil(q·n))` (computed in
+//! `f64`; for the decimal quantiles used in the CSV, e.g. 0.05 and 0.95, this gives the
+//! intended rank for every `n` up to 10^7). The result is the representative value of the
+//! bucket holding the `k`-th smallest value, clamped to `[min, max]` — except that ranks `1` and
+//! `n` return the exact minimum and maximum, which the sketch keeps. Clamping can only move the
+//! answer towards the true value, and it makes a constant series return exactly that constant
+//! for every `q`. So `q = 0` and `q = 1` (and any `q <= 1/n` or `q > (n-1)/n`) are exact.
+//!
+//! # Mean
+//!
+//! Each value is added exactly to a 256-bit two's-complement fixed-point sum with 128
+//! fractional bits (resolution `2^-128`). Every `f64` with `|x| >= 2^-76` is representable
+//! exactly; bits of smaller values below `2^-128` are truncated toward zero, deterministically
+//! per value. Values must satisfy `|x| <= 2^62` (≈ 4.6e18), which leaves room for `2^64`
+//! values without overflow. [`QuantileSketch::mean`] is the exact sum divided by the count,
+//! **correctly rounded** to `f64`: the true mean of the inserted values, so a constant series
+//! has exactly that constant as its mean and the bits never depend on order or merging.
+//!
+//! # Binary format (version 1, all integers little-endian)
+//!
+//! ```text
+//! "CDQS" | version u32 = 1 | count u64 | zero_count u64 | min f64 | max f64 | sum i256 (32 bytes)
+//! negative store | positive store      where store = offset i32 | len u32 | len × count u64
+//! ```
+//!
+//! An empty sketch has `min = +inf`, `max = -inf`, `sum = 0`. A store is written trimmed to
+//! its first and last non-zero bucket (`offset` is the bucket index of the first; an empty store
+//! is `0, 0`), so equal sketches serialise to equal bytes. [`QuantileSketch::read_from`] reads
+//! exactly one sketch (several can follow one another in a stream) and rejects bad magic or
+//! version, out-of-range or non-canonical stores, and counts, min, max or sum that do not fit
+//! together with [`io::ErrorKind::InvalidData`]; a truncated input gives
+//! [`io::ErrorKind::UnexpectedEof`].
+
+use std::io::{self, Read, Write};
+
+/// The relative accuracy `a` of every quantile (see the module documentation): 0.5 %.
+pub const RELATIVE_ACCURACY: f64 = 0.005;
+
+/// `γ = (1 + a) / (1 - a)`, the ratio between consecutive bucket bounds.
+const GAMMA: f64 = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY);
+
+/// `ln γ`, written out rather than computed so that it is one fixed constant everywhere
+/// (a test checks it against `GAMMA.ln()`).
+const LN_GAMMA: f64 = 0.010000083334583179;
+
+/// Values with a smaller magnitude count as zeros (the log buckets would need ever more buckets
+/// for values that are zero up to rounding noise).
+const ZERO_THRESHOLD: f64 = 1e-12;
+
+/// Largest accepted magnitude, 2^62: keeps the exact sum within 128 integer bits for up to 2^64
+/// values, and the bucket range small.
+const MAX_ABS: f64 = 4_611_686_018_427_387_904.0;
+
+/// Bucket index of [`ZERO_THRESHOLD`], the lowest index any value can have (checked by a test).
+const MIN_INDEX: i32 = -2763;
+/// Bucket index of [`MAX_ABS`], the highest index any value can have (checked by a test).
+const MAX_INDEX: i32 = 4298;
+
+/// Magic bytes opening a serialised sketch.
+const MAGIC: [u8; 4] = *b"CDQS";
+/// Version of the binary format.
+const VERSION: u32 = 1;
+
+/// Order-independent, mergeable summary of a series of `f64` values: count, exact mean, exact
+/// min and max, and quantiles within [`RELATIVE_ACCURACY`]. See the module documentation.
+///
+/// Two sketches compare equal (`==`) exactly when they hold the same count, bucket counts, min,
+/// max and exact sum — i.e. when they serialise to the same bytes. Sketches fed the same
+/// multiset of values, in any order and through any merge grouping, are equal. (Their `Debug`
+/// output may still differ, as it shows spare capacity in the bucket stores.)
+#[derive(Clone, Debug, PartialEq)]
 pub struct QuantileSketch {
-    v: Vec<f64>,
+    count: u64,
+    /// Values with `|x| < ZERO_THRESHOLD`.
+    zero: u64,
+    /// Exact minimum; `+inf` while empty.
+    min: f64,
+    /// Exact maximum; `-inf` while empty.
+    max: f64,
+    sum: ExactSum,
+    /// Buckets of `|x|` for negative `x`.
+    neg: Store,
+    /// Buckets of `x` for positive `x`.
+    pos: Store,
 }
+
+impl Default for QuantileSketch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl QuantileSketch {
+    /// An empty sketch. Allocates nothing until values arrive.
     pub fn new() -> Self {
-        Self::default()
+        QuantileSketch {
+            count: 0,
+            zero: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: ExactSum::default(),
+            neg: Store::default(),
+            pos: Store::default(),
+        }
     }
+
+    /// Adds one value. O(1) amortised: a `ln`, a few integer additions, and rarely a store
+    /// growth.
+    ///
+    /// # Panics
+    ///
+    /// If `x` is NaN, infinite or `|x| > 2^62`. A non-finite series value is a model bug, and
+    /// silently dropping it would make the quantiles describe a different set of replications
+    /// than the other outputs.
+    #[inline]
     pub fn insert(&mut self, x: f64) {
-        self.v.push(x)
+        if x.is_nan() || x.abs() > MAX_ABS {
+            rejected(x);
+        }
+        // -0.0 + 0.0 == +0.0: without this, whether min/max hold -0.0 or +0.0 would depend on
+        // the insertion order.
+        let x = x + 0.0;
+        self.count += 1;
+        if x < self.min {
+            self.min = x;
+        }
+        if x > self.max {
+            self.max = x;
+        }
+        self.sum.add_f64(x);
+        let magnitude = x.abs();
+        if magnitude < ZERO_THRESHOLD {
+            self.zero += 1;
+        } else if x > 0.0 {
+            self.pos.add(index_of(magnitude), 1);
+        } else {
+            self.neg.add(index_of(magnitude), 1);
+        }
     }
-    pub fn merge(&mut self, o: &QuantileSketch) {
-        self.v.extend(&o.v)
+
+    /// Adds all of `other`'s values. The result is identical (`==`, same bytes, same mean bits)
+    /// to a sketch fed both sets of values in any order.
+    pub fn merge(&mut self, other: &QuantileSketch) {
+        if other.count == 0 {
+            return;
+        }
+        self.count += other.count;
+        self.zero += other.zero;
+        if other.min < self.min {
+            self.min = other.min;
+        }
+        if other.max > self.max {
+            self.max = other.max;
+        }
+        self.sum.add(&other.sum);
+        self.neg.merge(&other.neg);
+        self.pos.merge(&other.pos);
     }
+
+    /// Number of values inserted.
     pub fn count(&self) -> u64 {
-        self.v.len() as u64
+        self.count
     }
+
+    /// The arithmetic mean, correctly rounded from the exact sum (see the module
+    /// documentation); NaN if empty.
     pub fn mean(&self) -> f64 {
-        self.v.iter().sum::<f64>() / self.v.len() as f64
+        if self.count == 0 {
+            return f64::NAN;
+        }
+        self.sum.div_to_f64(self.count)
     }
+
+    /// The exact smallest value; NaN if empty.
+    pub fn min(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.min }
+    }
+
+    /// The exact largest value; NaN if empty.
+    pub fn max(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.max }
+    }
+
+    /// The nearest-rank `q`-quantile within [`RELATIVE_ACCURACY`] (definition in the module
+    /// documentation); NaN if empty. O(number of buckets).
+    ///
+    /// # Panics
+    ///
+    /// If `q` is not in `[0, 1]`.
     pub fn quantile(&self, q: f64) -> f64 {
-        let mut s = self.v.clone();
-        s.sort_by(f64::total_cmp);
-        s[((q * s.len() as f64).ceil() as usize).max(1) - 1]
+        assert!(
+            (0.0..=1.0).contains(&q),
+            "QuantileSketch::quantile({q}): q must be in [0, 1]"
+        );
+        if self.count == 0 {
+            return f64::NAN;
+        }
+        let k = rank(q, self.count);
+        // The extreme order statistics are known exactly (their bucket's representative,
+        // clamped, need not be).
+        if k == 1 {
+            return self.min;
+        }
+        if k == self.count {
+            return self.max;
+        }
+        let mut seen = 0u64;
+        // Ascending order: most negative first (highest index of the negative store).
+        let (lo, counts) = self.neg.span();
+        for (j, &c) in counts.iter().enumerate().rev() {
+            seen += c;
+            if seen >= k {
+                return self.clamp(-representative(lo + j as i32));
+            }
+        }
+        seen += self.zero;
+        if seen >= k {
+            return self.clamp(0.0);
+        }
+        let (lo, counts) = self.pos.span();
+        for (j, &c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= k {
+                return self.clamp(representative(lo + j as i32));
+            }
+        }
+        unreachable!("bucket counts add up to the count")
     }
-    pub fn write_to<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(&(self.v.len() as u64).to_le_bytes())?;
-        for x in &self.v {
-            w.write_all(&x.to_le_bytes())?;
+
+    fn clamp(&self, v: f64) -> f64 {
+        v.clamp(self.min, self.max)
+    }
+
+    /// Writes the binary format described in the module documentation.
+    pub fn write_to<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        let mut buf =
+            Vec::with_capacity(88 + 8 * (self.neg.span().1.len() + self.pos.span().1.len()));
+        buf.extend_from_slice(&MAGIC);
+        buf.extend_from_slice(&VERSION.to_le_bytes());
+        buf.extend_from_slice(&self.count.to_le_bytes());
+        buf.extend_from_slice(&self.zero.to_le_bytes());
+        buf.extend_from_slice(&self.min.to_le_bytes());
+        buf.extend_from_slice(&self.max.to_le_bytes());
+        for limb in self.sum.limbs() {
+            buf.extend_from_slice(&limb.to_le_bytes());
+        }
+        for store in [&self.neg, &self.pos] {
+            let (offset, counts) = store.span();
+            buf.extend_from_slice(&offset.to_le_bytes());
+            buf.extend_from_slice(&(counts.len() as u32).to_le_bytes());
+            for c in counts {
+                buf.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        w.write_all(&buf)
+    }
+
+    /// Reads one sketch written by [`write_to`](Self::write_to), consuming exactly its bytes.
+    /// Errors: [`io::ErrorKind::InvalidData`] for anything that is not a valid sketch,
+    /// [`io::ErrorKind::UnexpectedEof`] if the input ends early.
+    pub fn read_from<R: Read>(r: &mut R) -> io::Result<Self> {
+        let magic: [u8; 4] = read_array(r)?;
+        if magic != MAGIC {
+            return Err(invalid("not a quantile sketch (bad magic bytes)".into()));
+        }
+        let version = u32::from_le_bytes(read_array(r)?);
+        if version != VERSION {
+            return Err(invalid(format!(
+                "quantile sketch format version {version}, expected {VERSION}"
+            )));
+        }
+        let count = u64::from_le_bytes(read_array(r)?);
+        let zero = u64::from_le_bytes(read_array(r)?);
+        let min = f64::from_le_bytes(read_array(r)?);
+        let max = f64::from_le_bytes(read_array(r)?);
+        let mut limbs = [0u64; 4];
+        for limb in &mut limbs {
+            *limb = u64::from_le_bytes(read_array(r)?);
+        }
+        let sum = ExactSum::from_limbs(limbs);
+        let neg = Store::read_from(r)?;
+        let pos = Store::read_from(r)?;
+        let sketch = QuantileSketch {
+            count,
+            zero,
+            min,
+            max,
+            sum,
+            neg,
+            pos,
+        };
+        sketch.validate().map_err(invalid)?;
+        Ok(sketch)
+    }
+
+    /// Checks that the fields of a deserialised sketch fit together.
+    fn validate(&self) -> Result<(), String> {
+        let total = [self.neg.total(), self.pos.total()]
+            .into_iter()
+            .try_fold(self.zero, |a, b| a.checked_add(b?))
+            .ok_or("bucket counts overflow")?;
+        if total != self.count {
+            return Err(format!(
+                "bucket counts add up to {total}, but the count is {}",
+                self.count
+            ));
+        }
+        if !self.sum.in_range() {
+            return Err("sum out of range".into());
+        }
+        if self.count == 0 {
+            let empty = QuantileSketch::new();
+            if self.min.to_bits() != empty.min.to_bits()
+                || self.max.to_bits() != empty.max.to_bits()
+                || self.sum != empty.sum
+            {
+                return Err("empty sketch with a min, max or sum".into());
+            }
+            return Ok(());
+        }
+        let within = |v: f64| v.abs() <= MAX_ABS;
+        if !within(self.min) || !within(self.max) || self.min > self.max {
+            return Err(format!(
+                "min {} and max {} out of range",
+                self.min, self.max
+            ));
+        }
+        // insert() stores zeros as +0.0; -0.0 would compare equal but serialise differently.
+        if self.min.to_bits() == (-0.0f64).to_bits() || self.max.to_bits() == (-0.0f64).to_bits() {
+            return Err("min or max is -0".into());
+        }
+        if Some(locate(self.min)) != self.first_bucket() {
+            return Err(format!("min {} is not in the lowest bucket", self.min));
+        }
+        if Some(locate(self.max)) != self.last_bucket() {
+            return Err(format!("max {} is not in the highest bucket", self.max));
         }
         Ok(())
     }
-    pub fn read_from<R: std::io::Read>(r: &mut R) -> std::io::Result<Self> {
-        let mut b = [0u8; 8];
-        r.read_exact(&mut b)?;
-        let n = u64::from_le_bytes(b);
-        let mut v = Vec::new();
-        for _ in 0..n {
-            r.read_exact(&mut b)?;
-            v.push(f64::from_le_bytes(b));
+
+    /// The bucket of the smallest value.
+    fn first_bucket(&self) -> Option<Bucket> {
+        if let Some(i) = self.neg.highest() {
+            Some(Bucket::Neg(i))
+        } else if self.zero > 0 {
+            Some(Bucket::Zero)
+        } else {
+            self.pos.lowest().map(Bucket::Pos)
         }
-        Ok(Self { v })
+    }
+
+    /// The bucket of the largest value.
+    fn last_bucket(&self) -> Option<Bucket> {
+        if let Some(i) = self.pos.highest() {
+            Some(Bucket::Pos(i))
+        } else if self.zero > 0 {
+            Some(Bucket::Zero)
+        } else {
+            self.neg.lowest().map(Bucket::Neg)
+        }
+    }
+}
+
+/// The panic of [`QuantileSketch::insert`], out of line to keep `insert` small.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn rejected(x: f64) -> ! {
+    panic!(
+        "QuantileSketch::insert({x}): values must be finite with |x| <= 2^62 \
+         (a NaN or infinite series value is a bug in the model)"
+    )
+}
+
+/// Nearest rank `k = max(1, ceil(q·n))`, at most `n`.
+fn rank(q: f64, n: u64) -> u64 {
+    ((q * n as f64).ceil() as u64).clamp(1, n)
+}
+
+/// Bucket index of a magnitude `m >= ZERO_THRESHOLD`: `ceil(ln m / ln γ)`.
+#[inline]
+fn index_of(m: f64) -> i32 {
+    (m.ln() / LN_GAMMA).ceil() as i32
+}
+
+/// Representative magnitude of bucket `i`: `2 γ^i / (γ + 1)`, within a relative
+/// `RELATIVE_ACCURACY` of all of `(γ^(i-1), γ^i]`. `γ^i` is taken as `exp(i ln γ)`, consistent
+/// with [`index_of`].
+fn representative(i: i32) -> f64 {
+    2.0 * (f64::from(i) * LN_GAMMA).exp() / (GAMMA + 1.0)
+}
+
+/// Which bucket a value falls in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bucket {
+    Neg(i32),
+    Zero,
+    Pos(i32),
+}
+
+fn locate(x: f64) -> Bucket {
+    let m = x.abs();
+    if m < ZERO_THRESHOLD {
+        Bucket::Zero
+    } else if x > 0.0 {
+        Bucket::Pos(index_of(m))
+    } else {
+        Bucket::Neg(index_of(m))
+    }
+}
+
+/// Dense bucket counts for one sign: `counts[j]` is bucket `offset + j`.
+///
+/// The vector may carry zero-count slack at either end: growth adds room in the direction it
+/// grew, so a series drifting one bucket at a time costs amortised O(1) rather than a copy per
+/// new bucket. Slack is invisible: equality and serialisation use the trimmed [`span`].
+///
+/// [`span`]: Store::span
+#[derive(Clone, Debug, Default)]
+struct Store {
+    offset: i32,
+    counts: Vec<u64>,
+}
+
+impl PartialEq for Store {
+    fn eq(&self, other: &Store) -> bool {
+        self.span() == other.span()
+    }
+}
+
+impl Store {
+    #[inline]
+    fn add(&mut self, index: i32, n: u64) {
+        // A negative difference wraps to a huge usize and misses, like one past the end.
+        let j = index.wrapping_sub(self.offset) as isize as usize;
+        if let Some(c) = self.counts.get_mut(j) {
+            *c += n;
+        } else {
+            self.grow(index, index);
+            self.counts[(index - self.offset) as usize] += n;
+        }
+    }
+
+    /// Makes the store cover buckets `lo..=hi`, adding slack (half the current length, at
+    /// least 4, within the possible index range) on each side that had to grow.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, lo: i32, hi: i32) {
+        if self.counts.is_empty() {
+            self.offset = lo;
+            self.counts = vec![0; (hi - lo + 1) as usize];
+            return;
+        }
+        let old_lo = self.offset;
+        let old_hi = old_lo + self.counts.len() as i32 - 1;
+        if lo >= old_lo && hi <= old_hi {
+            return;
+        }
+        let slack = (self.counts.len() as i32 / 2).max(4);
+        let new_lo = if lo < old_lo {
+            (lo - slack).max(MIN_INDEX.min(lo))
+        } else {
+            old_lo
+        };
+        let new_hi = if hi > old_hi {
+            (hi + slack).min(MAX_INDEX.max(hi))
+        } else {
+            old_hi
+        };
+        let mut counts = vec![0; (new_hi - new_lo + 1) as usize];
+        let start = (old_lo - new_lo) as usize;
+        counts[start..start + self.counts.len()].copy_from_slice(&self.counts);
+        self.offset = new_lo;
+        self.counts = counts;
+    }
+
+    fn merge(&mut self, other: &Store) {
+        let (lo, counts) = other.span();
+        if counts.is_empty() {
+            return;
+        }
+        self.grow(lo, lo + counts.len() as i32 - 1);
+        let start = (lo - self.offset) as usize;
+        for (mine, theirs) in self.counts[start..].iter_mut().zip(counts) {
+            *mine += theirs;
+        }
+    }
+
+    /// The counts from the first to the last non-zero bucket, with the index of the first;
+    /// `(0, [])` if empty. This is the store's canonical content.
+    fn span(&self) -> (i32, &[u64]) {
+        let Some(first) = self.counts.iter().position(|&c| c != 0) else {
+            return (0, &[]);
+        };
+        let last = self.counts.iter().rposition(|&c| c != 0).unwrap_or(first);
+        (self.offset + first as i32, &self.counts[first..=last])
+    }
+
+    fn lowest(&self) -> Option<i32> {
+        let (lo, counts) = self.span();
+        (!counts.is_empty()).then_some(lo)
+    }
+
+    fn highest(&self) -> Option<i32> {
+        let (lo, counts) = self.span();
+        (!counts.is_empty()).then(|| lo + counts.len() as i32 - 1)
+    }
+
+    /// Sum of the counts; `None` on overflow (only possible for corrupt input).
+    fn total(&self) -> Option<u64> {
+        self.counts.iter().try_fold(0u64, |a, &c| a.checked_add(c))
+    }
+
+    fn read_from<R: Read>(r: &mut R) -> io::Result<Store> {
+        let offset = i32::from_le_bytes(read_array(r)?);
+        let len = u32::from_le_bytes(read_array(r)?) as usize;
+        if len == 0 {
+            return if offset == 0 {
+                Ok(Store::default())
+            } else {
+                Err(invalid(format!("empty bucket store with offset {offset}")))
+            };
+        }
+        // Check the range before allocating, so garbage cannot ask for gigabytes.
+        let end = i64::from(offset) + len as i64 - 1;
+        if offset < MIN_INDEX || end > i64::from(MAX_INDEX) {
+            return Err(invalid(format!(
+                "bucket store {offset}..={end} outside {MIN_INDEX}..={MAX_INDEX}"
+            )));
+        }
+        let mut bytes = vec![0u8; 8 * len];
+        r.read_exact(&mut bytes)?;
+        let counts: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        if counts[0] == 0 || counts[len - 1] == 0 {
+            return Err(invalid("bucket store not trimmed to non-zero ends".into()));
+        }
+        Ok(Store { offset, counts })
+    }
+}
+
+/// Exact sum: a 256-bit two's-complement integer counting units of 2^-128, as two `u128`
+/// halves (`lo` holds the fraction, `hi` the integer part; two halves make the per-value
+/// addition a handful of add-with-carry instructions). Integer addition is associative and
+/// commutative, so the sum — and the mean derived from it — cannot depend on insertion order
+/// or merge grouping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ExactSum {
+    lo: u128,
+    hi: u128,
+}
+
+/// Fractional bits of [`ExactSum`].
+const FRAC_BITS: i32 = 128;
+
+impl ExactSum {
+    /// Adds `x` (`|x| <= 2^62`), exactly unless `|x| < 2^-76`, in which case bits below
+    /// 2^-128 are truncated toward zero.
+    #[inline]
+    fn add_f64(&mut self, x: f64) {
+        let bits = x.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        let fraction = bits & ((1 << 52) - 1);
+        // x = ±mantissa · 2^exponent
+        let (mantissa, exponent) = if biased == 0 {
+            (fraction, -1074)
+        } else {
+            (fraction | (1 << 52), biased - 1075)
+        };
+        // Position of the mantissa's lowest bit in the fixed-point number.
+        // |x| <= 2^62 keeps it below 139, so the mantissa's top bit stays below bit 192.
+        let shift = exponent + FRAC_BITS;
+        let m = u128::from(mantissa);
+        let (lo, hi) = if shift >= 128 {
+            (0, m << (shift - 128))
+        } else if shift > 0 {
+            (m << shift, m >> (128 - shift))
+        } else if shift > -53 {
+            (m >> -shift, 0)
+        } else {
+            (0, 0)
+        };
+        let term = ExactSum { lo, hi };
+        if bits >> 63 == 0 {
+            self.add(&term);
+        } else {
+            self.sub(&term);
+        }
+    }
+
+    /// Wrapping 256-bit addition (never wraps for sums of accepted values).
+    #[inline]
+    fn add(&mut self, other: &ExactSum) {
+        let (lo, carry) = self.lo.overflowing_add(other.lo);
+        self.lo = lo;
+        self.hi = self
+            .hi
+            .wrapping_add(other.hi)
+            .wrapping_add(u128::from(carry));
+    }
+
+    /// Wrapping 256-bit subtraction.
+    #[inline]
+    fn sub(&mut self, other: &ExactSum) {
+        let (lo, borrow) = self.lo.overflowing_sub(other.lo);
+        self.lo = lo;
+        self.hi = self
+            .hi
+            .wrapping_sub(other.hi)
+            .wrapping_sub(u128::from(borrow));
+    }
+
+    /// Little-endian 64-bit limbs (the serialised order).
+    fn limbs(&self) -> [u64; 4] {
+        [
+            self.lo as u64,
+            (self.lo >> 64) as u64,
+            self.hi as u64,
+            (self.hi >> 64) as u64,
+        ]
+    }
+
+    fn from_limbs(l: [u64; 4]) -> ExactSum {
+        ExactSum {
+            lo: u128::from(l[0]) | (u128::from(l[1]) << 64),
+            hi: u128::from(l[2]) | (u128::from(l[3]) << 64),
+        }
+    }
+
+    /// Whether the value is within ±2^126 (i.e. ±2^254 units): the bound that sums of at most
+    /// 2^64 values of magnitude at most 2^62 respect.
+    fn in_range(&self) -> bool {
+        matches!((self.hi as i128) >> 126, 0 | -1)
+    }
+
+    /// `self · 2^-128 / n`, correctly rounded (to nearest, ties to even).
+    ///
+    /// The magnitude is shifted left so its leading bit is bit 383 of a 384-bit dividend and
+    /// divided by `n` in long division; the quotient then has at least 320 significant bits, of
+    /// which the top 64 are converted to `f64` with every lower bit (and the remainder) folded
+    /// into the lowest one as a sticky bit — which makes the `u64 → f64` rounding exact.
+    fn div_to_f64(&self, n: u64) -> f64 {
+        debug_assert!(n > 0);
+        let negative = (self.hi as i128) < 0;
+        let magnitude = if negative {
+            let mut m = ExactSum::default();
+            m.sub(self);
+            m.limbs()
+        } else {
+            self.limbs()
+        };
+        let Some(top) = (0..4).rev().find(|&i| magnitude[i] != 0) else {
+            return 0.0;
+        };
+        let lead = top * 64 + 63 - magnitude[top].leading_zeros() as usize;
+        let shift = 383 - lead;
+        let (limbs, bits) = (shift / 64, shift % 64);
+        let mut dividend = [0u64; 6];
+        for (i, &m) in magnitude.iter().enumerate() {
+            let wide = u128::from(m) << bits;
+            if i + limbs < 6 {
+                dividend[i + limbs] |= wide as u64;
+            }
+            if i + limbs + 1 < 6 {
+                dividend[i + limbs + 1] |= (wide >> 64) as u64;
+            }
+        }
+        let mut quotient = [0u64; 6];
+        let mut remainder = 0u64;
+        for (q, &d) in quotient.iter_mut().zip(&dividend).rev() {
+            let current = (u128::from(remainder) << 64) | u128::from(d);
+            *q = (current / u128::from(n)) as u64;
+            remainder = (current % u128::from(n)) as u64;
+        }
+        let qtop = (0..6)
+            .rev()
+            .find(|&i| quotient[i] != 0)
+            .expect("quotient >= 2^319");
+        let qlead = qtop * 64 + 63 - quotient[qtop].leading_zeros() as usize;
+        let low = qlead - 63;
+        let (li, bi) = (low / 64, low % 64);
+        let mut window = quotient[li] >> bi;
+        let mut sticky = remainder != 0 || quotient[..li].iter().any(|&w| w != 0);
+        if bi > 0 {
+            window |= quotient[li + 1] << (64 - bi);
+            sticky |= quotient[li] << (64 - bi) != 0;
+        }
+        let rounded = (window | u64::from(sticky)) as f64;
+        // value = window · 2^low · 2^-(128 + shift); the result is a normal number (between
+        // 2^-192 and 2^62), so scaling by a power of two is exact.
+        let exponent = low as i32 - FRAC_BITS - shift as i32;
+        let v = rounded * pow2(exponent);
+        if negative { -v } else { v }
+    }
+}
+
+/// `2^e` for `e` in the normal range.
+fn pow2(e: i32) -> f64 {
+    debug_assert!((-1022..=1023).contains(&e));
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
+fn read_array<R: Read, const N: usize>(r: &mut R) -> io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SplitMix64: a tiny deterministic generator, so the tests need no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        /// Uniform in [0, 1).
+        fn uniform(&mut self) -> f64 {
+            (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next_u64() % n as u64) as usize
+        }
+        fn normal(&mut self) -> f64 {
+            let u = 1.0 - self.uniform();
+            let v = self.uniform();
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        }
+        fn shuffle<T>(&mut self, v: &mut [T]) {
+            for i in (1..v.len()).rev() {
+                v.swap(i, self.below(i + 1));
+            }
+        }
+    }
+
+    fn sketch_of(values: &[f64]) -> QuantileSketch {
+        let mut s = QuantileSketch::new();
+        for &x in values {
+            s.insert(x);
+        }
+        s
+    }
+
+    fn bytes(s: &QuantileSketch) -> Vec<u8> {
+        let mut b = Vec::new();
+        s.write_to(&mut b).unwrap();
+        b
+    }
+
+    /// Exact nearest-rank quantile of `values` (independent of the sketch).
+    fn exact_quantile(values: &[f64], q: f64) -> f64 {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let k = ((q * sorted.len() as f64).ceil() as usize).max(1);
+        sorted[k - 1]
+    }
+
+    fn quantile_grid() -> Vec<f64> {
+        let mut qs: Vec<f64> = (0..=100).map(|i| f64::from(i) / 100.0).collect();
+        qs.extend([0.05, 0.25, 0.5, 0.75, 0.95, 0.001, 0.999, 1.0 / 3.0]);
+        qs
+    }
+
+    fn check_accuracy(name: &str, values: &[f64]) {
+        let s = sketch_of(values);
+        assert_eq!(s.count(), values.len() as u64);
+        for q in quantile_grid() {
+            let exact = exact_quantile(values, q);
+            let got = s.quantile(q);
+            let tolerance = RELATIVE_ACCURACY * exact.abs() * (1.0 + 1e-9) + ZERO_THRESHOLD;
+            assert!(
+                (got - exact).abs() <= tolerance,
+                "{name}, n = {}, q = {q}: got {got}, exact {exact}",
+                values.len()
+            );
+        }
+    }
+
+    const SIZES: [usize; 12] = [1, 2, 3, 4, 5, 7, 10, 20, 99, 100, 333, 1000];
+
+    #[test]
+    fn accurate_for_uniform_values() {
+        let mut rng = Rng(1);
+        for n in SIZES {
+            let v: Vec<f64> = (0..n).map(|_| 100.0 * rng.uniform()).collect();
+            check_accuracy("uniform", &v);
+        }
+    }
+
+    #[test]
+    fn accurate_for_lognormal_values() {
+        let mut rng = Rng(2);
+        for n in SIZES {
+            let v: Vec<f64> = (0..n).map(|_| (3.0 * rng.normal()).exp()).collect();
+            check_accuracy("lognormal", &v);
+        }
+    }
+
+    #[test]
+    fn accurate_with_negatives_zeros_and_tiny_values() {
+        let mut rng = Rng(3);
+        for n in SIZES {
+            let v: Vec<f64> = (0..n)
+                .map(|_| match rng.below(6) {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => 1e-13 * (rng.uniform() - 0.5),
+                    3 => -(2.0 * rng.normal()).exp(),
+                    _ => 1e6 * rng.normal(),
+                })
+                .collect();
+            check_accuracy("mixed", &v);
+        }
+    }
+
+    #[test]
+    fn accurate_at_bucket_edges_and_extremes() {
+        let mut v = Vec::new();
+        for i in [-2763, -100, -1, 0, 1, 2, 100, 1000, 4297] {
+            let edge = (f64::from(i) * LN_GAMMA).exp();
+            for x in [edge, edge.next_up(), edge.next_down()] {
+                v.push(x);
+                v.push(-x);
+            }
+        }
+        v.extend([MAX_ABS, -MAX_ABS, ZERO_THRESHOLD, -ZERO_THRESHOLD]);
+        v.retain(|x| x.abs() <= MAX_ABS);
+        check_accuracy("edges", &v);
+        // Each value alone is returned exactly (clamped to itself).
+        for &x in &v {
+            assert_eq!(sketch_of(&[x]).quantile(0.5), x);
+        }
+    }
+
+    #[test]
+    fn rank_is_nearest_rank_for_the_csv_quantiles() {
+        assert_eq!(rank(0.05, 20), 1);
+        assert_eq!(rank(0.05, 100), 5);
+        assert_eq!(rank(0.95, 100), 95);
+        assert_eq!(rank(0.5, 1), 1);
+        assert_eq!(rank(0.0, 7), 1);
+        assert_eq!(rank(1.0, 7), 7);
+        assert_eq!(rank(0.5, 7), 4);
+        for (q, num, den) in [
+            (0.05, 1, 20),
+            (0.25, 1, 4),
+            (0.5, 1, 2),
+            (0.75, 3, 4),
+            (0.95, 19, 20),
+        ] {
+            for n in 1..=100_000u64 {
+                assert_eq!(
+                    rank(q, n),
+                    (num * n).div_ceil(den).max(1),
+                    "q = {q}, n = {n}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn constant_series_is_exact() {
+        for c in [
+            0.1,
+            -2.5,
+            0.0,
+            1e-13,
+            -7e14,
+            3.0,
+            0.35,
+            123_456.789,
+            MAX_ABS,
+            1e-300,
+        ] {
+            for n in [1, 2, 3, 7, 10, 49, 1000] {
+                let s = sketch_of(&vec![c; n]);
+                for q in quantile_grid() {
+                    assert_eq!(
+                        s.quantile(q).to_bits(),
+                        c.to_bits(),
+                        "c = {c}, n = {n}, q = {q}"
+                    );
+                }
+                assert_eq!(s.min().to_bits(), c.to_bits());
+                assert_eq!(s.max().to_bits(), c.to_bits());
+                // Values below 2^-76 lose bits in the fixed-point sum.
+                if c.abs() >= 2f64.powi(-76) || c == 0.0 {
+                    assert_eq!(s.mean().to_bits(), c.to_bits(), "mean, c = {c}, n = {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn negative_zero_is_stored_as_zero() {
+        let a = sketch_of(&[-0.0, 0.0, 1.0]);
+        let b = sketch_of(&[0.0, -0.0, 1.0]);
+        assert_eq!(bytes(&a), bytes(&b));
+        assert_eq!(a.min().to_bits(), 0.0f64.to_bits());
+        assert_eq!(sketch_of(&[-0.0]).quantile(0.5).to_bits(), 0.0f64.to_bits());
+    }
+
+    #[test]
+    fn single_value() {
+        let s = sketch_of(&[42.5]);
+        assert_eq!(s.count(), 1);
+        assert_eq!(s.mean(), 42.5);
+        assert_eq!(s.min(), 42.5);
+        assert_eq!(s.max(), 42.5);
+        for q in quantile_grid() {
+            assert_eq!(s.quantile(q), 42.5);
+        }
+    }
+
+    #[test]
+    fn empty_sketch() {
+        let s = QuantileSketch::new();
+        assert_eq!(s, QuantileSketch::default());
+        assert_eq!(s.count(), 0);
+        assert!(s.mean().is_nan());
+        assert!(s.min().is_nan());
+        assert!(s.max().is_nan());
+        for q in quantile_grid() {
+            assert!(s.quantile(q).is_nan());
+        }
+        let mut t = QuantileSketch::new();
+        t.merge(&s);
+        assert_eq!(bytes(&t), bytes(&s));
+    }
+
+    #[test]
+    fn min_max_and_extreme_quantiles_are_exact() {
+        let mut rng = Rng(4);
+        let v: Vec<f64> = (0..500).map(|_| 10.0 * rng.normal()).collect();
+        let s = sketch_of(&v);
+        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(s.min(), min);
+        assert_eq!(s.max(), max);
+        assert_eq!(s.quantile(0.0), min);
+        assert_eq!(s.quantile(1.0), max);
+        // One sign only, where clamping alone would not make them exact.
+        for sign in [1.0, -1.0] {
+            let w: Vec<f64> = (0..500).map(|_| sign * rng.normal().exp()).collect();
+            let s = sketch_of(&w);
+            let min = w.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            for q in [0.0, 0.001, 0.002] {
+                assert_eq!(s.quantile(q), min, "q = {q}");
+            }
+            for q in [0.999, 1.0] {
+                assert_eq!(s.quantile(q), max, "q = {q}");
+            }
+        }
+    }
+
+    #[test]
+    fn mean_is_correctly_rounded() {
+        // Integers: the exact mean S/n is correctly rounded by one f64 division when S and n are
+        // exact in f64.
+        let mut rng = Rng(5);
+        for n in SIZES {
+            let v: Vec<i64> = (0..n)
+                .map(|_| rng.below(1 << 21) as i64 - (1 << 20))
+                .collect();
+            let total: i64 = v.iter().sum();
+            let s = sketch_of(&v.iter().map(|&x| x as f64).collect::<Vec<_>>());
+            assert_eq!(
+                s.mean().to_bits(),
+                (total as f64 / n as f64).to_bits(),
+                "n = {n}"
+            );
+            // Dyadic fractions: scaling by 2^-20 is exact.
+            let d = sketch_of(
+                &v.iter()
+                    .map(|&x| x as f64 / 1_048_576.0)
+                    .collect::<Vec<_>>(),
+            );
+            let expected = total as f64 / n as f64 / 1_048_576.0;
+            assert_eq!(d.mean().to_bits(), expected.to_bits(), "n = {n}");
+        }
+        // Cancellation a floating-point sum gets wrong.
+        assert_eq!(sketch_of(&[1e16, 1.0, -1e16]).mean(), 1.0 / 3.0);
+        assert_eq!(sketch_of(&[MAX_ABS, 1e-20, -MAX_ABS]).mean(), 1e-20 / 3.0);
+        assert_eq!(sketch_of(&[0.1, 0.2, 0.3]).mean(), 0.2);
+        // Ties and near-ties far below the top 64 quotient bits: the sticky bit decides.
+        let b = 2f64.powi(-52) + 2f64.powi(-69);
+        assert_eq!(sketch_of(&[2.0, b]).mean(), 1.0 + 2f64.powi(-52));
+        assert_eq!(sketch_of(&[2.0, 2f64.powi(-52)]).mean(), 1.0);
+        assert_eq!(sketch_of(&[-2.0, -b]).mean(), -1.0 - 2f64.powi(-52));
+        assert_eq!(sketch_of(&[-1.0, 1.0]).mean(), 0.0);
+        assert_eq!(sketch_of(&[-3.0, 1.0]).mean(), -1.0);
+        // Close to a float mean for ordinary data.
+        let x: Vec<f64> = (0..1000).map(|_| (2.0 * rng.normal()).exp()).collect();
+        let naive = x.iter().sum::<f64>() / 1000.0;
+        assert!((sketch_of(&x).mean() - naive).abs() <= 1e-12 * naive);
+    }
+
+    /// Mixed-sign values spanning the buckets, zeros included.
+    fn mixed_values(rng: &mut Rng, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|_| match rng.below(5) {
+                0 => 0.0,
+                1 => -(rng.normal() * 3.0).exp(),
+                2 => 1e-14 * rng.normal(),
+                _ => 1e3 * rng.uniform() + 0.1 * rng.normal(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn insertion_order_does_not_matter() {
+        let mut rng = Rng(6);
+        for n in [2, 10, 1000, 5000] {
+            let v = mixed_values(&mut rng, n);
+            let one = sketch_of(&v);
+            for _ in 0..5 {
+                let mut w = v.clone();
+                rng.shuffle(&mut w);
+                let other = sketch_of(&w);
+                assert_eq!(other, one);
+                assert_eq!(bytes(&other), bytes(&one));
+                assert_eq!(other.mean().to_bits(), one.mean().to_bits());
+            }
+            // Sorted ascending and descending grow the stores in opposite directions.
+            let mut w = v.clone();
+            w.sort_by(f64::total_cmp);
+            assert_eq!(bytes(&sketch_of(&w)), bytes(&one));
+            w.reverse();
+            assert_eq!(bytes(&sketch_of(&w)), bytes(&one));
+        }
+    }
+
+    #[test]
+    fn merging_any_split_in_any_grouping_matches_one_pass() {
+        let mut rng = Rng(7);
+        for n in [0, 1, 3, 100, 3000] {
+            let v = mixed_values(&mut rng, n);
+            let one = sketch_of(&v);
+            let want = bytes(&one);
+            for _ in 0..10 {
+                let mut cuts = [rng.below(n + 1), rng.below(n + 1)];
+                cuts.sort();
+                let a = sketch_of(&v[..cuts[0]]);
+                let b = sketch_of(&v[cuts[0]..cuts[1]]);
+                let c = sketch_of(&v[cuts[1]..]);
+                let groupings = [[&a, &b, &c], [&c, &b, &a], [&b, &a, &c], [&c, &a, &b]];
+                for [x, y, z] in groupings {
+                    // (x + y) + z
+                    let mut left = x.clone();
+                    left.merge(y);
+                    left.merge(z);
+                    // x + (y + z), into an empty sketch
+                    let mut yz = y.clone();
+                    yz.merge(z);
+                    let mut right = QuantileSketch::new();
+                    right.merge(x);
+                    right.merge(&yz);
+                    for merged in [&left, &right] {
+                        assert_eq!(*merged, one);
+                        assert_eq!(bytes(merged), want);
+                        assert_eq!(merged.mean().to_bits(), one.mean().to_bits());
+                        for q in quantile_grid() {
+                            assert_eq!(merged.quantile(q).to_bits(), one.quantile(q).to_bits());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut rng = Rng(8);
+        let sketches = [
+            QuantileSketch::new(),
+            sketch_of(&[0.0]),
+            sketch_of(&[-5.0]),
+            sketch_of(&mixed_values(&mut rng, 1000)),
+        ];
+        // Several sketches back to back in one stream, as in the part files.
+        let mut stream = Vec::new();
+        for s in &sketches {
+            s.write_to(&mut stream).unwrap();
+        }
+        let mut r = stream.as_slice();
+        for s in &sketches {
+            let back = QuantileSketch::read_from(&mut r).unwrap();
+            assert_eq!(back, *s);
+            assert_eq!(bytes(&back), bytes(s));
+            assert_eq!(back.mean().to_bits(), s.mean().to_bits());
+        }
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn truncated_input_is_unexpected_eof() {
+        let mut rng = Rng(9);
+        let full = bytes(&sketch_of(&mixed_values(&mut rng, 200)));
+        for len in 0..full.len() {
+            let err = QuantileSketch::read_from(&mut &full[..len]).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                io::ErrorKind::UnexpectedEof,
+                "prefix of {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_is_invalid_data() {
+        let mut rng = Rng(10);
+        let good = bytes(&sketch_of(&[1.0, 2.0, -3.0, 0.0]));
+        let invalid_after = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = good.clone();
+            edit(&mut b);
+            let err = QuantileSketch::read_from(&mut b.as_slice()).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+        };
+        invalid_after(&|b| b[0] = b'X'); // magic
+        invalid_after(&|b| b[4] = 2); // version
+        invalid_after(&|b| b[8] += 1); // count
+        invalid_after(&|b| b[16] += 1); // zero count
+        invalid_after(&|b| b[24..32].copy_from_slice(&f64::NAN.to_le_bytes())); // min
+        invalid_after(&|b| b[24..32].copy_from_slice(&5.0f64.to_le_bytes())); // min > max
+        invalid_after(&|b| b[24..32].copy_from_slice(&(-2.0f64).to_le_bytes())); // min's bucket
+        invalid_after(&|b| b[32..40].copy_from_slice(&9.0f64.to_le_bytes())); // max's bucket
+        let zeros = bytes(&sketch_of(&[0.0, 0.0]));
+        let mut b = zeros.clone();
+        b[24..32].copy_from_slice(&(-0.0f64).to_le_bytes());
+        let err = QuantileSketch::read_from(&mut b.as_slice()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        invalid_after(&|b| b[71] = 0x40); // sum out of range
+        invalid_after(&|b| b[76..80].copy_from_slice(&u32::MAX.to_le_bytes())); // store length
+        invalid_after(&|b| b[72..76].copy_from_slice(&i32::MIN.to_le_bytes())); // store offset
+        invalid_after(&|b| b[80] = 0); // untrimmed store (negative store's only count)
+        // Random bytes after a valid header.
+        for _ in 0..2000 {
+            let len = rng.below(200);
+            let mut b = good[..8].to_vec();
+            b.extend((0..len).map(|_| rng.next_u64() as u8));
+            // Must not panic; anything readable must be a consistent sketch.
+            match QuantileSketch::read_from(&mut b.as_slice()) {
+                Ok(s) => panic!("random bytes read as {s:?}"),
+                Err(e) => assert!(matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+                )),
+            }
+        }
+        // Empty input.
+        let err = QuantileSketch::read_from(&mut &[][..]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_log_range() {
+        let mut rng = Rng(11);
+        let mut s = QuantileSketch::new();
+        for _ in 0..1_000_000 {
+            s.insert(1.0 + 999.0 * rng.uniform());
+        }
+        // Buckets needed for [1, 1000]: ln(1000)/ln(γ) + 1 ≈ 692.
+        let needed = (1000f64.ln() / LN_GAMMA).ceil() as usize + 1;
+        assert!(s.pos.span().1.len() <= needed);
+        assert!(
+            s.pos.counts.len() <= 2 * needed + 16,
+            "{}",
+            s.pos.counts.len()
+        );
+        assert!(s.neg.counts.is_empty());
+        assert!(bytes(&s).len() <= 96 + 8 * needed);
+        // Drifting one bucket at a time, in either direction, stays bounded too.
+        for sign in [1.0, -1.0] {
+            let mut d = QuantileSketch::new();
+            for i in 0..=2000 {
+                d.insert(sign * representative(i));
+            }
+            let store = if sign > 0.0 { &d.pos } else { &d.neg };
+            assert!(store.counts.len() <= 2 * 2001 + 16);
+        }
+        let mut d = QuantileSketch::new();
+        for i in (0..=2000).rev() {
+            d.insert(representative(i));
+        }
+        assert!(d.pos.counts.len() <= 2 * 2001 + 16);
+        assert_eq!(QuantileSketch::new().pos.counts.capacity(), 0);
+    }
+
+    #[test]
+    fn constants_are_consistent() {
+        assert!((GAMMA.ln() - LN_GAMMA).abs() <= 2.0 * f64::EPSILON * LN_GAMMA);
+        assert_eq!(index_of(ZERO_THRESHOLD), MIN_INDEX);
+        assert_eq!(index_of(MAX_ABS), MAX_INDEX);
+        // Representatives are within the accuracy of their bucket's bounds.
+        for i in [MIN_INDEX, -1, 0, 1, MAX_INDEX] {
+            let upper = (f64::from(i) * LN_GAMMA).exp();
+            let lower = (f64::from(i - 1) * LN_GAMMA).exp();
+            let r = representative(i);
+            assert!((r - upper).abs() <= RELATIVE_ACCURACY * upper * (1.0 + 1e-12));
+            assert!((r - lower).abs() <= RELATIVE_ACCURACY * lower * (1.0 + 1e-12));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "values must be finite")]
+    fn nan_is_a_bug() {
+        QuantileSketch::new().insert(f64::NAN);
+    }
+
+    #[test]
+    #[should_panic(expected = "values must be finite")]
+    fn infinity_is_a_bug() {
+        QuantileSketch::new().insert(f64::NEG_INFINITY);
+    }
+
+    #[test]
+    #[should_panic(expected = "|x| <= 2^62")]
+    fn huge_values_are_refused() {
+        QuantileSketch::new().insert(1e19);
+    }
+
+    #[test]
+    #[should_panic(expected = "q must be in [0, 1]")]
+    fn quantile_outside_unit_interval_is_a_bug() {
+        sketch_of(&[1.0]).quantile(1.5);
+    }
+
+    /// Prints the cost of `insert` (run with `--release -- --nocapture`); asserts nothing.
+    #[test]
+    fn insert_timing() {
+        let mut rng = Rng(12);
+        let wide: Vec<f64> = (0..1 << 20).map(|_| 1e3 * rng.normal().exp()).collect();
+        let narrow: Vec<f64> = (0..1 << 20)
+            .map(|_| 1e3 * (1.0 + 0.1 * rng.normal()))
+            .collect();
+        let per_value =
+            |start: std::time::Instant, n: usize| start.elapsed().as_nanos() as f64 / n as f64;
+        for (name, values) in [("lognormal(0, 1)", &wide), ("normal, 10% sd", &narrow)] {
+            let start = std::time::Instant::now();
+            let mut one = QuantileSketch::new();
+            for &x in values {
+                one.insert(x);
+            }
+            let hot = per_value(start, values.len());
+            // As in a run: each replication feeds one value to each of ~4000 fresh sketches.
+            let mut many = vec![QuantileSketch::new(); 4000];
+            let mut spread = [0.0; 2];
+            for pass in &mut spread {
+                let start = std::time::Instant::now();
+                for chunk in values.chunks(4000) {
+                    for (s, &x) in many.iter_mut().zip(chunk) {
+                        s.insert(x);
+                    }
+                }
+                *pass = per_value(start, values.len());
+            }
+            let start = std::time::Instant::now();
+            let ln_sum: f64 = values.iter().map(|x| x.ln()).sum();
+            let ln = per_value(start, values.len());
+            println!(
+                "insert, {name}: {hot:.1} ns into one sketch; across 4000 sketches {:.1} ns \
+                 (fresh), {:.1} ns (grown); ln alone {ln:.1} ns [{}]",
+                spread[0],
+                spread[1],
+                one.count() + u64::from(ln_sum.is_nan())
+            );
+        }
     }
 }
