@@ -16,6 +16,8 @@ pub mod ledger;
 pub mod market;
 pub mod params;
 pub mod record;
+pub mod smuggling;
+pub mod transshipment;
 pub mod world;
 
 use crate::calendar::YearMonth;

@@ -215,6 +215,47 @@ pub struct RegulatorParams {
     pub patron: Option<PatronPolicy>,
     /// Allocations it offers for security agreements (M8).
     pub deals: Vec<DealParams>,
+    /// Its enforcement against diversion of its firms' chips (M9), if any.
+    pub enforcement: Option<EnforcementParams>,
+}
+
+/// M9: a regulator's enforcement against diversion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnforcementParams {
+    /// Detection hazard per case when capacity is not stretched.
+    pub effort: f64,
+    /// Cases a month it can pursue at full attention.
+    pub capacity_cases: f64,
+    pub fine_per_violation_usd: f64,
+    pub penalty_value_multiple: f64,
+    /// Hazard a hub's full permit regime adds.
+    pub permit_hazard: f64,
+    /// After a detection in a hub: licence cut for the hub (share) and for how long.
+    pub response_licence_cut: f64,
+    pub response_months: u32,
+}
+
+/// M9: a transshipment hub.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HubParams {
+    pub nation: usize,
+    /// The prohibited destination its intermediaries divert to.
+    pub destination: usize,
+    /// The controlled product they import.
+    pub product: usize,
+    /// The hub's own permit regime, 0–1 (Malaysia's from 2025-07).
+    pub permit_regime: f64,
+    pub populations: Vec<(String, crate::model::smuggling::PopulationParams)>,
+}
+
+/// M9: the grey market at prohibited destinations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SmugglingParams {
+    pub reference_gap_units: f64,
+    /// Premium at the reference gap, share of list price (≈0.5 in 2024–25).
+    pub premium_at_reference: f64,
+    pub elasticity: f64,
+    pub max_premium: f64,
 }
 
 /// The cost a presser threatens (M6) and imposes if the target holds.
@@ -335,6 +376,8 @@ pub struct Params {
     pub market: MarketParams,
     pub alignment: AlignmentParams,
     pub diplomacy: DiplomacyParams,
+    pub hubs: Vec<HubParams>,
+    pub smuggling: SmugglingParams,
 }
 
 impl Params {

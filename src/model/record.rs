@@ -88,6 +88,10 @@ pub enum EventKind {
     Breach,
     /// The regulator revoked the agreement (magnitude units/year).
     Revoke,
+    /// A hub's intermediaries diverted chips this month (magnitude units; actor the hub).
+    Divert,
+    /// The enforcer seized diverted chips in a hub this month (magnitude units).
+    Seizure,
 }
 
 impl EventKind {
@@ -108,6 +112,8 @@ impl EventKind {
             EventKind::DealReject => "deal_reject",
             EventKind::Breach => "breach",
             EventKind::Revoke => "revoke",
+            EventKind::Divert => "divert",
+            EventKind::Seizure => "seizure",
         }
     }
 }

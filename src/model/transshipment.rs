@@ -50,18 +50,28 @@ impl Hub {
     }
 
     /// Steps every population with `allowance` units to share; returns the month's outcome.
+    /// The hub's enforcement capacity is split among its populations by last month's cases,
+    /// so attention per case is `capacity / all cases in the hub`.
     pub fn step(&mut self, t: u32, allowance: u64, conditions: HubConditions) -> PopulationMonth {
         let total_weight: f64 = self.weights.iter().sum();
+        let cases: u64 = self.populations.iter().map(|x| x.cases_last_month()).sum();
         let mut out = PopulationMonth::default();
         let mut left = allowance;
+        let last = self.populations.len().saturating_sub(1);
         for (k, pop) in self.populations.iter_mut().enumerate() {
-            let share = if k + 1 == self.weights.len() || total_weight <= 0.0 {
+            let share = if k == last || total_weight <= 0.0 {
                 left
             } else {
                 ((allowance as f64 * self.weights[k] / total_weight).floor() as u64).min(left)
             };
+            let capacity = if cases > 0 {
+                conditions.enforcement_capacity_cases * pop.cases_last_month() as f64 / cases as f64
+            } else {
+                conditions.enforcement_capacity_cases
+            };
             let c = HubConditions {
                 import_allowance_units: share,
+                enforcement_capacity_cases: capacity,
                 ..conditions
             };
             let m = pop.step(t, &c, &mut self.rng);

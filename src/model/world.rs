@@ -14,6 +14,8 @@ use super::ledger::{self, Imbalance, Places};
 use super::market::{Request, allocate, logit_shares};
 use super::params::{ExportRule, ExportStatus, GuidanceScope, Params};
 use super::record::{Event, EventKind, Metric, Observer, Party};
+use super::smuggling::HubConditions;
+use super::transshipment::{Hub, premium};
 use super::{Change, Setup};
 use crate::rng::{Purpose, Stream, stream};
 
@@ -122,6 +124,21 @@ pub struct World<'s> {
     /// standing orders, served first and never lapsing.
     standing: Vec<u64>,
     diplomacy: Diplomacy,
+    /// Transshipment hubs (M9), in `Params::hubs` order.
+    hubs: Vec<Hub>,
+    /// Units each hub's intermediaries may import this month (granted by allocation).
+    hub_granted: Vec<u64>,
+    /// Units per product diverted to prohibited destinations, and seized, so far.
+    diverted: Vec<u64>,
+    seized: Vec<u64>,
+    /// H100e diverted into each nation this month, and units over the run.
+    diverted_in_h100e: Vec<f64>,
+    diverted_in_units_total: Vec<u64>,
+    /// Each nation's unmet demand last month net of smuggled supply (H100e): what sets the
+    /// grey-market premium this month (read at the start of the month: two-phase).
+    smuggling_gap_h100e: Vec<f64>,
+    /// This month's premium per hub, USD per unit.
+    hub_premium: Vec<f64>,
 
     backlog_h100e: Vec<f64>,
     alignment: Vec<f64>,
@@ -198,6 +215,20 @@ impl<'s> World<'s> {
             fill_rate: vec![1.0; n_nations * n_products],
             standing: vec![0; n_nations * n_products],
             diplomacy: Diplomacy::new(p),
+            hubs: p
+                .hubs
+                .iter()
+                .enumerate()
+                .map(|(h, hp)| Hub::new(hp, h, rep_seed))
+                .collect(),
+            hub_granted: vec![0; p.hubs.len()],
+            diverted: vec![0; n_products],
+            seized: vec![0; n_products],
+            diverted_in_h100e: vec![0.0; n_nations],
+            diverted_in_units_total: vec![0; n_nations],
+            // Before any supply, a nation's whole monthly demand is unmet.
+            smuggling_gap_h100e: p.nations.iter().map(|n| n.demand_h100e_per_month).collect(),
+            hub_premium: vec![0.0; p.hubs.len()],
             backlog_h100e: vec![0.0; n_nations],
             alignment: p.nations.iter().map(|n| n.alignment).collect(),
             alignment_before: vec![0.0; n_nations],
@@ -228,9 +259,9 @@ impl<'s> World<'s> {
                     priority: 1,
                     units: 0
                 };
-                2 * n_nations
+                2 * n_nations + p.hubs.len()
             ],
-            granted: vec![0; 2 * n_nations],
+            granted: vec![0; 2 * n_nations + p.hubs.len()],
             denied_by_regulator: vec![0.0; n_regs * n_nations],
             capped_by_regulator: vec![0.0; n_regs * n_nations],
             params,
@@ -279,6 +310,7 @@ impl<'s> World<'s> {
         self.produce(t);
         self.license(events, t);
         self.allocate_and_ship(t);
+        self.transship(t, events);
         self.deliver(t);
         self.update_backlog();
         self.update_alignment();
@@ -571,8 +603,21 @@ impl<'s> World<'s> {
                     units: total - first,
                 };
             }
+            for (h, hub) in p.hubs.iter().enumerate() {
+                let units = if hub.product == j {
+                    self.hub_request(p, h, t)
+                } else {
+                    0
+                };
+                self.requests[2 * nn + h] = Request { priority: 1, units };
+            }
             let left = allocate(self.inventory[j], &self.requests, &mut self.granted);
             self.inventory[j] = left;
+            for (h, hub) in p.hubs.iter().enumerate() {
+                if hub.product == j {
+                    self.hub_granted[h] = self.granted[2 * nn + h];
+                }
+            }
             for i in 0..nn {
                 let k = i * np + j;
                 let shipped = self.granted[2 * i] + self.granted[2 * i + 1];
@@ -611,6 +656,135 @@ impl<'s> World<'s> {
                 self.ship(t, i, j, h, exempt_shipped, 0);
                 self.ship(t, i, j, h, licensed_shipped, rule.delay_months);
             }
+        }
+        self.params = params;
+    }
+
+    /// Units a hub's intermediaries ask for this month: what the free ones would import,
+    /// within the hub's licence (M3): each intermediary is a consignee with its own low-volume
+    /// exception, and licensed imports beyond it need an approval and cap room.
+    fn hub_request(&mut self, p: &Params, h: usize, t: u32) -> u64 {
+        let hub = &p.hubs[h];
+        // Intermediaries import more when the destination pays more: utilisation is the
+        // premium over its reference level, capped at full capacity. With the gap net of last
+        // month's smuggling, a hub that diverts less leaves a higher premium for the others
+        // (the balloon effect).
+        let list = p.products[hub.product].price_usd;
+        let premium_now = premium(p, hub.product, self.smuggling_gap_h100e[hub.destination]);
+        self.hub_premium[h] = premium_now;
+        let reference = p.smuggling.premium_at_reference * list;
+        let utilisation = if reference > 0.0 {
+            (premium_now / reference).min(1.0)
+        } else {
+            1.0
+        };
+        let free: u64 = self.hubs[h]
+            .populations
+            .iter()
+            .map(|x| x.demand_units())
+            .sum();
+        let demand = (free as f64 * utilisation) as u64;
+        let rule = self.rule(p, hub.product, hub.nation, t);
+        let unit = p.products[hub.product].h100e_per_unit.value();
+        match rule.status {
+            ExportStatus::Allowed => demand,
+            ExportStatus::Prohibited => 0,
+            ExportStatus::Licence => {
+                let consignees: usize = self.hubs[h].populations.iter().map(|x| x.len()).sum();
+                let exempt = consignees as f64 * rule.exempt_h100e_per_year / 12.0 / unit;
+                let home = p.firms[p.products[hub.product].vendor].home;
+                let r = p
+                    .regulators
+                    .iter()
+                    .position(|r| r.nation == home)
+                    .unwrap_or(0);
+                let slot = (r * self.n_nations + hub.nation) * self.n_classes
+                    + p.products[hub.product].export_class.unwrap_or(0);
+                let approved = self.licence_rng[r].random::<f64>() < rule.approval_probability;
+                let room = if approved {
+                    rule.annual_cap_h100e
+                        .map_or(f64::INFINITY, |c| (c - self.cap_used_h100e[slot]).max(0.0))
+                        / unit
+                } else {
+                    0.0
+                };
+                demand.min((exempt + room).min(u64::MAX as f64) as u64)
+            }
+        }
+    }
+
+    /// M9: hubs' intermediaries import what they were granted and divert some of it.
+    fn transship(&mut self, t: u32, events: &mut Vec<Event>) {
+        let params = std::mem::take(&mut self.params);
+        let p = &params[self.current];
+        self.diverted_in_h100e.iter_mut().for_each(|x| *x = 0.0);
+        for (h, hub) in p.hubs.iter().enumerate() {
+            let j = hub.product;
+            let prod = &p.products[j];
+            let home = p.firms[prod.vendor].home;
+            let reg = p.regulators.iter().position(|r| r.nation == home);
+            let enforcement = reg.and_then(|r| p.regulators[r].enforcement.as_ref());
+            let conditions = HubConditions {
+                import_allowance_units: self.hub_granted[h],
+                unit_value_usd: prod.price_usd,
+                premium_usd_per_unit: self.hub_premium[h],
+                enforcement_effort: enforcement.map_or(0.0, |e| e.effort),
+                enforcement_capacity_cases: enforcement.map_or(0.0, |e| e.capacity_cases),
+                permit_regime: hub.permit_regime,
+                permit_hazard: enforcement.map_or(0.0, |e| e.permit_hazard),
+                fine_per_violation_usd: enforcement.map_or(0.0, |e| e.fine_per_violation_usd),
+                penalty_value_multiple: enforcement.map_or(0.0, |e| e.penalty_value_multiple),
+            };
+            let m = self.hubs[h].step(t, self.hub_granted[h], conditions);
+            // Granted but not imported stays with the vendor.
+            self.inventory[j] += self.hub_granted[h] - m.imported_units;
+            self.hub_granted[h] = 0;
+            let unit = prod.h100e_per_unit.value();
+            if let Some(r) = reg {
+                let rule = self.rule(p, j, hub.nation, t);
+                if rule.status == ExportStatus::Licence {
+                    let slot = (r * self.n_nations + hub.nation) * self.n_classes
+                        + prod.export_class.unwrap_or(0);
+                    self.cap_used_h100e[slot] += m.imported_units as f64 * unit;
+                }
+            }
+            self.install(hub.nation, j, m.retained_units, unit);
+            self.flows.shipped_units[prod.vendor] += m.imported_units;
+            self.flows.export_units[prod.vendor] += m.imported_units;
+            self.diverted[j] += m.diverted_units;
+            self.seized[j] += m.seized_units;
+            self.diverted_in_h100e[hub.destination] += m.diverted_units as f64 * unit;
+            self.diverted_in_units_total[hub.destination] += m.diverted_units;
+            if m.diverted_units > 0 {
+                events.push(Event {
+                    month: t,
+                    actor: Party::Nation(hub.nation),
+                    target: Party::Nation(hub.destination),
+                    kind: EventKind::Divert,
+                    magnitude: m.diverted_units as f64,
+                });
+            }
+            if m.seized_units > 0 {
+                events.push(Event {
+                    month: t,
+                    actor: Party::Nation(home),
+                    target: Party::Nation(hub.nation),
+                    kind: EventKind::Seizure,
+                    magnitude: m.seized_units as f64,
+                });
+            }
+            if let (Some(r), Some(e)) = (reg, enforcement)
+                && m.detections > 0
+                && e.response_months > 0
+            {
+                self.diplomacy.licence_cut[r * self.n_nations + hub.nation] =
+                    (1.0 - e.response_licence_cut, t + e.response_months);
+            }
+        }
+        for (i, gap) in self.smuggling_gap_h100e.iter_mut().enumerate() {
+            *gap = (self.flows.denied_h100e[i] + self.flows.unfilled_h100e[i]
+                - self.diverted_in_h100e[i])
+                .max(0.0);
         }
         self.params = params;
     }
@@ -679,7 +853,9 @@ impl<'s> World<'s> {
         for (i, nation) in p.nations.iter().enumerate() {
             let refused = self.flows.denied_h100e[i] + self.flows.unfilled_h100e[i]
                 - self.standing_unfilled_h100e[i];
-            self.backlog_h100e[i] = refused * (1.0 - nation.backlog_decay);
+            let met_by_smuggling = self.diverted_in_h100e[i];
+            self.backlog_h100e[i] =
+                (refused - met_by_smuggling).max(0.0) * (1.0 - nation.backlog_decay);
         }
     }
 
@@ -736,6 +912,8 @@ impl<'s> World<'s> {
                 installed: (0..self.n_nations)
                     .map(|i| self.installed_units(i, j))
                     .sum(),
+                diverted: self.diverted[j],
+                seized: self.seized[j],
                 ..Places::default()
             };
             let name = &self.params[self.current].products[j].id;
@@ -815,6 +993,45 @@ impl<'s> World<'s> {
             );
             o.value(e, Metric::Plain("inventory_units"), inventory as f64);
         }
+        self.observe_hubs(o);
+    }
+
+    /// Per hub (M9): the month's imports, diversion, seizures, detections, and intermediaries
+    /// free to trade; per destination: units diverted into it.
+    fn observe_hubs(&self, o: &mut impl Observer) {
+        let p = self.params();
+        for (h, hub) in p.hubs.iter().enumerate() {
+            let e = p.nations[hub.nation].id.as_str();
+            let m = &self.hubs[h].month;
+            let count: usize = self.hubs[h].populations.iter().map(|x| x.len()).sum();
+            o.value(
+                e,
+                Metric::Plain("hub_imported_units"),
+                m.imported_units as f64,
+            );
+            o.value(
+                e,
+                Metric::Plain("hub_diverted_units"),
+                m.diverted_units as f64,
+            );
+            o.value(e, Metric::Plain("hub_seized_units"), m.seized_units as f64);
+            o.value(e, Metric::Plain("hub_detections"), m.detections as f64);
+            o.value(e, Metric::Plain("hub_diverters"), m.active_diverters as f64);
+            o.value(
+                e,
+                Metric::Plain("hub_active_intermediaries"),
+                (count as u64 - m.barred) as f64,
+            );
+        }
+        for (i, n) in p.nations.iter().enumerate() {
+            if p.hubs.iter().any(|h| h.destination == i) {
+                o.value(
+                    &n.id,
+                    Metric::Plain("diverted_in_h100e"),
+                    self.diverted_in_h100e[i],
+                );
+            }
+        }
     }
 
     /// Whether `nation` has chips installed from a foreign patron's firms (a power with a
@@ -887,6 +1104,32 @@ impl<'s> World<'s> {
             );
             o.value(e, Metric::Plain("shipped_units"), shipped as f64);
             o.value(e, Metric::Plain("export_share"), share);
+        }
+        for (h, hub) in p.hubs.iter().enumerate() {
+            let e = p.nations[hub.nation].id.as_str();
+            let m = &self.hubs[h].total;
+            o.value(
+                e,
+                Metric::Plain("hub_imported_units"),
+                m.imported_units as f64,
+            );
+            o.value(
+                e,
+                Metric::Plain("hub_diverted_units"),
+                m.diverted_units as f64,
+            );
+            o.value(e, Metric::Plain("hub_seized_units"), m.seized_units as f64);
+            o.value(e, Metric::Plain("hub_detections"), m.detections as f64);
+            o.value(e, Metric::Plain("hub_fines_usd"), m.fines_usd as f64);
+        }
+        for (i, n) in p.nations.iter().enumerate() {
+            if p.hubs.iter().any(|h| h.destination == i) {
+                o.value(
+                    &n.id,
+                    Metric::Plain("diverted_units"),
+                    self.diverted_in_units_total[i] as f64,
+                );
+            }
         }
     }
 }

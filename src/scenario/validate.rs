@@ -421,7 +421,37 @@ pub fn params(
                 alignment_shift: c.range(&dp("alignment_shift"), d.alignment_shift, 0.0, 1.0)?,
             });
         }
+        let enforcement = match &r.enforcement {
+            None => None,
+            Some(x) => {
+                let ep = |k: &str| at(&format!("enforcement.{k}"));
+                Some(EnforcementParams {
+                    effort: c.range(&ep("effort"), x.effort, 0.0, 100.0)?,
+                    capacity_cases: c.at_least(&ep("capacity_cases"), x.capacity_cases, 0.0)?,
+                    fine_per_violation_usd: c.at_least(
+                        &ep("fine_per_violation_usd"),
+                        x.fine_per_violation_usd,
+                        0.0,
+                    )?,
+                    penalty_value_multiple: c.range(
+                        &ep("penalty_value_multiple"),
+                        x.penalty_value_multiple,
+                        0.0,
+                        100.0,
+                    )?,
+                    permit_hazard: c.range(&ep("permit_hazard"), x.permit_hazard, 0.0, 100.0)?,
+                    response_licence_cut: c.range(
+                        &ep("response_licence_cut"),
+                        x.response_licence_cut,
+                        0.0,
+                        1.0,
+                    )?,
+                    response_months: x.response_months,
+                })
+            }
+        };
         regulators.push(RegulatorParams {
+            enforcement,
             nation,
             rules,
             guidance,
@@ -471,6 +501,51 @@ pub fn params(
         purchase_pull: c.range("alignment.purchase_pull", a.purchase_pull, 0.0, 1.0)?,
         denial_push: c.range("alignment.denial_push", a.denial_push, 0.0, 1.0)?,
     };
+    let mut hubs = Vec::new();
+    for (id, h) in &file.hubs {
+        let at = |k: &str| format!("hubs.{id}.{k}");
+        let mut populations = Vec::new();
+        for (name, pf) in &h.populations {
+            let pp = crate::model::smuggling::PopulationParams {
+                count: pf.count,
+                size_median_units: pf.size_median_units,
+                size_sigma: pf.size_sigma,
+                risk_appetite_alpha: pf.risk_appetite_alpha,
+                risk_appetite_beta: pf.risk_appetite_beta,
+                max_divert_fraction: pf.max_divert_fraction,
+                volume_scale_units: pf.volume_scale_units,
+                ban_months: pf.ban_months,
+            };
+            pp.validate().map_err(|m| {
+                let field = m.split_whitespace().next().unwrap_or("").to_string();
+                c.err(&at(&format!("populations.{name}.{field}")), m)
+            })?;
+            populations.push((name.clone(), pp));
+        }
+        hubs.push(HubParams {
+            nation: c.id(&format!("hubs.{id}"), "nation", id, &nation_ids)?,
+            destination: c.id(&at("destination"), "nation", &h.destination, &nation_ids)?,
+            product: c.id(&at("product"), "product", &h.product, &product_ids)?,
+            permit_regime: c.range(&at("permit_regime"), h.permit_regime, 0.0, 1.0)?,
+            populations,
+        });
+    }
+    let sm = &file.smuggling;
+    let smuggling = SmugglingParams {
+        reference_gap_units: c.above(
+            "smuggling.reference_gap_units",
+            sm.reference_gap_units,
+            0.0,
+        )?,
+        premium_at_reference: c.range(
+            "smuggling.premium_at_reference",
+            sm.premium_at_reference,
+            0.0,
+            10.0,
+        )?,
+        elasticity: c.range("smuggling.elasticity", sm.elasticity, 0.0, 10.0)?,
+        max_premium: c.range("smuggling.max_premium", sm.max_premium, 0.0, 100.0)?,
+    };
     let d = &file.diplomacy;
     let diplomacy = DiplomacyParams {
         announce_threshold_h100e: c.at_least(
@@ -492,6 +567,8 @@ pub fn params(
         )?,
     };
     Ok(Params {
+        hubs,
+        smuggling,
         diplomacy,
         products,
         firms,

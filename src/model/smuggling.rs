@@ -1,0 +1,453 @@
+//! Intermediary populations in transshipment hubs (M9): the part of chipdip that scales.
+//!
+//! Each hub holds populations of intermediary firms — many small shell buyers, a few large
+//! fronts such as cloud resellers — drawn once per replication: import capacity
+//! `size ~ LogNormal(ln size_median_units, size_sigma)` units a month and risk appetite
+//! `r ~ Beta(alpha, beta)`. Each month, in index order (so the result never depends on
+//! threads):
+//!
+//! 1. **Import.** Intermediaries that are not barred share the hub's legal allowance pro rata
+//!    to what they want (cumulative rounding to whole units, so nothing is lost to rounding):
+//!    their size if they found diverting worthwhile last month, else only
+//!    their legitimate share `(1 − max_divert_fraction) × size` (a shell that cannot smuggle
+//!    profitably has no business). `imported_i = floor(want_i × min(1, allowance / Σ want))`.
+//!    This is what moves flows between hubs (the balloon effect): a hub where smuggling stops
+//!    paying asks for fewer chips, leaving more of a scarce supply to the other hubs.
+//! 2. **Decide.** An intermediary weighs diverting `d_i = floor(max_divert_fraction × size_i)`
+//!    units (what it would move at full size; it diverts at most what it imported, and the
+//!    decision also sets what it asks for next month). The true detection probability is
+//!    `p(d) = 1 − exp(−h × (1 + d / volume_scale_units))` with hazard
+//!    `h = effort × min(1, capacity_cases / max(1, cases last month)) + permit_hazard × permit_regime`:
+//!    enforcement is finite, so more cases mean less attention each (CALIBRATION, "enforcement
+//!    capacity is finite"), and volume makes a buyer conspicuous. It perceives
+//!    `p̃ = p × (1 − r)` and diverts when `d × premium × (1 − p̃) > p̃ × penalty(d)`,
+//!    `penalty(d) = max(fine_per_violation, penalty_value_multiple × d × unit value)`
+//!    (BIS: the greater of $374,474 or twice the transaction value).
+//! 3. **Detect.** A diverter is caught with probability `p(d)` (one draw): the shipment is
+//!    seized, the fine charged, the intermediary barred for `ban_months`. Otherwise the units
+//!    reach the destination. Undiverted imports are sold in the hub (retained).
+//!
+//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 11 bytes per
+//! intermediary (size f32, risk appetite f32, barred-until month u16, diverting flag u8).
+
+use rand::{Rng, RngExt};
+use rand_distr::{Beta, Distribution, LogNormal};
+
+/// Parameters of one population (`[hubs.X.populations.NAME]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationParams {
+    pub count: usize,
+    /// Lognormal median of monthly import capacity, units.
+    pub size_median_units: f64,
+    pub size_sigma: f64,
+    /// Risk appetite ~ Beta(alpha, beta) in (0, 1): the share of the true risk it ignores.
+    pub risk_appetite_alpha: f64,
+    pub risk_appetite_beta: f64,
+    /// Largest share of its imports it diverts: 1 for shell buyers, ≈0.2–0.5 for cloud fronts.
+    pub max_divert_fraction: f64,
+    /// Monthly diverted volume that doubles the hazard ("without rousing suspicion").
+    pub volume_scale_units: f64,
+    pub ban_months: u32,
+}
+
+impl PopulationParams {
+    /// Checks every field; the error names it.
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |ok: bool, field: &str, v: f64, want: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{field} must be {want}, got {v}"))
+            }
+        };
+        check(
+            self.count <= 10_000_000,
+            "count",
+            self.count as f64,
+            "at most 10,000,000",
+        )?;
+        check(
+            self.size_median_units > 0.0 && self.size_median_units.is_finite(),
+            "size_median_units",
+            self.size_median_units,
+            "> 0",
+        )?;
+        check(
+            (0.0..=5.0).contains(&self.size_sigma),
+            "size_sigma",
+            self.size_sigma,
+            "in [0, 5]",
+        )?;
+        check(
+            self.risk_appetite_alpha > 0.0,
+            "risk_appetite_alpha",
+            self.risk_appetite_alpha,
+            "> 0",
+        )?;
+        check(
+            self.risk_appetite_beta > 0.0,
+            "risk_appetite_beta",
+            self.risk_appetite_beta,
+            "> 0",
+        )?;
+        check(
+            self.max_divert_fraction > 0.0 && self.max_divert_fraction <= 1.0,
+            "max_divert_fraction",
+            self.max_divert_fraction,
+            "in (0, 1]",
+        )?;
+        check(
+            self.volume_scale_units > 0.0,
+            "volume_scale_units",
+            self.volume_scale_units,
+            "> 0",
+        )?;
+        check(
+            self.ban_months <= 1200,
+            "ban_months",
+            self.ban_months as f64,
+            "at most 1200",
+        )
+    }
+}
+
+/// What the world decides for a hub in a month.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HubConditions {
+    /// Legal imports available to this population this month, units.
+    pub import_allowance_units: u64,
+    pub unit_value_usd: f64,
+    /// Grey-market premium at the destination, USD per unit.
+    pub premium_usd_per_unit: f64,
+    /// Enforcement effort: hazard per case when capacity is not stretched.
+    pub enforcement_effort: f64,
+    pub enforcement_capacity_cases: f64,
+    /// The hub's own permit regime, 0–1.
+    pub permit_regime: f64,
+    /// Hazard a full permit regime adds.
+    pub permit_hazard: f64,
+    pub fine_per_violation_usd: f64,
+    pub penalty_value_multiple: f64,
+}
+
+/// A population's month, in units and counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PopulationMonth {
+    pub imported_units: u64,
+    pub retained_units: u64,
+    pub diverted_units: u64,
+    pub seized_units: u64,
+    pub detections: u64,
+    /// Intermediaries that diverted (caught or not).
+    pub active_diverters: u64,
+    /// Intermediaries barred this month.
+    pub barred: u64,
+    pub fines_usd: u64,
+}
+
+impl std::ops::AddAssign for PopulationMonth {
+    fn add_assign(&mut self, o: PopulationMonth) {
+        self.imported_units += o.imported_units;
+        self.retained_units += o.retained_units;
+        self.diverted_units += o.diverted_units;
+        self.seized_units += o.seized_units;
+        self.detections += o.detections;
+        self.active_diverters += o.active_diverters;
+        self.barred += o.barred;
+        self.fines_usd += o.fines_usd;
+    }
+}
+
+/// One population's agents, struct-of-arrays.
+pub struct Population {
+    params: PopulationParams,
+    size: Vec<f32>,
+    risk: Vec<f32>,
+    /// Month index from which the intermediary may trade again.
+    barred_until: Vec<u16>,
+    /// 1 if diverting was worthwhile last month (it then imports at full size).
+    diverting: Vec<u8>,
+    /// Σ wanted imports of intermediaries free to trade next month.
+    free_capacity: f64,
+    /// Diverters last month: the enforcer's caseload.
+    cases_last_month: u64,
+}
+
+impl Population {
+    /// Draws sizes and risk appetites once (validated parameters).
+    pub fn new(params: &PopulationParams, rng: &mut impl Rng) -> Population {
+        let size_dist = LogNormal::new(params.size_median_units.ln(), params.size_sigma)
+            .expect("validated size");
+        let risk_dist = Beta::new(params.risk_appetite_alpha, params.risk_appetite_beta)
+            .expect("validated risk");
+        let size: Vec<f32> = (0..params.count)
+            .map(|_| size_dist.sample(rng) as f32)
+            .collect();
+        let risk = (0..params.count)
+            .map(|_| risk_dist.sample(rng) as f32)
+            .collect();
+        Population {
+            params: params.clone(),
+            free_capacity: size.iter().map(|&s| s as f64).sum(),
+            size,
+            risk,
+            barred_until: vec![0; params.count],
+            diverting: vec![1; params.count],
+            cases_last_month: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.size.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size.is_empty()
+    }
+
+    pub const fn bytes_per_intermediary() -> usize {
+        std::mem::size_of::<f32>() * 2 + std::mem::size_of::<u16>() + std::mem::size_of::<u8>()
+    }
+
+    /// Intermediaries that diverted last month (this population's enforcement caseload).
+    pub fn cases_last_month(&self) -> u64 {
+        self.cases_last_month
+    }
+
+    /// Units the free intermediaries would import this month if nothing limited them.
+    pub fn demand_units(&self) -> u64 {
+        self.free_capacity as u64
+    }
+
+    /// One month (see the module doc).
+    pub fn step(&mut self, month: u32, c: &HubConditions, rng: &mut impl Rng) -> PopulationMonth {
+        let mut out = PopulationMonth::default();
+        let p = &self.params;
+        let share = if self.free_capacity > 0.0 {
+            (c.import_allowance_units as f64 / self.free_capacity).min(1.0)
+        } else {
+            0.0
+        };
+        let capacity_factor =
+            (c.enforcement_capacity_cases / (self.cases_last_month.max(1) as f64)).min(1.0);
+        let hazard = c.enforcement_effort * capacity_factor + c.permit_hazard * c.permit_regime;
+        let inv_scale = 1.0 / p.volume_scale_units;
+        let month16 = month.min(u16::MAX as u32) as u16;
+        let ban_until = (month + p.ban_months).min(u16::MAX as u32) as u16;
+        let mut next_free = 0.0;
+        let legit = 1.0 - p.max_divert_fraction;
+        let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
+        let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
+        for k in 0..self.size.len() {
+            let size = self.size[k] as f64;
+            if self.barred_until[k] > month16 {
+                out.barred += 1;
+                if self.barred_until[k] <= month16 + 1 {
+                    next_free += size * if self.diverting[k] == 1 { 1.0 } else { legit };
+                }
+                continue;
+            }
+            let want = if self.diverting[k] == 1 {
+                size
+            } else {
+                size * legit
+            };
+            // Cumulative rounding: whole units per intermediary, and the population as a whole
+            // imports floor(Σ want × share) — no allowance lost to rounding.
+            cumulative_want += want;
+            let upto = (cumulative_want * share) as u64;
+            let imported = upto - imported_so_far;
+            imported_so_far = upto;
+            out.imported_units += imported;
+            let d = (p.max_divert_fraction * size) as u64;
+            let mut diverted = 0;
+            let mut worthwhile = false;
+            if divert_any && d > 0 {
+                let df = d as f64;
+                let p_true = 1.0 - (-hazard * (1.0 + df * inv_scale)).exp();
+                let p_seen = p_true * (1.0 - self.risk[k] as f64);
+                let penalty = c
+                    .fine_per_violation_usd
+                    .max(c.penalty_value_multiple * df * c.unit_value_usd);
+                worthwhile = df * c.premium_usd_per_unit * (1.0 - p_seen) > p_seen * penalty;
+                let moved = d.min(imported);
+                if worthwhile && moved > 0 {
+                    out.active_diverters += 1;
+                    if rng.random::<f64>() < p_true {
+                        out.detections += 1;
+                        out.seized_units += moved;
+                        out.fines_usd += penalty as u64;
+                        self.barred_until[k] = ban_until;
+                    } else {
+                        out.diverted_units += moved;
+                    }
+                    diverted = moved;
+                }
+            }
+            self.diverting[k] = u8::from(worthwhile);
+            out.retained_units += imported - diverted;
+            if self.barred_until[k] <= month16 + 1 {
+                next_free += size * if worthwhile { 1.0 } else { legit };
+            }
+        }
+        self.cases_last_month = out.active_diverters;
+        self.free_capacity = next_free;
+        out
+    }
+}
+
+/// Grey-market premium (USD per unit) at a destination whose unmet demand is `gap_units`:
+/// `list × min(max_premium, premium_at_reference × (gap / reference_gap)^elasticity)`, 0 with
+/// no gap. Calibration point: +50% of list (`premium_at_reference = 0.5`) in 2024–25.
+pub fn grey_market_premium(
+    list_price_usd: f64,
+    gap_units: f64,
+    reference_gap_units: f64,
+    premium_at_reference: f64,
+    elasticity: f64,
+    max_premium: f64,
+) -> f64 {
+    if gap_units <= 0.0 || reference_gap_units <= 0.0 {
+        return 0.0;
+    }
+    list_price_usd
+        * (premium_at_reference * (gap_units / reference_gap_units).powf(elasticity))
+            .min(max_premium)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+    use rand::SeedableRng;
+
+    fn shells(count: usize) -> PopulationParams {
+        PopulationParams {
+            count,
+            size_median_units: 10.0,
+            size_sigma: 0.8,
+            risk_appetite_alpha: 2.0,
+            risk_appetite_beta: 5.0,
+            max_divert_fraction: 1.0,
+            volume_scale_units: 50.0,
+            ban_months: 12,
+        }
+    }
+
+    fn conditions(allowance: u64, effort: f64, permit: f64) -> HubConditions {
+        HubConditions {
+            import_allowance_units: allowance,
+            unit_value_usd: 27_500.0,
+            premium_usd_per_unit: 13_750.0,
+            enforcement_effort: effort,
+            enforcement_capacity_cases: 1e9,
+            permit_regime: permit,
+            permit_hazard: 0.3,
+            fine_per_violation_usd: 374_474.0,
+            penalty_value_multiple: 2.0,
+        }
+    }
+
+    /// Total diverted over 12 months, averaged over seeds.
+    fn diverted(params: &PopulationParams, c: HubConditions) -> f64 {
+        let mut total = 0;
+        for seed in 0..20 {
+            let mut rng = Stream::seed_from_u64(seed);
+            let mut pop = Population::new(params, &mut rng);
+            for m in 0..12 {
+                let out = pop.step(m, &c, &mut rng);
+                assert_eq!(
+                    out.imported_units,
+                    out.retained_units + out.diverted_units + out.seized_units
+                );
+                total += out.diverted_units;
+            }
+        }
+        total as f64 / 20.0
+    }
+
+    #[test]
+    fn more_enforcement_or_permits_mean_less_diversion() {
+        let p = shells(2000);
+        let base = diverted(&p, conditions(u64::MAX, 0.1, 0.0));
+        assert!(base > 0.0);
+        assert!(diverted(&p, conditions(u64::MAX, 0.2, 0.0)) < 0.8 * base);
+        assert!(diverted(&p, conditions(u64::MAX, 0.1, 1.0)) < 0.8 * base);
+    }
+
+    #[test]
+    fn no_premium_no_diversion_and_imports_respect_allowance() {
+        let p = shells(500);
+        let mut c = conditions(1000, 0.1, 0.0);
+        c.premium_usd_per_unit = 0.0;
+        let mut rng = Stream::seed_from_u64(1);
+        let mut pop = Population::new(&p, &mut rng);
+        let out = pop.step(0, &c, &mut rng);
+        assert_eq!(out.diverted_units + out.seized_units, 0);
+        assert!(out.imported_units <= 1000 && out.imported_units > 900);
+    }
+
+    #[test]
+    fn stretched_capacity_lowers_detection_per_case() {
+        let p = shells(5000);
+        let rate = |capacity: f64| {
+            let mut c = conditions(u64::MAX, 0.15, 0.0);
+            c.enforcement_capacity_cases = capacity;
+            let (mut det, mut cases) = (0, 0);
+            let mut rng = Stream::seed_from_u64(3);
+            let mut pop = Population::new(&p, &mut rng);
+            for m in 0..6 {
+                let out = pop.step(m, &c, &mut rng);
+                det += out.detections;
+                cases += out.active_diverters;
+            }
+            det as f64 / cases as f64
+        };
+        assert!(rate(50.0) < 0.7 * rate(1e9));
+    }
+
+    #[test]
+    fn caught_intermediaries_are_barred_and_fronts_divert_a_fraction() {
+        let mut fronts = shells(20);
+        fronts.size_median_units = 2000.0;
+        fronts.max_divert_fraction = 0.3;
+        fronts.volume_scale_units = 5000.0;
+        let mut rng = Stream::seed_from_u64(9);
+        let mut pop = Population::new(&fronts, &mut rng);
+        let out = pop.step(0, &conditions(u64::MAX, 0.05, 0.0), &mut rng);
+        assert!(out.diverted_units + out.seized_units > 0);
+        assert!((out.diverted_units + out.seized_units) as f64 <= 0.31 * out.imported_units as f64);
+        let mut c = conditions(u64::MAX, 5.0, 0.0);
+        c.fine_per_violation_usd = 0.0;
+        c.penalty_value_multiple = 0.0; // free to try, certain to be caught
+        let first = pop.step(1, &c, &mut rng);
+        assert!(first.detections > 0);
+        let next = pop.step(2, &c, &mut rng);
+        assert_eq!(next.barred, first.detections + out.detections);
+    }
+
+    #[test]
+    fn same_seed_same_months_and_validation_names_fields() {
+        let p = shells(1000);
+        let run = || {
+            let mut rng = Stream::seed_from_u64(5);
+            let mut pop = Population::new(&p, &mut rng);
+            (0..6)
+                .map(|m| pop.step(m, &conditions(4000, 0.1, 0.2), &mut rng))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(), run());
+        let mut bad = shells(10);
+        bad.size_sigma = -1.0;
+        assert!(bad.validate().unwrap_err().contains("size_sigma"));
+        assert_eq!(Population::bytes_per_intermediary(), 11);
+    }
+
+    #[test]
+    fn premium_rises_with_the_gap_and_is_capped() {
+        assert_eq!(grey_market_premium(100.0, 0.0, 10.0, 0.5, 1.0, 2.0), 0.0);
+        assert_eq!(grey_market_premium(100.0, 10.0, 10.0, 0.5, 1.0, 2.0), 50.0);
+        assert!(grey_market_premium(100.0, 20.0, 10.0, 0.5, 1.0, 2.0) > 50.0);
+        assert_eq!(grey_market_premium(100.0, 1e9, 10.0, 0.5, 1.0, 2.0), 200.0);
+    }
+}
