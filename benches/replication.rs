@@ -1,1 +1,86 @@
-fn main() {}
+//! Speed of the simulation (issues 2, 3, 4). Run: `cargo bench --bench replication`.
+//!
+//! - one 36-month replication of `baseline.toml` and of `malaysia_2025.toml` (target < 1 ms);
+//! - a 1,000-replication run through the real runner (chunks, sketches, part files) on 1 and
+//!   2 threads (target: 2 threads ≥ 1.8× faster);
+//! - one replication of `malaysia_2025.toml` with 1,000, 10,000 and 100,000 intermediaries per
+//!   hub (targets: linear, ≤ 50 ns per intermediary-month, 100k in < 0.5 s).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use chipdip::experiment::{Progress, Shard, replicate, run_pending};
+use chipdip::output::RunDir;
+use chipdip::scenario::Scenario;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+
+fn load(file: &str, sets: &[String]) -> Scenario {
+    Scenario::load(format!("scenarios/{file}").as_ref(), sets).expect("shipped scenario loads")
+}
+
+fn one_replication(c: &mut Criterion) {
+    for file in ["baseline.toml", "malaysia_2025.toml"] {
+        let s = load(file, &[]);
+        let mut rep = 0;
+        c.bench_function(&format!("replication/{file}"), |b| {
+            b.iter(|| {
+                rep += 1;
+                black_box(replicate(&s, 0, rep).unwrap())
+            })
+        });
+    }
+}
+
+fn thousand_replications(c: &mut Criterion) {
+    let s = load("baseline.toml", &["simulation.replications=1000".into()]);
+    let mut g = c.benchmark_group("run_1000_replications");
+    g.sample_size(10);
+    for threads in [1, 2] {
+        g.bench_function(format!("threads_{threads}"), |b| {
+            b.iter_batched(
+                || {
+                    let d = tempfile::tempdir().unwrap();
+                    std::fs::create_dir_all(d.path().join("parts")).unwrap();
+                    d
+                },
+                |d| {
+                    let dir = RunDir {
+                        path: d.path().to_path_buf(),
+                    };
+                    run_pending(&s, &dir, Shard::WHOLE, threads, false, &|_: Progress| {}).unwrap();
+                    d
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn intermediaries(c: &mut Criterion) {
+    let mut g = c.benchmark_group("replication_with_intermediaries_per_hub");
+    g.sample_size(10);
+    for n in [1_000, 10_000, 100_000] {
+        // Shells carry the count; fronts stay a handful.
+        let sets = vec![
+            format!("hubs.MYS.populations.shells.count={n}"),
+            format!("hubs.SGP.populations.shells.count={n}"),
+        ];
+        let s = load("malaysia_2025.toml", &sets);
+        let mut rep = 0;
+        g.bench_function(format!("{n}"), |b| {
+            b.iter(|| {
+                rep += 1;
+                black_box(replicate(&s, 0, rep).unwrap())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    targets = one_replication, thousand_replications, intermediaries
+}
+criterion_main!(benches);
