@@ -1,6 +1,6 @@
 //! Helpers for the integration tests: running the CLI, temporary folders, reading CSVs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs the built `chipdip` binary from the project root.
@@ -77,6 +77,3 @@ pub fn column_mean(dir: &Path, column: &str) -> f64 {
         / rows.len() as f64
 }
 
-pub fn path_in(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
-}

@@ -154,13 +154,7 @@ impl Diplomacy {
     ) {
         let nn = p.nations.len();
         let d = &p.diplomacy;
-        let ev = |actor: usize, target: usize, kind: EventKind, magnitude: f64| Event {
-            month: t,
-            actor: Party::Nation(actor),
-            target: Party::Nation(target),
-            kind,
-            magnitude,
-        };
+        let ev = |actor, target, kind, magnitude| nation_event(t, actor, target, kind, magnitude);
         for i in 0..nn {
             let nation = &p.nations[i];
             for (k, project) in nation.projects.iter().enumerate() {
@@ -293,12 +287,8 @@ impl Diplomacy {
         for (r, reg) in p.regulators.iter().enumerate() {
             for (k, deal) in reg.deals.iter().enumerate() {
                 let i = deal.nation;
-                let ev = |actor: usize, target: usize, kind: EventKind, magnitude: f64| Event {
-                    month: t,
-                    actor: Party::Nation(actor),
-                    target: Party::Nation(target),
-                    kind,
-                    magnitude,
+                let ev = |actor, target, kind, magnitude| {
+                    nation_event(t, actor, target, kind, magnitude)
                 };
                 match self.deals[r][k] {
                     DealStatus::NotOffered if deal.enabled && deal.month == t => {
@@ -348,5 +338,16 @@ impl Diplomacy {
                 }
             }
         }
+    }
+}
+
+/// An event between two nations in month `t`.
+fn nation_event(t: u32, actor: usize, target: usize, kind: EventKind, magnitude: f64) -> Event {
+    Event {
+        month: t,
+        actor: Party::Nation(actor),
+        target: Party::Nation(target),
+        kind,
+        magnitude,
     }
 }

@@ -33,8 +33,10 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Beta, Distribution, LogNormal};
 
-/// Parameters of one population (`[hubs.X.populations.NAME]`).
-#[derive(Clone, Debug, PartialEq)]
+/// Parameters of one population (`[hubs.X.populations.NAME]`, read as they are and checked
+/// by [`PopulationParams::validate`]).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct PopulationParams {
     pub count: usize,
     /// Lognormal median of monthly import capacity, units.

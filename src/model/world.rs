@@ -14,7 +14,7 @@ use super::ledger::{self, Imbalance, Places};
 use super::market::{Request, allocate, logit_shares};
 use super::params::{ExportRule, ExportStatus, GuidanceScope, Params};
 use super::record::{Event, EventKind, Metric, Observer, Party};
-use super::smuggling::HubConditions;
+use super::smuggling::{HubConditions, PopulationMonth};
 use super::transshipment::{Hub, premium};
 use super::{Change, Setup};
 use crate::rng::{Purpose, Stream, stream};
@@ -1003,20 +1003,9 @@ impl<'s> World<'s> {
         for (h, hub) in p.hubs.iter().enumerate() {
             let e = p.nations[hub.nation].id.as_str();
             let m = &self.hubs[h].month;
-            let count: usize = self.hubs[h].populations.iter().map(|x| x.len()).sum();
-            o.value(
-                e,
-                Metric::Plain("hub_imported_units"),
-                m.imported_units as f64,
-            );
-            o.value(
-                e,
-                Metric::Plain("hub_diverted_units"),
-                m.diverted_units as f64,
-            );
-            o.value(e, Metric::Plain("hub_seized_units"), m.seized_units as f64);
-            o.value(e, Metric::Plain("hub_detections"), m.detections as f64);
+            observe_hub_flows(o, e, m);
             o.value(e, Metric::Plain("hub_diverters"), m.active_diverters as f64);
+            let count: usize = self.hubs[h].populations.iter().map(|x| x.len()).sum();
             o.value(
                 e,
                 Metric::Plain("hub_active_intermediaries"),
@@ -1108,18 +1097,7 @@ impl<'s> World<'s> {
         for (h, hub) in p.hubs.iter().enumerate() {
             let e = p.nations[hub.nation].id.as_str();
             let m = &self.hubs[h].total;
-            o.value(
-                e,
-                Metric::Plain("hub_imported_units"),
-                m.imported_units as f64,
-            );
-            o.value(
-                e,
-                Metric::Plain("hub_diverted_units"),
-                m.diverted_units as f64,
-            );
-            o.value(e, Metric::Plain("hub_seized_units"), m.seized_units as f64);
-            o.value(e, Metric::Plain("hub_detections"), m.detections as f64);
+            observe_hub_flows(o, e, m);
             o.value(e, Metric::Plain("hub_fines_usd"), m.fines_usd as f64);
         }
         for (i, n) in p.nations.iter().enumerate() {
@@ -1132,6 +1110,26 @@ impl<'s> World<'s> {
             }
         }
     }
+}
+
+/// A hub's imports, diversion, seizures and detections (of a month or of the run).
+fn observe_hub_flows(o: &mut impl Observer, entity: &str, m: &PopulationMonth) {
+    o.value(
+        entity,
+        Metric::Plain("hub_imported_units"),
+        m.imported_units as f64,
+    );
+    o.value(
+        entity,
+        Metric::Plain("hub_diverted_units"),
+        m.diverted_units as f64,
+    );
+    o.value(
+        entity,
+        Metric::Plain("hub_seized_units"),
+        m.seized_units as f64,
+    );
+    o.value(entity, Metric::Plain("hub_detections"), m.detections as f64);
 }
 
 fn scope_code(s: GuidanceScope) -> f64 {

@@ -267,21 +267,7 @@ pub struct HubFile {
     /// The hub's own export-permit regime, 0 (none) to 1.
     #[serde(default)]
     pub permit_regime: f64,
-    pub populations: BTreeMap<String, PopulationFile>,
-}
-
-/// `[hubs.X.populations.NAME]`: a population of intermediaries.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PopulationFile {
-    pub count: usize,
-    pub size_median_units: f64,
-    pub size_sigma: f64,
-    pub risk_appetite_alpha: f64,
-    pub risk_appetite_beta: f64,
-    pub max_divert_fraction: f64,
-    pub volume_scale_units: f64,
-    pub ban_months: u32,
+    pub populations: BTreeMap<String, crate::model::smuggling::PopulationParams>,
 }
 
 /// `[smuggling]`: the grey market at prohibited destinations.

@@ -506,16 +506,7 @@ pub fn params(
         let at = |k: &str| format!("hubs.{id}.{k}");
         let mut populations = Vec::new();
         for (name, pf) in &h.populations {
-            let pp = crate::model::smuggling::PopulationParams {
-                count: pf.count,
-                size_median_units: pf.size_median_units,
-                size_sigma: pf.size_sigma,
-                risk_appetite_alpha: pf.risk_appetite_alpha,
-                risk_appetite_beta: pf.risk_appetite_beta,
-                max_divert_fraction: pf.max_divert_fraction,
-                volume_scale_units: pf.volume_scale_units,
-                ban_months: pf.ban_months,
-            };
+            let pp = pf.clone();
             pp.validate().map_err(|m| {
                 let field = m.split_whitespace().next().unwrap_or("").to_string();
                 c.err(&at(&format!("populations.{name}.{field}")), m)
