@@ -1,1 +1,6 @@
+//! One integration-test binary (one link step), a module per area.
 
+mod core;
+mod diplomacy;
+mod support;
+mod transshipment;
