@@ -76,4 +76,3 @@ pub fn column_mean(dir: &Path, column: &str) -> f64 {
         .sum::<f64>()
         / rows.len() as f64
 }
-
