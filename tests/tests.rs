@@ -3,4 +3,5 @@
 mod core;
 mod diplomacy;
 mod support;
+mod sweeps;
 mod transshipment;

@@ -10,6 +10,7 @@
 //!
 //! Every error names the file and line (or `--set`) and the parameter path.
 
+pub mod design;
 pub mod error;
 pub mod file;
 pub mod paths;
@@ -38,7 +39,8 @@ pub struct Settings {
     pub seed: u64,
 }
 
-/// One point of the experiment: the scenario with some parameters set (no sweep: one point).
+/// One point of the experiment: the scenario with some parameters set (no sweep: one point;
+/// with a `[sweep]`, one per design point, see [`sweep`]).
 #[derive(Clone, Debug)]
 pub struct Point {
     pub index: usize,
@@ -83,6 +85,14 @@ impl Scenario {
     fn build(source: Source, file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let settings = settings(&source, &file)?;
         let setup = build_setup(&source, &settings)?;
+        let points = match &file.sweep {
+            None => vec![Point {
+                index: 0,
+                values: Vec::new(),
+                setup,
+            }],
+            Some(sweep) => sweep.points(&source, &settings)?,
+        };
         let json = serde_json::to_string(&source.tree).expect("a TOML table serialises to JSON");
         let hash: String = Sha256::digest(json.as_bytes())
             .iter()
@@ -94,11 +104,7 @@ impl Scenario {
             resolved: source.tree,
             hash,
             settings,
-            points: vec![Point {
-                index: 0,
-                values: Vec::new(),
-                setup,
-            }],
+            points,
         })
     }
 

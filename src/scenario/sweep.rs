@@ -1,9 +1,33 @@
 //! The `[sweep]` section of a scenario file (MODEL.md §4): factors (parameter paths with value
-//! lists or ranges) and a design.
+//! lists or ranges) and a design, turned into the points of an experiment.
+//!
+//! ```toml
+//! [sweep]
+//! design = "latin_hypercube"        # grid | random | latin_hypercube | sobol
+//! points = 12                       # sampled designs only
+//! seed = 2025                       # default: simulation.seed
+//! [sweep.factors."regulators.USA.pressure.intensity"]
+//! min = 0.1
+//! max = 1.5
+//! [sweep.factors."regulators.USA.tiers.tier2.frontier.delay_months"]
+//! values = [0, 2, 6]
+//! ```
+//!
+//! Each point is the resolved scenario with every factor's path set to the point's value
+//! (integer parameters get integers), validated like the base scenario: a bad point is an error
+//! before anything runs, located at the factor and naming the point's values. The design's
+//! values come from [`super::design`]. A swept value is the point's value from the start; a
+//! timeline entry that sets the same path still replaces it from its month on (to sweep the
+//! dated change itself, sweep `timeline.ID.set."PATH"`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use toml::Value;
+
+use super::design::{Design, FactorValues, design_points};
+use super::source::{self, Source};
+use super::{Point, ScenarioError, Settings, build_setup, origin_from, paths};
 
 /// `[sweep]`: which parameters vary, and how points are chosen.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -38,4 +62,211 @@ pub struct FactorFile {
     pub integer: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub levels: Option<usize>,
+}
+
+impl FactorFile {
+    /// The factor as the design sees it, checked on its own (`values` or `min`/`max`, finite,
+    /// `min < max`, ...); errors are messages for the caller to locate.
+    pub fn to_values(&self, design: Design) -> Result<FactorValues, String> {
+        let values = match (&self.values, self.min, self.max) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err("give either `values` or `min` and `max`, not both".into());
+            }
+            (Some(values), None, None) => {
+                if self.log || self.integer || self.levels.is_some() {
+                    return Err(
+                        "`log`, `integer` and `levels` apply to ranges (`min`, `max`), not to \
+                         `values`"
+                            .into(),
+                    );
+                }
+                FactorValues::List(values.clone())
+            }
+            (None, Some(min), Some(max)) => FactorValues::Range {
+                min,
+                max,
+                log: self.log,
+                integer: self.integer,
+                levels: self.levels,
+            },
+            (None, _, _) => {
+                return Err("needs `values = [...]`, or both `min` and `max`".into());
+            }
+        };
+        if self.levels.is_some() && design != Design::Grid {
+            return Err(format!(
+                "`levels` is used only by design = \"grid\", not by {design}; remove it"
+            ));
+        }
+        values.validate()?;
+        Ok(values)
+    }
+}
+
+/// A swept parameter: its path, where its factor was written, and whether it holds integers.
+struct Target<'a> {
+    path: &'a str,
+    /// `sweep.factors."<path>"`: where errors about this factor point.
+    at: String,
+    integer: bool,
+}
+
+impl SweepFile {
+    /// The design's seed: `sweep.seed`, else the master seed.
+    pub fn design_seed(&self, master_seed: u64) -> u64 {
+        self.seed.unwrap_or(master_seed)
+    }
+
+    /// Every point of the sweep over `source`'s resolved tree: the design's values set at the
+    /// factors' paths and each point validated like the base scenario, all before anything
+    /// runs. Factors are in path order; point ids follow the design's order.
+    pub(crate) fn points(
+        &self,
+        source: &Source,
+        settings: &Settings,
+    ) -> Result<Vec<Point>, ScenarioError> {
+        let design: Design = self
+            .design
+            .parse()
+            .map_err(|e: String| source.error_at("sweep.design", e))?;
+        if self.factors.is_empty() {
+            return Err(source.error_at(
+                "sweep.factors",
+                "a sweep needs at least one factor: [sweep.factors.\"PATH\"] with `values` or \
+                 `min`/`max`",
+            ));
+        }
+        let mut targets = Vec::with_capacity(self.factors.len());
+        let mut factors = Vec::with_capacity(self.factors.len());
+        for (path, factor) in &self.factors {
+            let target = target(source, path)?;
+            let values = factor
+                .to_values(design)
+                .map_err(|m| source.error_at(&target.at, m))?;
+            if target.integer && !produces_integers(&values) {
+                return Err(source.error_at(
+                    &target.at,
+                    format!(
+                        "`{path}` holds an integer; give integer `values`, or `integer = true` \
+                         for a range"
+                    ),
+                ));
+            }
+            targets.push(target);
+            factors.push(values);
+        }
+        let rows = design_points(
+            design,
+            &factors,
+            self.points,
+            self.design_seed(settings.seed),
+        )
+        .map_err(|m| {
+            let at = if self.points.is_none() && design != Design::Grid {
+                "sweep"
+            } else if design == Design::Grid {
+                "sweep.factors"
+            } else {
+                "sweep.points"
+            };
+            source.error_at(at, m)
+        })?;
+        if let (Design::Grid, Some(n)) = (design, self.points)
+            && n != rows.len()
+        {
+            return Err(source.error_at(
+                "sweep.points",
+                format!(
+                    "the grid has {} points (the product of the factors' levels), not {n}; \
+                     remove `points` or change the levels",
+                    rows.len()
+                ),
+            ));
+        }
+        // Errors about a swept parameter point at its factor.
+        let mut located = source.clone();
+        for t in &targets {
+            located
+                .origins
+                .insert(t.path.to_string(), origin_from(&source.origin_of(&t.at)));
+        }
+        let mut points = Vec::with_capacity(rows.len());
+        for (index, row) in rows.into_iter().enumerate() {
+            let mut values = Vec::with_capacity(row.len());
+            located.tree = source.tree.clone();
+            for (t, v) in targets.iter().zip(row) {
+                let (value, shown) = if t.integer {
+                    let i = v.round() as i64;
+                    (Value::Integer(i), i as f64)
+                } else {
+                    (Value::Float(v), v)
+                };
+                source::set_path(&mut located.tree, t.path, value)
+                    .map_err(|m| source.error_at(&t.at, m))?;
+                values.push((t.path.to_string(), shown));
+            }
+            let setup = build_setup(&located, settings).map_err(|mut e| {
+                let at: Vec<String> = values
+                    .iter()
+                    .map(|(p, v)| format!("{p} = {}", crate::output::format_number(*v)))
+                    .collect();
+                e.message = format!("{} (at sweep point {index}: {})", e.message, at.join(", "));
+                e
+            })?;
+            points.push(Point {
+                index,
+                values,
+                setup,
+            });
+        }
+        Ok(points)
+    }
+}
+
+/// Checks that `path` names a number of the resolved tree that a sweep may set.
+fn target<'a>(source: &Source, path: &'a str) -> Result<Target<'a>, ScenarioError> {
+    let at = paths::join("sweep.factors", path);
+    let segments = paths::split(path).map_err(|m| source.error_at(&at, m))?;
+    if let Some(first @ ("simulation" | "sweep" | "name" | "description")) =
+        segments.first().map(String::as_str)
+    {
+        return Err(source.error_at(
+            &at,
+            format!("`{first}` settings cannot be swept; sweep model parameters"),
+        ));
+    }
+    // set_path on a scratch copy: an unknown path gets the nearest valid ones.
+    if paths::get(&source.tree, path).is_none() {
+        let mut scratch = source.tree.clone();
+        let message = source::set_path(&mut scratch, path, Value::Float(0.0))
+            .expect_err("the path does not exist");
+        return Err(source.error_at(&at, message));
+    }
+    let integer = match paths::get(&source.tree, path) {
+        Some(Value::Integer(_)) => true,
+        Some(Value::Float(_)) => false,
+        Some(other) => {
+            return Err(source.error_at(
+                &at,
+                format!(
+                    "`{path}` holds a {}, not a number; a sweep sets numbers{}",
+                    other.type_str(),
+                    if other.is_table() {
+                        " (a range is swept through its `.min`, `.mode` or `.max`)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        None => unreachable!("checked above"),
+    };
+    Ok(Target { path, at, integer })
+}
+
+fn produces_integers(values: &FactorValues) -> bool {
+    match values {
+        FactorValues::List(v) => v.iter().all(|x| x.fract() == 0.0),
+        FactorValues::Range { integer, .. } => *integer,
+    }
 }

@@ -1,0 +1,513 @@
+//! Sweeps, shards, merge and resume (issue 5): designs give the points they promise, the same
+//! seed gives the same points, shards merged equal the unsharded run byte for byte, wrong
+//! shards are refused, and a killed run resumes to the same bytes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use chipdip::scenario::Scenario;
+
+const SWEEP: &str = "scenarios/sweep_enforcement_pressure.toml";
+
+fn chipdip(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chipdip"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("chipdip runs")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = chipdip(args);
+    assert!(
+        out.status.success(),
+        "chipdip {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// A scenario file in `dir` that extends the shipped baseline with `body`.
+fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+    let path = dir.join(name);
+    fs::write(
+        &path,
+        format!("extends = {:?}\n{body}", base.to_str().expect("utf-8")),
+    )
+    .expect("write scenario");
+    path
+}
+
+/// The CSV files of a run folder, by name, with their bytes.
+fn csvs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .expect("run folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, fs::read(&p).expect("read csv"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn assert_same_csvs(a: &Path, b: &Path) {
+    let (x, y) = (csvs(a), csvs(b));
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&x), names(&y), "{} vs {}", a.display(), b.display());
+    for ((name, bx), (_, by)) in x.iter().zip(&y) {
+        assert!(
+            bx == by,
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+fn values(s: &Scenario, factor: usize) -> Vec<f64> {
+    s.points.iter().map(|p| p.values[factor].1).collect()
+}
+
+const SANCTION: &str = "regulators.USA.guidance_sanction_share";
+const APPROVAL: &str = "regulators.USA.tiers.tier2.frontier.approval_probability";
+const DELAY: &str = "regulators.USA.tiers.tier2.frontier.delay_months";
+
+#[test]
+fn grid_is_the_full_factorial_of_the_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(
+        dir.path(),
+        "grid.toml",
+        &format!(
+            "[sweep]\ndesign = \"grid\"\n\
+             [sweep.factors.\"{DELAY}\"]\nvalues = [0, 2, 6]\n\
+             [sweep.factors.\"{APPROVAL}\"]\nmin = 0.2\nmax = 0.8\nlevels = 4\n"
+        ),
+    );
+    let s = Scenario::load(&path, &[]).expect("grid sweep loads");
+    assert_eq!(s.points.len(), 12);
+    // Factors in path order: approval_probability, then delay_months (varying fastest).
+    assert_eq!(s.points[0].values[0].0, APPROVAL);
+    assert_eq!(s.points[0].values[1].0, DELAY);
+    let mut combos: Vec<(u64, u64)> = s
+        .points
+        .iter()
+        .map(|p| (p.values[0].1.to_bits(), p.values[1].1.to_bits()))
+        .collect();
+    combos.sort();
+    combos.dedup();
+    assert_eq!(combos.len(), 12, "every combination once");
+    assert!(values(&s, 0).iter().all(|v| (0.2..=0.8).contains(v)));
+    assert!(values(&s, 1).iter().all(|v| [0.0, 2.0, 6.0].contains(v)));
+    assert_eq!(&values(&s, 1)[..3], &[0.0, 2.0, 6.0]);
+    assert!(s.points.iter().enumerate().all(|(i, p)| p.index == i));
+}
+
+/// The USA regulator's guidance sanction share in a point's month-0 parameters.
+fn sanction_share(p: &chipdip::scenario::Point) -> f64 {
+    let base = p.setup.base();
+    base.regulators
+        .iter()
+        .find(|r| base.nations[r.nation].id == "USA")
+        .expect("a USA regulator")
+        .guidance_sanction_share
+}
+
+#[test]
+fn sampled_designs_give_n_points_within_the_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    for (design, n) in [("random", 10), ("latin_hypercube", 20), ("sobol", 16)] {
+        let path = scenario(
+            dir.path(),
+            &format!("{design}.toml"),
+            &format!(
+                "[sweep]\ndesign = \"{design}\"\npoints = {n}\nseed = 5\n\
+                 [sweep.factors.\"{SANCTION}\"]\nmin = 0.1\nmax = 0.9\n\
+                 [sweep.factors.\"{DELAY}\"]\nmin = 1\nmax = 12\ninteger = true\n\
+                 [sweep.factors.\"regulators.USA.tiers.tier2.frontier.annual_cap_h100e\"]\n\
+                 min = 1000\nmax = 100000\nlog = true\n"
+            ),
+        );
+        let s = Scenario::load(&path, &[]).unwrap_or_else(|e| panic!("{design}: {e}"));
+        assert_eq!(s.points.len(), n, "{design}");
+        // Factors in path order: guidance_sanction_share, tiers...annual_cap, tiers...delay.
+        let sanction = values(&s, 0);
+        let cap = values(&s, 1);
+        let delay = values(&s, 2);
+        assert!(
+            cap.iter().all(|v| (1000.0..=100000.0).contains(v)),
+            "{design} {cap:?}"
+        );
+        assert!(
+            sanction.iter().all(|v| (0.1..=0.9).contains(v)),
+            "{design} {sanction:?}"
+        );
+        assert!(
+            delay
+                .iter()
+                .all(|v| (1.0..=12.0).contains(v) && v.fract() == 0.0),
+            "{design} {delay:?}"
+        );
+        if design == "latin_hypercube" {
+            // One point in each of the n strata of every factor.
+            let mut strata: Vec<usize> = sanction
+                .iter()
+                .map(|v| ((v - 0.1) / 0.8 * n as f64).floor() as usize)
+                .collect();
+            strata.sort();
+            assert_eq!(strata, (0..n).collect::<Vec<_>>());
+        }
+        // Each point's parameters hold its values.
+        for (p, v) in s.points.iter().zip(&sanction) {
+            assert_eq!(sanction_share(p), *v, "{design}");
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_design_other_seed_other_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["run", SWEEP, "--reps", "1", "-q", "--out", s(&out)];
+        args.extend_from_slice(extra);
+        ok(&args);
+        fs::read(out.join("points.csv")).expect("points.csv")
+    };
+    let a = run("a", &[]);
+    let b = run("b", &["--threads", "1"]);
+    assert_eq!(a, b, "same seed, same points.csv");
+    let text = String::from_utf8(a.clone()).unwrap();
+    assert_eq!(text.lines().count(), 13, "header and 12 points:\n{text}");
+    assert!(text.starts_with("point,regulators.USA."), "{text}");
+    let c = run("c", &["--set", "sweep.seed=7"]);
+    assert_ne!(a, c, "another design seed, other points");
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let common = [
+        "--reps",
+        "3",
+        "--seed",
+        "9",
+        "--set",
+        "sweep.points=5",
+        "-q",
+    ];
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["run", SWEEP, "--out", s(out)];
+        args.extend_from_slice(&common);
+        args.extend_from_slice(extra);
+        ok(&args);
+    };
+    run(&d.join("whole"), &[]);
+    for i in 0..3 {
+        run(&d.join(format!("s{i}")), &["--shard", &format!("{i}/3")]);
+    }
+    // Any order of the shard folders.
+    ok(&[
+        "merge",
+        s(&d.join("s2")),
+        s(&d.join("s0")),
+        s(&d.join("s1")),
+        "--out",
+        s(&d.join("merged")),
+    ]);
+    assert_same_csvs(&d.join("whole"), &d.join("merged"));
+    let names: Vec<String> = csvs(&d.join("whole")).into_iter().map(|(n, _)| n).collect();
+    for f in ["events.csv", "points.csv", "quantiles.csv", "summary.csv"] {
+        assert!(names.iter().any(|n| n == f), "{f} missing: {names:?}");
+    }
+    let summary = fs::read_to_string(d.join("whole/summary.csv")).unwrap();
+    let header = summary.lines().next().unwrap();
+    assert!(
+        header.starts_with(
+            "point,replication,seed,regulators.USA.guidance_sanction_share,\
+             regulators.USA.pressure.intensity,regulators.USA.pressure.propensity,"
+        ),
+        "{header}"
+    );
+    assert_eq!(summary.lines().count(), 1 + 5 * 3);
+
+    // A missing shard is refused, naming it; nothing is written.
+    let missing = chipdip(&[
+        "merge",
+        s(&d.join("s0")),
+        s(&d.join("s2")),
+        "--out",
+        s(&d.join("partial")),
+    ]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("missing shard(s) 1/3"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!d.join("partial").exists());
+
+    // A shard of another run (other design seed) is refused, naming both runs.
+    run(
+        &d.join("other"),
+        &["--shard", "1/3", "--set", "sweep.seed=10"],
+    );
+    let foreign = chipdip(&[
+        "merge",
+        s(&d.join("s0")),
+        s(&d.join("other")),
+        s(&d.join("s2")),
+        "--out",
+        s(&d.join("mixed")),
+    ]);
+    assert!(!foreign.status.success());
+    assert!(
+        stderr(&foreign).contains("belongs to another run"),
+        "{}",
+        stderr(&foreign)
+    );
+    assert!(!d.join("mixed").exists());
+
+    // The same shard twice is refused.
+    let twice = chipdip(&[
+        "merge",
+        s(&d.join("s0")),
+        s(&d.join("s0")),
+        s(&d.join("s1")),
+        "--out",
+        s(&d.join("twice")),
+    ]);
+    assert!(!twice.status.success());
+    assert!(stderr(&twice).contains("given twice"), "{}", stderr(&twice));
+}
+
+/// Issue 5: killing a run midway and rerunning the same command finishes the work with the
+/// same bytes as an uninterrupted run.
+#[test]
+fn a_killed_run_resumes_to_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 12 points x 120 reps = 36 chunks, on one thread: long enough to kill halfway.
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "run",
+            SWEEP,
+            "--reps",
+            "120",
+            "--seed",
+            "3",
+            "--threads",
+            "1",
+            "-q",
+            "--out",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain([s(out).to_string()])
+        .collect()
+    };
+    let killed = d.join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chipdip"))
+        .args(args(&killed))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn chipdip");
+    // Kill once a few chunks are done (their sketch files mark them done).
+    let parts = killed.join("parts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = fs::read_dir(&parts)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "sketch"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if done >= 3 || Instant::now() > deadline {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            panic!("the run finished before it could be killed; make it longer");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("kill");
+    child.wait().unwrap();
+    let manifest = fs::read_to_string(killed.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"complete\": false"), "killed midway");
+    assert!(!killed.join("summary.csv").exists());
+
+    let rerun = chipdip(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    let whole = d.join("whole");
+    ok(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_same_csvs(&whole, &killed);
+    assert!(
+        !killed.join("parts").exists(),
+        "parts are removed once complete"
+    );
+
+    // A complete folder is left untouched by the same command.
+    let before = csvs(&killed);
+    let again = ok(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr(&again).contains("already complete"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(before, csvs(&killed));
+}
+
+#[test]
+fn resume_redoes_only_missing_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let shard = d.join("shard");
+    let args = [
+        "run",
+        SWEEP,
+        "--reps",
+        "2",
+        "--set",
+        "sweep.points=6",
+        "--shard",
+        "0/2",
+        "-q",
+        "--out",
+    ];
+    let run = || ok(&[&args[..], &[s(&shard)]].concat());
+    run();
+    // Drop one chunk of the shard (chunk 2) and mark the folder interrupted.
+    let sketch = shard.join("parts/c000002.sketch");
+    let kept = shard.join("parts/c000000.sketch");
+    assert!(sketch.exists() && kept.exists());
+    let kept_time = fs::metadata(&kept).unwrap().modified().unwrap();
+    let summary_before = fs::read(shard.join("parts/c000002.summary")).unwrap();
+    fs::remove_file(&sketch).unwrap();
+    let manifest = shard.join("manifest.json");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+    let out = run();
+    assert!(
+        stderr(&out).contains("resuming") && stderr(&out).contains("4 of 6 replications"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sketch.exists(), "the missing chunk is redone");
+    assert_eq!(
+        fs::read(shard.join("parts/c000002.summary")).unwrap(),
+        summary_before
+    );
+    assert_eq!(
+        fs::metadata(&kept).unwrap().modified().unwrap(),
+        kept_time,
+        "finished chunks are not rewritten"
+    );
+}
+
+#[test]
+fn bad_sweeps_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases = [
+        (
+            "[sweep]\ndesign = \"grid\"\n[sweep.factors.\"regulators.USA.guidance_sanction_shar\"]\nvalues = [0.1]\n",
+            "t.toml:4: sweep.factors.\"regulators.USA.guidance_sanction_shar\": no parameter",
+            "nearest valid paths: regulators.USA.guidance_sanction_share",
+        ),
+        (
+            &format!(
+                "[sweep]\ndesign = \"grid\"\n[sweep.factors.\"{APPROVAL}\"]\nvalues = [0.5, 1.5]\n"
+            ),
+            "t.toml:4: regulators.USA.tiers.tier2.frontier.approval_probability: must be in [0, 1]",
+            "(at sweep point 1: regulators.USA.tiers.tier2.frontier.approval_probability = 1.5)",
+        ),
+        (
+            &format!(
+                "[sweep]\ndesign = \"lhs\"\npoints = 3\n[sweep.factors.\"{SANCTION}\"]\nvalues = [0.5]\n"
+            ),
+            "t.toml:3: sweep.design: unknown design `lhs`",
+            "latin_hypercube",
+        ),
+        (
+            &format!(
+                "[sweep]\ndesign = \"sobol\"\n[sweep.factors.\"{SANCTION}\"]\nmin = 0\nmax = 1\n"
+            ),
+            "sweep: a sobol design needs a number of points",
+            "",
+        ),
+        (
+            &format!(
+                "[sweep]\ndesign = \"random\"\npoints = 4\n[sweep.factors.\"{DELAY}\"]\nmin = 0\nmax = 5\n"
+            ),
+            "holds an integer",
+            "integer = true",
+        ),
+        (
+            &format!(
+                "[sweep]\ndesign = \"grid\"\npoints = 5\n[sweep.factors.\"{DELAY}\"]\nvalues = [1, 2]\n"
+            ),
+            "sweep.points: the grid has 2 points",
+            "",
+        ),
+        (
+            "[sweep]\ndesign = \"grid\"\n[sweep.factors.\"simulation.months\"]\nvalues = [1, 2]\n",
+            "`simulation` settings cannot be swept",
+            "",
+        ),
+    ];
+    for (body, want, also) in cases {
+        let path = scenario(d, "t.toml", body);
+        let out = d.join("out");
+        let r = chipdip(&["run", s(&path), "--reps", "1", "--out", s(&out)]);
+        let err = stderr(&r);
+        assert_eq!(r.status.code(), Some(2), "{body}\n{err}");
+        assert!(
+            err.contains(want) && err.contains(also),
+            "{body}\nwant {want} / {also}\ngot {err}"
+        );
+        assert!(!out.exists(), "bad input writes nothing");
+    }
+}
+
+#[test]
+fn a_run_without_a_sweep_has_one_point_and_no_progress_bar_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("base");
+    let r = ok(&[
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "2",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        fs::read_to_string(out.join("points.csv")).unwrap(),
+        "point\n0\n"
+    );
+    let err = stderr(&r);
+    assert!(!err.contains("ETA") && !err.contains('\r'), "{err}");
+}
