@@ -194,7 +194,7 @@ fn same_seed_same_design_other_seed_other_points() {
     assert_eq!(a, b, "same seed, same points.csv");
     let text = String::from_utf8(a.clone()).unwrap();
     assert_eq!(text.lines().count(), 13, "header and 12 points:\n{text}");
-    assert!(text.starts_with("point,regulators.USA."), "{text}");
+    assert!(text.starts_with("point,hubs.MYS.permit_regime,regulators.USA."), "{text}");
     let c = run("c", &["--set", "sweep.seed=7"]);
     assert_ne!(a, c, "another design seed, other points");
 }
@@ -240,8 +240,8 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     let header = summary.lines().next().unwrap();
     assert!(
         header.starts_with(
-            "point,replication,seed,regulators.USA.guidance_sanction_share,\
-             regulators.USA.pressure.intensity,regulators.USA.pressure.propensity,"
+            "point,replication,seed,hubs.MYS.permit_regime,\
+             regulators.USA.enforcement.effort,regulators.USA.pressure.intensity,"
         ),
         "{header}"
     );
