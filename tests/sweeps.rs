@@ -194,7 +194,10 @@ fn same_seed_same_design_other_seed_other_points() {
     assert_eq!(a, b, "same seed, same points.csv");
     let text = String::from_utf8(a.clone()).unwrap();
     assert_eq!(text.lines().count(), 13, "header and 12 points:\n{text}");
-    assert!(text.starts_with("point,hubs.MYS.permit_regime,regulators.USA."), "{text}");
+    assert!(
+        text.starts_with("point,hubs.MYS.permit_regime,regulators.USA."),
+        "{text}"
+    );
     let c = run("c", &["--set", "sweep.seed=7"]);
     assert_ne!(a, c, "another design seed, other points");
 }
