@@ -957,18 +957,7 @@ impl<'s> World<'s> {
             );
             o.value(e, Metric::Plain("backlog_h100e"), self.backlog_h100e[i]);
             o.value(e, Metric::Plain("alignment"), self.alignment[i]);
-            o.value(
-                e,
-                Metric::Plain("installed_h100e"),
-                self.installed_h100e(i, None),
-            );
-            for (f, firm) in p.firms.iter().enumerate() {
-                o.value(
-                    e,
-                    Metric::Per("installed_h100e", &firm.id),
-                    self.installed_h100e(i, Some(f)),
-                );
-            }
+            self.observe_installed(o, i);
         }
         for (f, firm) in p.firms.iter().enumerate() {
             let e = firm.id.as_str();
@@ -1037,23 +1026,30 @@ impl<'s> World<'s> {
         })
     }
 
+    /// Installed H100e of nation `i`, in all and by firm.
+    fn observe_installed(&self, o: &mut impl Observer, i: usize) {
+        let p = self.params();
+        let e = p.nations[i].id.as_str();
+        o.value(
+            e,
+            Metric::Plain("installed_h100e"),
+            self.installed_h100e(i, None),
+        );
+        for (f, firm) in p.firms.iter().enumerate() {
+            o.value(
+                e,
+                Metric::Per("installed_h100e", &firm.id),
+                self.installed_h100e(i, Some(f)),
+            );
+        }
+    }
+
     /// End-of-run outcomes (see `Setup::summary_names`): stocks at the end, totals over the run.
     pub fn summarise(&self, o: &mut impl Observer) {
         let p = self.params();
         for (i, n) in p.nations.iter().enumerate() {
             let e = n.id.as_str();
-            o.value(
-                e,
-                Metric::Plain("installed_h100e"),
-                self.installed_h100e(i, None),
-            );
-            for (f, firm) in p.firms.iter().enumerate() {
-                o.value(
-                    e,
-                    Metric::Per("installed_h100e", &firm.id),
-                    self.installed_h100e(i, Some(f)),
-                );
-            }
+            self.observe_installed(o, i);
             o.value(
                 e,
                 Metric::Plain("denied_h100e"),
