@@ -3,81 +3,15 @@
 //! shards are refused, and a killed run resumes to the same bytes.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chipdip::scenario::Scenario;
 
+use crate::util::*;
+
 const SWEEP: &str = "scenarios/sweep_enforcement_pressure.toml";
-
-fn chipdip(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chipdip"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("chipdip runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = chipdip(args);
-    assert!(
-        out.status.success(),
-        "chipdip {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-/// A scenario file in `dir` that extends the shipped baseline with `body`.
-fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
-    let path = dir.join(name);
-    fs::write(
-        &path,
-        format!("extends = {:?}\n{body}", base.to_str().expect("utf-8")),
-    )
-    .expect("write scenario");
-    path
-}
-
-/// The CSV files of a run folder, by name, with their bytes.
-fn csvs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
-        .expect("run folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read(&p).expect("read csv"))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-fn assert_same_csvs(a: &Path, b: &Path) {
-    let (x, y) = (csvs(a), csvs(b));
-    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&x), names(&y), "{} vs {}", a.display(), b.display());
-    for ((name, bx), (_, by)) in x.iter().zip(&y) {
-        assert!(
-            bx == by,
-            "{name} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
-}
 
 fn values(s: &Scenario, factor: usize) -> Vec<f64> {
     s.points.iter().map(|p| p.values[factor].1).collect()
@@ -89,7 +23,7 @@ const DELAY: &str = "regulators.USA.tiers.tier2.frontier.delay_months";
 
 #[test]
 fn grid_is_the_full_factorial_of_the_levels() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let path = scenario(
         dir.path(),
         "grid.toml",
@@ -130,7 +64,7 @@ fn sanction_share(p: &chipdip::scenario::Point) -> f64 {
 
 #[test]
 fn sampled_designs_give_n_points_within_the_ranges() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     for (design, n) in [("random", 10), ("latin_hypercube", 20), ("sobol", 16)] {
         let path = scenario(
             dir.path(),
@@ -181,10 +115,10 @@ fn sampled_designs_give_n_points_within_the_ranges() {
 
 #[test]
 fn same_seed_same_design_other_seed_other_points() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let run = |name: &str, extra: &[&str]| {
         let out = dir.path().join(name);
-        let mut args = vec!["run", SWEEP, "--reps", "1", "-q", "--out", s(&out)];
+        let mut args = vec!["run", SWEEP, "--reps", "1", "-q", "--out", p(&out)];
         args.extend_from_slice(extra);
         ok(&args);
         fs::read(out.join("points.csv")).expect("points.csv")
@@ -204,7 +138,7 @@ fn same_seed_same_design_other_seed_other_points() {
 
 #[test]
 fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let d = dir.path();
     let common = [
         "--reps",
@@ -216,7 +150,7 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
         "-q",
     ];
     let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec!["run", SWEEP, "--out", s(out)];
+        let mut args = vec!["run", SWEEP, "--out", p(out)];
         args.extend_from_slice(&common);
         args.extend_from_slice(extra);
         ok(&args);
@@ -228,14 +162,17 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     // Any order of the shard folders.
     ok(&[
         "merge",
-        s(&d.join("s2")),
-        s(&d.join("s0")),
-        s(&d.join("s1")),
+        p(&d.join("s2")),
+        p(&d.join("s0")),
+        p(&d.join("s1")),
         "--out",
-        s(&d.join("merged")),
+        p(&d.join("merged")),
     ]);
     assert_same_csvs(&d.join("whole"), &d.join("merged"));
-    let names: Vec<String> = csvs(&d.join("whole")).into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = csv_files(&d.join("whole"))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for f in ["events.csv", "points.csv", "quantiles.csv", "summary.csv"] {
         assert!(names.iter().any(|n| n == f), "{f} missing: {names:?}");
     }
@@ -253,10 +190,10 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     // A missing shard is refused, naming it; nothing is written.
     let missing = chipdip(&[
         "merge",
-        s(&d.join("s0")),
-        s(&d.join("s2")),
+        p(&d.join("s0")),
+        p(&d.join("s2")),
         "--out",
-        s(&d.join("partial")),
+        p(&d.join("partial")),
     ]);
     assert!(!missing.status.success());
     assert!(
@@ -273,11 +210,11 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     );
     let foreign = chipdip(&[
         "merge",
-        s(&d.join("s0")),
-        s(&d.join("other")),
-        s(&d.join("s2")),
+        p(&d.join("s0")),
+        p(&d.join("other")),
+        p(&d.join("s2")),
         "--out",
-        s(&d.join("mixed")),
+        p(&d.join("mixed")),
     ]);
     assert!(!foreign.status.success());
     assert!(
@@ -290,11 +227,11 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     // The same shard twice is refused.
     let twice = chipdip(&[
         "merge",
-        s(&d.join("s0")),
-        s(&d.join("s0")),
-        s(&d.join("s1")),
+        p(&d.join("s0")),
+        p(&d.join("s0")),
+        p(&d.join("s1")),
         "--out",
-        s(&d.join("twice")),
+        p(&d.join("twice")),
     ]);
     assert!(!twice.status.success());
     assert!(stderr(&twice).contains("given twice"), "{}", stderr(&twice));
@@ -304,15 +241,23 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
 /// same bytes as an uninterrupted run.
 #[test]
 fn a_killed_run_resumes_to_the_same_bytes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let d = dir.path();
-    // 12 points x 120 reps = 36 chunks, on one thread: long enough to kill halfway.
+    // 12 points x 120 reps = 36 chunks on one thread, long enough to kill halfway; a debug
+    // build (about 15x slower) runs 6 points x 60 reps = 12 chunks.
+    let (points, reps) = if cfg!(debug_assertions) {
+        ("sweep.points=6", "60")
+    } else {
+        ("sweep.points=12", "120")
+    };
     let args = |out: &Path| -> Vec<String> {
         [
             "run",
             SWEEP,
             "--reps",
-            "120",
+            reps,
+            "--set",
+            points,
             "--seed",
             "3",
             "--threads",
@@ -322,13 +267,11 @@ fn a_killed_run_resumes_to_the_same_bytes() {
         ]
         .iter()
         .map(|a| a.to_string())
-        .chain([s(out).to_string()])
+        .chain([p(out).to_string()])
         .collect()
     };
     let killed = d.join("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chipdip"))
-        .args(args(&killed))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let mut child = command(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -369,19 +312,19 @@ fn a_killed_run_resumes_to_the_same_bytes() {
     );
 
     // A complete folder is left untouched by the same command.
-    let before = csvs(&killed);
+    let before = csv_files(&killed);
     let again = ok(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         stderr(&again).contains("already complete"),
         "{}",
         stderr(&again)
     );
-    assert_eq!(before, csvs(&killed));
+    assert_eq!(before, csv_files(&killed));
 }
 
 #[test]
 fn resume_redoes_only_missing_chunks() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let d = dir.path();
     let shard = d.join("shard");
     let args = [
@@ -396,7 +339,7 @@ fn resume_redoes_only_missing_chunks() {
         "-q",
         "--out",
     ];
-    let run = || ok(&[&args[..], &[s(&shard)]].concat());
+    let run = || ok(&[&args[..], &[p(&shard)]].concat());
     run();
     // Drop one chunk of the shard (chunk 2) and mark the folder interrupted.
     let sketch = shard.join("parts/c000002.sketch");
@@ -432,7 +375,7 @@ fn resume_redoes_only_missing_chunks() {
 
 #[test]
 fn bad_sweeps_are_refused_before_anything_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let d = dir.path();
     let cases = [
         (
@@ -484,7 +427,7 @@ fn bad_sweeps_are_refused_before_anything_runs() {
     for (body, want, also) in cases {
         let path = scenario(d, "t.toml", body);
         let out = d.join("out");
-        let r = chipdip(&["run", s(&path), "--reps", "1", "--out", s(&out)]);
+        let r = chipdip(&["run", p(&path), "--reps", "1", "--out", p(&out)]);
         let err = stderr(&r);
         assert_eq!(r.status.code(), Some(2), "{body}\n{err}");
         assert!(
@@ -497,7 +440,7 @@ fn bad_sweeps_are_refused_before_anything_runs() {
 
 #[test]
 fn a_run_without_a_sweep_has_one_point_and_no_progress_bar_off_a_terminal() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let out = dir.path().join("base");
     let r = ok(&[
         "run",
@@ -505,7 +448,7 @@ fn a_run_without_a_sweep_has_one_point_and_no_progress_bar_off_a_terminal() {
         "--reps",
         "2",
         "--out",
-        s(&out),
+        p(&out),
     ]);
     assert_eq!(
         fs::read_to_string(out.join("points.csv")).unwrap(),

@@ -5,7 +5,7 @@ use chipdip::experiment::replicate;
 use chipdip::model::Outcome;
 use chipdip::scenario::Scenario;
 
-use crate::support::*;
+use crate::util::*;
 
 fn runs(file: &str, sets: &[&str], reps: u32) -> (Scenario, Vec<Outcome>) {
     let mut all: Vec<String> = vec!["simulation.seed=5".into()];
