@@ -2,7 +2,7 @@
 //!
 //! - one 36-month replication of `baseline.toml` and of `malaysia_2025.toml` (target < 1 ms);
 //! - a 1,000-replication run through the real runner (chunks, sketches, part files) on 1 and
-//!   2 threads (target: 2 threads ≥ 1.8× faster);
+//!   2 threads (target: 2 threads ≥ 1.8× faster), without and with assembling the final files;
 //! - one replication of `malaysia_2025.toml` with 1,000, 10,000 and 100,000 intermediaries per
 //!   hub (targets: linear, ≤ 50 ns per intermediary-month, 100k in < 0.5 s).
 
@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use chipdip::experiment::{Progress, Shard, replicate, run_pending};
-use chipdip::output::RunDir;
+use chipdip::output::{RunDir, assemble};
 use chipdip::scenario::Scenario;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
@@ -31,30 +31,48 @@ fn one_replication(c: &mut Criterion) {
     }
 }
 
+/// A fresh run folder, as `output::prepare` leaves it for a new run (its `parts/` folder).
+fn run_folder() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("parts")).unwrap();
+    d
+}
+
+/// 1,000 replications through the real runner: `run_pending` (chunks of 50 on a rayon pool,
+/// each writing its part files and sketches), and the same followed by `assemble` (the final
+/// CSVs and quantiles, sequential), which is what `chipdip run` does between its manifests.
 fn thousand_replications(c: &mut Criterion) {
     let s = load("baseline.toml", &["simulation.replications=1000".into()]);
-    let mut g = c.benchmark_group("run_1000_replications");
-    g.sample_size(10);
-    for threads in [1, 2] {
-        g.bench_function(format!("threads_{threads}"), |b| {
-            b.iter_batched(
-                || {
-                    let d = tempfile::tempdir().unwrap();
-                    std::fs::create_dir_all(d.path().join("parts")).unwrap();
-                    d
-                },
-                |d| {
-                    let dir = RunDir {
-                        path: d.path().to_path_buf(),
-                    };
-                    run_pending(&s, &dir, Shard::WHOLE, threads, false, &|_: Progress| {}).unwrap();
-                    d
-                },
-                BatchSize::PerIteration,
-            )
-        });
+    for assembled in [false, true] {
+        let name = if assembled {
+            "run_1000_replications_assembled"
+        } else {
+            "run_1000_replications"
+        };
+        let mut g = c.benchmark_group(name);
+        g.sample_size(10);
+        for threads in [1, 2] {
+            g.bench_function(format!("threads_{threads}"), |b| {
+                b.iter_batched(
+                    run_folder,
+                    |d| {
+                        let dir = RunDir {
+                            path: d.path().to_path_buf(),
+                        };
+                        run_pending(&s, &dir, Shard::WHOLE, threads, false, &|_: Progress| {})
+                            .unwrap();
+                        if assembled {
+                            let out = d.path().to_path_buf();
+                            assemble(&s, &out, false, &|_| out.clone()).unwrap();
+                        }
+                        d
+                    },
+                    BatchSize::PerIteration,
+                )
+            });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 fn intermediaries(c: &mut Criterion) {
