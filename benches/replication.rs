@@ -75,6 +75,33 @@ fn thousand_replications(c: &mut Criterion) {
     }
 }
 
+/// The sequential tail of a run alone: `assemble` of 1,000 replications' part files (20 chunks)
+/// into the final CSVs and quantiles.
+fn assemble_thousand(c: &mut Criterion) {
+    let s = load("baseline.toml", &["simulation.replications=1000".into()]);
+    let mut g = c.benchmark_group("assemble_1000_replications");
+    g.sample_size(10);
+    g.bench_function("parts_to_csvs", |b| {
+        b.iter_batched(
+            || {
+                let d = run_folder();
+                let dir = RunDir {
+                    path: d.path().to_path_buf(),
+                };
+                run_pending(&s, &dir, Shard::WHOLE, 2, false, &|_: Progress| {}).unwrap();
+                d
+            },
+            |d| {
+                let out = d.path().to_path_buf();
+                assemble(&s, &out, false, &|_| out.clone()).unwrap();
+                d
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
 fn intermediaries(c: &mut Criterion) {
     let mut g = c.benchmark_group("replication_with_intermediaries_per_hub");
     g.sample_size(10);
@@ -99,6 +126,6 @@ fn intermediaries(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    targets = one_replication, thousand_replications, intermediaries
+    targets = one_replication, thousand_replications, assemble_thousand, intermediaries
 }
 criterion_main!(benches);
