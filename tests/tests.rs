@@ -13,3 +13,6 @@ mod scenario_errors;
 mod diplomacy;
 mod sweeps;
 mod transshipment;
+
+// Issue 8: bytes pinned across refactorings.
+mod golden;

@@ -1,0 +1,88 @@
+//! Golden bytes: short runs of every shipped scenario, pinned by the SHA-256 of each output CSV.
+//!
+//! A refactoring must leave these unchanged. When a change to the model is *intended* to change
+//! results, re-pin in the same commit and say so in its message:
+//!
+//! ```text
+//! CHIPDIP_REPIN=1 cargo test --release golden
+//! git diff tests/golden/      # one line per CSV that changed
+//! ```
+//!
+//! Each pin file lists `file sha256` for the run `chipdip run <scenario> --reps 3 --seed 7
+//! --timeseries` (sweeps: `--reps 1`), so a diff names the outputs that moved.
+
+use std::fs;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::util::*;
+
+/// Every `.toml` under `scenarios/`, sorted.
+fn shipped_scenarios() -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(Path::new(ROOT).join("scenarios"))
+        .expect("scenarios/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `file sha256` lines for the CSVs of a short run of `name`.
+fn fingerprint(name: &str) -> String {
+    let dir = tmp();
+    let out = dir.path().join("run");
+    let scenario = format!("scenarios/{name}.toml");
+    let reps = if name.starts_with("sweep") { "1" } else { "3" };
+    ok(&[
+        "run",
+        &scenario,
+        "--reps",
+        reps,
+        "--seed",
+        "7",
+        "--timeseries",
+        "--quiet",
+        "--out",
+        p(&out),
+    ]);
+    csv_files(&out)
+        .iter()
+        .map(|(file, bytes)| format!("{file} {}\n", hex(&Sha256::digest(bytes))))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn golden_bytes_of_every_shipped_scenario() {
+    let repin = std::env::var_os("CHIPDIP_REPIN").is_some();
+    let mut changed = Vec::new();
+    for name in shipped_scenarios() {
+        let pin = Path::new(ROOT).join(format!("tests/golden/{name}.txt"));
+        let got = fingerprint(&name);
+        if repin {
+            fs::write(&pin, &got).expect("write pin");
+            continue;
+        }
+        let want = fs::read_to_string(&pin).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; pin it with CHIPDIP_REPIN=1 cargo test --release golden",
+                pin.display()
+            )
+        });
+        if got != want {
+            changed.push(format!("{name}:\n  pinned:\n{want}  now:\n{got}"));
+        }
+    }
+    assert!(
+        changed.is_empty(),
+        "outputs changed (re-pin only for an intended model change: \
+         CHIPDIP_REPIN=1 cargo test --release golden):\n{}",
+        changed.join("\n")
+    );
+}
