@@ -5,10 +5,12 @@
 //! - [`model`]: the pure simulation core (world, mechanisms, ledger, what it reports);
 //! - [`experiment`]: seeds, work plan, parallel replications;
 //! - [`output`]: CSV writers, quantile sketches, manifest;
-//! - [`rng`], [`calendar`]: seeded streams and `YYYY-MM` months.
+//! - [`rng`], [`calendar`]: seeded streams and `YYYY-MM` months;
+//! - [`math`]: portable transcendental functions and random variates (same bits everywhere).
 
 pub mod calendar;
 pub mod experiment;
+pub mod math;
 pub mod model;
 pub mod output;
 pub mod rng;

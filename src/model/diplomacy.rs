@@ -22,10 +22,10 @@
 //! Alignment moves with each of these events by the amounts the policies set (M7).
 
 use rand::RngExt;
-use rand_distr::StandardNormal;
 
 use super::params::{Params, PressureCost};
 use super::record::{Event, EventKind, Party};
+use crate::math;
 use crate::rng::Stream;
 
 /// Where a planned build stands.
@@ -183,9 +183,10 @@ impl Diplomacy {
                         continue;
                     }
                     let chance = 1.0
-                        - (-policy.propensity * nation.strategic_value * size
-                            / policy.size_scale_h100e)
-                            .exp();
+                        - math::exp(
+                            -policy.propensity * nation.strategic_value * size
+                                / policy.size_scale_h100e,
+                        );
                     if rngs[reg.nation].random::<f64>() < chance {
                         self.emit(
                             events,
@@ -213,7 +214,7 @@ impl Diplomacy {
                     counter = pat.counter_offer_value;
                     self.emit(events, ev(stack_home, i, EventKind::CounterOffer, counter));
                 }
-                let noise: f64 = rngs[i].sample::<f64, _>(StandardNormal) * d.decision_noise_sd;
+                let noise: f64 = math::standard_normal(&mut rngs[i]) * d.decision_noise_sd;
                 if threatened + noise > project.value + nation.reputation_cost + counter {
                     self.projects[i][k] = ProjectStatus::Retracted;
                     self.emit(
@@ -303,8 +304,7 @@ impl Diplomacy {
                         } else {
                             0.0
                         };
-                        let noise: f64 =
-                            rngs[i].sample::<f64, _>(StandardNormal) * d.decision_noise_sd;
+                        let noise: f64 = math::standard_normal(&mut rngs[i]) * d.decision_noise_sd;
                         if d.deal_value_weight * coverage + noise > deal.constraint_cost {
                             self.deals[r][k] = DealStatus::Accepted;
                             self.emit(

@@ -14,7 +14,7 @@ pub fn logit_shares(utilities: &[f64], shares: &mut [f64]) {
     }
     let mut total = 0.0;
     for (s, &u) in shares.iter_mut().zip(utilities) {
-        *s = (u - max).exp();
+        *s = crate::math::exp(u - max);
         total += *s;
     }
     shares.iter_mut().for_each(|s| *s /= total);

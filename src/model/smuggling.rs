@@ -31,7 +31,8 @@
 //! intermediary (size f32, risk appetite f32, barred-until month u16, diverting flag u8).
 
 use rand::{Rng, RngExt};
-use rand_distr::{Beta, Distribution, LogNormal};
+
+use crate::math;
 
 /// Parameters of one population (`[hubs.X.populations.NAME]`, read as they are and checked
 /// by [`PopulationParams::validate`]).
@@ -178,15 +179,13 @@ pub struct Population {
 impl Population {
     /// Draws sizes and risk appetites once (validated parameters).
     pub fn new(params: &PopulationParams, rng: &mut impl Rng) -> Population {
-        let size_dist = LogNormal::new(params.size_median_units.ln(), params.size_sigma)
-            .expect("validated size");
-        let risk_dist = Beta::new(params.risk_appetite_alpha, params.risk_appetite_beta)
-            .expect("validated risk");
+        let mu = math::ln(params.size_median_units);
         let size: Vec<f32> = (0..params.count)
-            .map(|_| size_dist.sample(rng) as f32)
+            .map(|_| math::lognormal(rng, mu, params.size_sigma) as f32)
             .collect();
+        let (a, b) = (params.risk_appetite_alpha, params.risk_appetite_beta);
         let risk = (0..params.count)
-            .map(|_| risk_dist.sample(rng) as f32)
+            .map(|_| math::beta(rng, a, b) as f32)
             .collect();
         Population {
             params: params.clone(),
@@ -233,7 +232,10 @@ impl Population {
         let capacity_factor =
             (c.enforcement_capacity_cases / (self.cases_last_month.max(1) as f64)).min(1.0);
         let hazard = c.enforcement_effort * capacity_factor + c.permit_hazard * c.permit_regime;
-        let inv_scale = 1.0 / p.volume_scale_units;
+        // p(d) = 1 − exp(−h (1 + d / V)) = 1 − exp(−h) × exp(−h / V)^d: two exponentials a
+        // month, then only multiplications per intermediary (portable and fast).
+        let survive_base = math::exp(-hazard);
+        let survive_per_unit = math::exp(-hazard / p.volume_scale_units);
         let month16 = month.min(u16::MAX as u32) as u16;
         let ban_until = (month + p.ban_months).min(u16::MAX as u32) as u16;
         let mut next_free = 0.0;
@@ -266,7 +268,7 @@ impl Population {
             let mut worthwhile = false;
             if divert_any && d > 0 {
                 let df = d as f64;
-                let p_true = 1.0 - exp_neg(-hazard * (1.0 + df * inv_scale));
+                let p_true = 1.0 - survive_base * math::powu(survive_per_unit, d);
                 let p_seen = p_true * (1.0 - self.risk[k] as f64);
                 let penalty = c
                     .fine_per_violation_usd
@@ -298,37 +300,6 @@ impl Population {
     }
 }
 
-/// `exp(x)` for `x <= 0` by range reduction to `2^n × e^r`, `|r| <= ln2/2`, and a degree-11
-/// Taylor polynomial (relative error below 1e-13). Plain multiplications and additions only,
-/// so it is fast in the per-intermediary loop and gives the same bits on every machine,
-/// unlike the platform's libm.
-#[inline]
-pub fn exp_neg(x: f64) -> f64 {
-    if x < -700.0 {
-        return 0.0;
-    }
-    // Round to nearest by truncation (x <= 0): one instruction, where `round` is a libm call.
-    let n = -((0.5 - x * std::f64::consts::LOG2_E) as i64) as f64;
-    let r = x - n * std::f64::consts::LN_2;
-    let mut poly = 1.0 / 39_916_800.0;
-    for c in [
-        1.0 / 3_628_800.0,
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        poly = poly * r + c;
-    }
-    poly * f64::from_bits(((n as i64 + 1023) as u64) << 52)
-}
-
 /// Grey-market premium (USD per unit) at a destination whose unmet demand is `gap_units`:
 /// `list × min(max_premium, premium_at_reference × (gap / reference_gap)^elasticity)`, 0 with
 /// no gap. Calibration point: +50% of list (`premium_at_reference = 0.5`) in 2024–25.
@@ -344,7 +315,7 @@ pub fn grey_market_premium(
         return 0.0;
     }
     list_price_usd
-        * (premium_at_reference * (gap_units / reference_gap_units).powf(elasticity))
+        * (premium_at_reference * math::pow(gap_units / reference_gap_units, elasticity))
             .min(max_premium)
 }
 
@@ -474,17 +445,6 @@ mod tests {
         bad.size_sigma = -1.0;
         assert!(bad.validate().unwrap_err().contains("size_sigma"));
         assert_eq!(Population::bytes_per_intermediary(), 11);
-    }
-
-    #[test]
-    fn exp_neg_matches_exp() {
-        for k in 0..20_000 {
-            let x = -(k as f64) * 0.0037;
-            let (a, b) = (exp_neg(x), x.exp());
-            assert!((a - b).abs() <= 1e-13 * b, "exp({x}): {a} vs {b}");
-        }
-        assert_eq!(exp_neg(0.0), 1.0);
-        assert_eq!(exp_neg(-800.0), 0.0);
     }
 
     #[test]

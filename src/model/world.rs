@@ -7,7 +7,6 @@
 //! backlog (M2), alignment (M7), then the ledger check (principle 5).
 
 use rand::RngExt;
-use rand_distr::StandardNormal;
 
 use super::diplomacy::{COUNTED, Diplomacy, ProjectStatus};
 use super::ledger::{self, Imbalance, Places};
@@ -17,6 +16,7 @@ use super::record::{Event, EventKind, Metric, Observer, Party};
 use super::smuggling::{HubConditions, PopulationMonth};
 use super::transshipment::{Hub, premium};
 use super::{Change, Setup};
+use crate::math;
 use crate::rng::{Purpose, Stream, stream};
 
 /// Weight of last month's expectation in the smoothed fill rate.
@@ -358,10 +358,10 @@ impl<'s> World<'s> {
         let np = self.n_products;
         self.orders.iter_mut().for_each(|o| *o = 0);
         for (i, nation) in p.nations.iter().enumerate() {
-            let growth = (1.0 + nation.demand_growth_annual.value()).powf(t as f64 / 12.0);
+            let growth = math::pow(1.0 + nation.demand_growth_annual.value(), t as f64 / 12.0);
             let sigma = nation.demand_noise_sigma;
-            let z: f64 = self.demand_rng[i].sample(StandardNormal);
-            let noise = (sigma * z - 0.5 * sigma * sigma).exp();
+            let z = math::standard_normal(&mut self.demand_rng[i]);
+            let noise = math::exp(sigma * z - 0.5 * sigma * sigma);
             let new_demand =
                 nation.demand_h100e_per_month * growth * noise * self.diplomacy.demand_factor(i, t);
             self.flows.demand_h100e[i] = new_demand;
@@ -429,14 +429,14 @@ impl<'s> World<'s> {
             firm.export_discount
         };
         let price = prod.price_usd * (1.0 - discount);
-        let price_performance = (prod.h100e_per_unit.value() / (price / 1e4)).ln();
+        let price_performance = math::ln(prod.h100e_per_unit.value() / (price / 1e4));
         let alignment = self.alignment[i] * self.alignment[firm.home];
         let (approval, delay) = match rule.status {
             ExportStatus::Licence => (rule.approval_probability, rule.delay_months as f64),
             _ => (1.0, 0.0),
         };
         let fill = self.fill_rate[i * self.n_products + j].max(MIN_FILL_RATE);
-        let availability = (approval * fill).ln();
+        let availability = math::ln(approval * fill);
         m.price_performance_weight * price_performance + m.alignment_weight * alignment
             - m.sanction_weight * self.sanction_share(p, i, prod.vendor)
             + m.availability_weight * availability
@@ -474,7 +474,7 @@ impl<'s> World<'s> {
                 continue;
             }
             let capacity = prod.capacity_units_per_month
-                * (1.0 + prod.capacity_growth_annual.value()).powf(t as f64 / 12.0);
+                * math::pow(1.0 + prod.capacity_growth_annual.value(), t as f64 / 12.0);
             let ramp = if prod.yield_ramp_months > 0.0 {
                 (t as f64 / prod.yield_ramp_months).min(1.0)
             } else {
@@ -483,7 +483,7 @@ impl<'s> World<'s> {
             let (y0, y1) = (prod.yield_start.value(), prod.yield_target.value());
             let mut good = y0 + (y1 - y0) * ramp;
             if prod.yield_sd > 0.0 {
-                let z: f64 = self.yield_rng[j].sample(StandardNormal);
+                let z = math::standard_normal(&mut self.yield_rng[j]);
                 good += prod.yield_sd * z;
             }
             let units = (capacity * good.clamp(0.0, 1.0)).round() as u64;

@@ -25,11 +25,9 @@
 //! `|v - x_k| <= a |x_k|` (plus floating-point rounding of `ln` at bucket boundaries, about
 //! `1e-15` relative) when `|x_k| >= 1e-12`, and `|v - x_k| < 1e-12` otherwise.
 //!
-//! The bucket index uses `f64::ln` (no fast-math, so no contraction or reassociation), so the
-//! same `x` always maps to the same bucket with a given binary and math library. A different
-//! `libm` could differ in the last bit of `ln` for rare inputs and move a value lying within
-//! about 1e-16 (relative) of a bucket bound into the neighbouring bucket; shards meant to be
-//! merged byte-for-byte should therefore come from the same build on the same platform.
+//! The bucket index uses [`crate::math::ln`] (the pure-Rust `libm` crate, built from IEEE-exact
+//! operations; no fast-math, so no contraction or reassociation), so the same `x` maps to the
+//! same bucket on every platform, and shards run on different machines merge byte-for-byte.
 //!
 //! # Quantile definition
 //!
@@ -75,7 +73,7 @@ pub const RELATIVE_ACCURACY: f64 = 0.005;
 const GAMMA: f64 = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY);
 
 /// `ln γ`, written out rather than computed so that it is one fixed constant everywhere
-/// (a test checks it against `GAMMA.ln()`).
+/// (a test checks it against `ln(GAMMA)`).
 const LN_GAMMA: f64 = 0.010000083334583179;
 
 /// Values with a smaller magnitude count as zeros (the log buckets would need ever more buckets
@@ -415,14 +413,14 @@ fn rank(q: f64, n: u64) -> u64 {
 /// Bucket index of a magnitude `m >= ZERO_THRESHOLD`: `ceil(ln m / ln γ)`.
 #[inline]
 fn index_of(m: f64) -> i32 {
-    (m.ln() / LN_GAMMA).ceil() as i32
+    (crate::math::ln(m) / LN_GAMMA).ceil() as i32
 }
 
 /// Representative magnitude of bucket `i`: `2 γ^i / (γ + 1)`, within a relative
 /// `RELATIVE_ACCURACY` of all of `(γ^(i-1), γ^i]`. `γ^i` is taken as `exp(i ln γ)`, consistent
 /// with [`index_of`].
 fn representative(i: i32) -> f64 {
-    2.0 * (f64::from(i) * LN_GAMMA).exp() / (GAMMA + 1.0)
+    2.0 * crate::math::exp(f64::from(i) * LN_GAMMA) / (GAMMA + 1.0)
 }
 
 /// Which bucket a value falls in.
@@ -750,6 +748,7 @@ fn invalid(message: String) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math::{exp, ln};
 
     /// SplitMix64: a tiny deterministic generator, so the tests need no dependency.
     struct Rng(u64);
@@ -772,7 +771,7 @@ mod tests {
         fn normal(&mut self) -> f64 {
             let u = 1.0 - self.uniform();
             let v = self.uniform();
-            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+            (-2.0 * ln(u)).sqrt() * libm::cos(std::f64::consts::TAU * v)
         }
         fn shuffle<T>(&mut self, v: &mut [T]) {
             for i in (1..v.len()).rev() {
@@ -839,7 +838,7 @@ mod tests {
     fn accurate_for_lognormal_values() {
         let mut rng = Rng(2);
         for n in SIZES {
-            let v: Vec<f64> = (0..n).map(|_| (3.0 * rng.normal()).exp()).collect();
+            let v: Vec<f64> = (0..n).map(|_| exp(3.0 * rng.normal())).collect();
             check_accuracy("lognormal", &v);
         }
     }
@@ -853,7 +852,7 @@ mod tests {
                     0 => 0.0,
                     1 => -0.0,
                     2 => 1e-13 * (rng.uniform() - 0.5),
-                    3 => -(2.0 * rng.normal()).exp(),
+                    3 => -exp(2.0 * rng.normal()),
                     _ => 1e6 * rng.normal(),
                 })
                 .collect();
@@ -865,7 +864,7 @@ mod tests {
     fn accurate_at_bucket_edges_and_extremes() {
         let mut v = Vec::new();
         for i in [-2763, -100, -1, 0, 1, 2, 100, 1000, 4297] {
-            let edge = (f64::from(i) * LN_GAMMA).exp();
+            let edge = exp(f64::from(i) * LN_GAMMA);
             for x in [edge, edge.next_up(), edge.next_down()] {
                 v.push(x);
                 v.push(-x);
@@ -989,7 +988,7 @@ mod tests {
         assert_eq!(s.quantile(1.0), max);
         // One sign only, where clamping alone would not make them exact.
         for sign in [1.0, -1.0] {
-            let w: Vec<f64> = (0..500).map(|_| sign * rng.normal().exp()).collect();
+            let w: Vec<f64> = (0..500).map(|_| sign * exp(rng.normal())).collect();
             let s = sketch_of(&w);
             let min = w.iter().copied().fold(f64::INFINITY, f64::min);
             let max = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -1039,7 +1038,7 @@ mod tests {
         assert_eq!(sketch_of(&[-1.0, 1.0]).mean(), 0.0);
         assert_eq!(sketch_of(&[-3.0, 1.0]).mean(), -1.0);
         // Close to a float mean for ordinary data.
-        let x: Vec<f64> = (0..1000).map(|_| (2.0 * rng.normal()).exp()).collect();
+        let x: Vec<f64> = (0..1000).map(|_| exp(2.0 * rng.normal())).collect();
         let naive = x.iter().sum::<f64>() / 1000.0;
         assert!((sketch_of(&x).mean() - naive).abs() <= 1e-12 * naive);
     }
@@ -1049,7 +1048,7 @@ mod tests {
         (0..n)
             .map(|_| match rng.below(5) {
                 0 => 0.0,
-                1 => -(rng.normal() * 3.0).exp(),
+                1 => -exp(rng.normal() * 3.0),
                 2 => 1e-14 * rng.normal(),
                 _ => 1e3 * rng.uniform() + 0.1 * rng.normal(),
             })
@@ -1209,7 +1208,7 @@ mod tests {
             s.insert(1.0 + 999.0 * rng.uniform());
         }
         // Buckets needed for [1, 1000]: ln(1000)/ln(γ) + 1 ≈ 692.
-        let needed = (1000f64.ln() / LN_GAMMA).ceil() as usize + 1;
+        let needed = (ln(1000.0) / LN_GAMMA).ceil() as usize + 1;
         assert!(s.pos.span().1.len() <= needed);
         assert!(
             s.pos.counts.len() <= 2 * needed + 16,
@@ -1237,13 +1236,13 @@ mod tests {
 
     #[test]
     fn constants_are_consistent() {
-        assert!((GAMMA.ln() - LN_GAMMA).abs() <= 2.0 * f64::EPSILON * LN_GAMMA);
+        assert!((ln(GAMMA) - LN_GAMMA).abs() <= 2.0 * f64::EPSILON * LN_GAMMA);
         assert_eq!(index_of(ZERO_THRESHOLD), MIN_INDEX);
         assert_eq!(index_of(MAX_ABS), MAX_INDEX);
         // Representatives are within the accuracy of their bucket's bounds.
         for i in [MIN_INDEX, -1, 0, 1, MAX_INDEX] {
-            let upper = (f64::from(i) * LN_GAMMA).exp();
-            let lower = (f64::from(i - 1) * LN_GAMMA).exp();
+            let upper = exp(f64::from(i) * LN_GAMMA);
+            let lower = exp(f64::from(i - 1) * LN_GAMMA);
             let r = representative(i);
             assert!((r - upper).abs() <= RELATIVE_ACCURACY * upper * (1.0 + 1e-12));
             assert!((r - lower).abs() <= RELATIVE_ACCURACY * lower * (1.0 + 1e-12));
@@ -1278,7 +1277,7 @@ mod tests {
     #[test]
     fn insert_timing() {
         let mut rng = Rng(12);
-        let wide: Vec<f64> = (0..1 << 20).map(|_| 1e3 * rng.normal().exp()).collect();
+        let wide: Vec<f64> = (0..1 << 20).map(|_| 1e3 * exp(rng.normal())).collect();
         let narrow: Vec<f64> = (0..1 << 20)
             .map(|_| 1e3 * (1.0 + 0.1 * rng.normal()))
             .collect();
@@ -1304,7 +1303,7 @@ mod tests {
                 *pass = per_value(start, values.len());
             }
             let start = std::time::Instant::now();
-            let ln_sum: f64 = values.iter().map(|x| x.ln()).sum();
+            let ln_sum: f64 = values.iter().map(|x| ln(*x)).sum();
             let ln = per_value(start, values.len());
             println!(
                 "insert, {name}: {hot:.1} ns into one sketch; across 4000 sketches {:.1} ns \

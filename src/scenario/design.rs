@@ -28,8 +28,8 @@
 //!   a `rand` upgrade cannot silently change a design;
 //! - the only floating-point operations are IEEE-exact ones (`+ - * /`, `floor`, comparisons).
 //!   Log ranges need `ln` and `exp`, which `std` delegates to the platform's libm (results differ
-//!   in the last bit between glibc, macOS and Windows), so this module carries its own ports of
-//!   the fdlibm/musl routines built from exact operations only.
+//!   in the last bit between glibc, macOS and Windows), so they come from [`crate::math`] (the
+//!   pure-Rust `libm` crate), which gives the same bits everywhere.
 //!
 //! How the seed is consumed (each design starts its own generator from `seed`):
 //!
@@ -64,6 +64,8 @@ use std::str::FromStr;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
+
+use crate::math::{exp, ln};
 
 /// Most factors a Sobol design supports (the size of the embedded direction-number table).
 pub const SOBOL_MAX_DIMS: usize = 40;
@@ -627,135 +629,6 @@ fn sobol_points(dims: usize, n: usize, scramble: Option<u64>) -> Vec<Vec<f64>> {
     points
 }
 
-// ---------------------------------------------------------------------------------------------
-// Deterministic ln and exp: ports of fdlibm/musl `log` and `exp` (errors below 1 ulp), built only
-// from IEEE-exact operations so every platform gets the same bits (std's versions call the
-// platform libm, which differs in the last bit between systems).
-
-const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-
-fn ln(x: f64) -> f64 {
-    const LG1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
-    const LG2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
-    const LG3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
-    const LG4: f64 = f64::from_bits(0x3fcc_71c5_1d8e_78af);
-    const LG5: f64 = f64::from_bits(0x3fc7_4664_96cb_03de);
-    const LG6: f64 = f64::from_bits(0x3fc3_9a09_d078_c69f);
-    const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
-
-    let mut bits = x.to_bits();
-    let mut hx = (bits >> 32) as u32;
-    let mut k: i32 = 0;
-    if hx < 0x0010_0000 || hx >> 31 != 0 {
-        if bits << 1 == 0 {
-            return f64::NEG_INFINITY;
-        }
-        if hx >> 31 != 0 {
-            return f64::NAN;
-        }
-        // Subnormal: scale up by 2^54.
-        k -= 54;
-        bits = (x * f64::from_bits(0x4350_0000_0000_0000)).to_bits();
-        hx = (bits >> 32) as u32;
-    } else if hx >= 0x7ff0_0000 {
-        return x;
-    } else if hx == 0x3ff0_0000 && bits << 32 == 0 {
-        return 0.0;
-    }
-    // Reduce x into [sqrt(2)/2, sqrt(2)).
-    hx += 0x3ff0_0000 - 0x3fe6_a09e;
-    k += (hx >> 20) as i32 - 0x3ff;
-    hx = (hx & 0x000f_ffff) + 0x3fe6_a09e;
-    let x = f64::from_bits((u64::from(hx) << 32) | (bits & 0xffff_ffff));
-
-    let f = x - 1.0;
-    let hfsq = 0.5 * f * f;
-    let s = f / (2.0 + f);
-    let z = s * s;
-    let w = z * z;
-    let t1 = w * (LG2 + w * (LG4 + w * LG6));
-    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-    let r = t2 + t1;
-    let dk = f64::from(k);
-    s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
-}
-
-fn exp(x: f64) -> f64 {
-    const INV_LN2: f64 = f64::from_bits(0x3ff7_1547_652b_82fe);
-    const P1: f64 = f64::from_bits(0x3fc5_5555_5555_553e);
-    const P2: f64 = f64::from_bits(0xbf66_c16c_16be_bd93);
-    const P3: f64 = f64::from_bits(0x3f11_566a_af25_de2c);
-    const P4: f64 = f64::from_bits(0xbebb_bd41_c5d2_6bf1);
-    const P5: f64 = f64::from_bits(0x3e66_3769_72be_a4d0);
-
-    let hx_full = (x.to_bits() >> 32) as u32;
-    let negative = hx_full >> 31 != 0;
-    let hx = hx_full & 0x7fff_ffff;
-    if hx >= 0x4086_232b {
-        // |x| >= 708.39, or NaN.
-        if x.is_nan() {
-            return x;
-        }
-        if x > 709.782_712_893_384 {
-            return f64::INFINITY;
-        }
-        if x < -745.133_219_101_941_1 {
-            return 0.0;
-        }
-    }
-    let (hi, lo, k, r);
-    if hx > 0x3fd6_2e42 {
-        // |x| > ln2 / 2: x = k ln2 + r.
-        k = if hx >= 0x3ff0_a2b2 {
-            (INV_LN2 * x + if negative { -0.5 } else { 0.5 }) as i32
-        } else if negative {
-            -1
-        } else {
-            1
-        };
-        hi = x - f64::from(k) * LN2_HI; // exact
-        lo = f64::from(k) * LN2_LO;
-        r = hi - lo;
-    } else if hx > 0x3e30_0000 {
-        // 2^-28 < |x| <= ln2 / 2.
-        k = 0;
-        hi = x;
-        lo = 0.0;
-        r = x;
-    } else {
-        return 1.0 + x;
-    }
-    let xx = r * r;
-    let c = r - xx * (P1 + xx * (P2 + xx * (P3 + xx * (P4 + xx * P5))));
-    let y = 1.0 + (r * c / (2.0 - c) - lo + hi);
-    if k == 0 { y } else { scale_by_pow2(y, k) }
-}
-
-/// `y * 2^n` with correct handling of overflow and subnormal results (musl `scalbn`).
-fn scale_by_pow2(mut y: f64, mut n: i32) -> f64 {
-    let p1023 = f64::from_bits(0x7fe0_0000_0000_0000);
-    let pm969 = f64::from_bits(0x0360_0000_0000_0000); // 2^-1022 * 2^53
-    if n > 1023 {
-        y *= p1023;
-        n -= 1023;
-        if n > 1023 {
-            y *= p1023;
-            n -= 1023;
-            n = n.min(1023);
-        }
-    } else if n < -1022 {
-        y *= pm969;
-        n += 1022 - 53;
-        if n < -1022 {
-            y *= pm969;
-            n += 1022 - 53;
-            n = n.max(-1022);
-        }
-    }
-    y * f64::from_bits(((0x3ff + n) as u64) << 52)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1243,42 +1116,5 @@ mod tests {
         }
         assert!(seen.iter().all(|&c| (850..1150).contains(&c)), "{seen:?}");
         assert_eq!(below(&mut rng, 1), 0);
-    }
-
-    /// Distance in units in the last place.
-    fn ulps(a: f64, b: f64) -> u64 {
-        a.to_bits().abs_diff(b.to_bits())
-    }
-
-    #[test]
-    fn deterministic_ln_and_exp_agree_with_std() {
-        let mut rng = generator(77);
-        for _ in 0..200_000 {
-            // Log-uniform over the whole normal range, plus subnormals now and then.
-            let e = below(&mut rng, 2100) as i32 - 1074;
-            let x = (1.0 + unit_f64(&mut rng)) * 2f64.powi(e);
-            assert!(
-                ulps(ln(x), x.ln()) <= 1,
-                "ln({x:e}) = {} vs {}",
-                ln(x),
-                x.ln()
-            );
-            let y = (unit_f64(&mut rng) - 0.5) * 1490.0;
-            assert!(
-                ulps(exp(y), y.exp()) <= 1,
-                "exp({y}) = {} vs {}",
-                exp(y),
-                y.exp()
-            );
-            let small = (unit_f64(&mut rng) - 0.5) * 2.0;
-            assert!(ulps(exp(small), small.exp()) <= 1, "exp({small})");
-        }
-        assert_eq!(ln(1.0), 0.0);
-        assert_eq!(exp(0.0), 1.0);
-        assert_eq!(ln(0.0), f64::NEG_INFINITY);
-        assert!(ln(-1.0).is_nan());
-        assert_eq!(exp(1000.0), f64::INFINITY);
-        assert_eq!(exp(-1000.0), 0.0);
-        assert!(exp(f64::NAN).is_nan());
     }
 }
