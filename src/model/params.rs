@@ -86,6 +86,12 @@ pub struct ProductParams {
     pub id: String,
     /// Index of the firm that makes it.
     pub vendor: usize,
+    /// Index of the vendor's home nation (resolved once at validation).
+    pub home: usize,
+    /// Index into [`Params::regulators`] of the home nation's regulator role, which governs
+    /// the product's exports; `None` when the home nation regulates nothing (resolved once at
+    /// validation, so the model never searches for it or falls back to another regulator).
+    pub regulator: Option<usize>,
     pub h100e_per_unit: Uncertain,
     pub price_usd: f64,
     /// Export-control class (index into [`Params::export_classes`]); `None` = never controlled.
@@ -410,9 +416,10 @@ impl Params {
     /// destination is the vendor's home.
     pub fn export_rule(&self, product: usize, destination: usize) -> ExportRule {
         let prod = &self.products[product];
-        let home = self.firms[prod.vendor].home;
-        match (prod.export_class, self.regulator_of(home)) {
-            (Some(class), Some(reg)) if destination != home => reg.rules[destination][class],
+        match (prod.export_class, prod.regulator) {
+            (Some(class), Some(r)) if destination != prod.home => {
+                self.regulators[r].rules[destination][class]
+            }
             _ => ExportRule::ALLOWED,
         }
     }

@@ -127,6 +127,9 @@ pub fn params(
         products.push(ProductParams {
             id: id.clone(),
             vendor: c.id(&at("vendor"), "firm", &p.vendor, &firm_ids)?,
+            // Resolved below, once firms and regulators are known.
+            home: 0,
+            regulator: None,
             h100e_per_unit: {
                 let u = c.uncertain(&at("h100e_per_unit"), &p.h100e_per_unit, 0.0, 1e3)?;
                 if u.bounds().0 <= 0.0 {
@@ -557,6 +560,10 @@ pub fn params(
             10.0,
         )?,
     };
+    for prod in &mut products {
+        prod.home = firms[prod.vendor].home;
+        prod.regulator = regulators.iter().position(|r| r.nation == prod.home);
+    }
     Ok(Params {
         hubs,
         smuggling,
