@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod market;
 pub mod params;
 pub mod record;
+pub mod schema;
 pub mod smuggling;
 pub mod transshipment;
 pub mod world;

@@ -1,10 +1,20 @@
-//! Validated model parameters: what the simulation reads.
+//! Every parameter of the model, declared once (see [`crate::model::schema`]).
 //!
-//! The scenario module turns a TOML file into these types (ids resolved to indices, strings to
-//! enums, every value range-checked). The model never sees ids it has to look up or values it
-//! has to check. One [`Params`] value holds the parameters in force between two timeline
-//! changes; a replication holds one per timeline snapshot.
+//! Each `declare_params!` section below gives, for every key: its name, file type, default
+//! (`None`: required), valid range and unit, with its doc comment as its meaning. From it come
+//! the scenario file format (`*File` types), the validated parameters the simulation reads
+//! (`*Params` types: ids resolved to indices, strings to enums, every value range-checked),
+//! `chipdip params` and `docs/parameters.md`. The model never sees ids it has to look up or
+//! values it has to check. One [`Params`] value holds the parameters in force between two
+//! timeline changes; a replication holds one per timeline snapshot.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::schema::*;
+use super::smuggling::PopulationParams;
+use crate::declare_params;
 use crate::rng::unit_from_key;
 
 /// A parameter that is either known or an estimate drawn once per replication.
@@ -80,106 +90,349 @@ impl Uncertain {
     }
 }
 
-/// A chip product (MODEL.md §2).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProductParams {
-    pub id: String,
-    /// Index of the firm that makes it.
-    pub vendor: usize,
-    /// Index of the vendor's home nation (resolved once at validation).
-    pub home: usize,
-    /// Index into [`Params::regulators`] of the home nation's regulator role, which governs
-    /// the product's exports; `None` when the home nation regulates nothing (resolved once at
-    /// validation, so the model never searches for it or falls back to another regulator).
-    pub regulator: Option<usize>,
-    pub h100e_per_unit: Uncertain,
-    pub price_usd: f64,
-    /// Export-control class (index into [`Params::export_classes`]); `None` = never controlled.
-    pub export_class: Option<usize>,
-    /// Units per month the line can start at month 0 (before yield).
-    pub capacity_units_per_month: f64,
-    /// Annual growth of capacity, compounded monthly.
-    pub capacity_growth_annual: Uncertain,
-    /// Share of started units that are good at month 0, ramping linearly to `yield_target`.
-    pub yield_start: Uncertain,
-    pub yield_target: Uncertain,
-    pub yield_ramp_months: f64,
-    /// Standard deviation of the monthly yield draw around its ramp (0 = deterministic).
-    pub yield_sd: f64,
-    /// Units in the vendor's inventory at month 0.
-    pub initial_inventory_units: u64,
-}
-
-/// A firm (MODEL.md §2).
-#[derive(Clone, Debug, PartialEq)]
-pub struct FirmParams {
-    pub id: String,
-    /// Index of the nation it is headquartered in (its regulator).
-    pub home: usize,
-    /// Serve the home nation's orders before exports (M10: China supplies itself first).
-    pub home_priority: bool,
-    /// Price discount offered to foreign buyers (M10 patron incentive), in [0, 1).
-    pub export_discount: f64,
-}
-
-/// A discrete build a nation plans (MODEL.md M2), e.g. "3,000 Ascend servers by 2026".
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProjectParams {
-    pub id: String,
-    /// Month index at which the order is placed.
-    pub month: u32,
-    pub product: usize,
-    pub units: u64,
-    /// What the build is worth to the nation (M6), on the same 0–1 scale as pressure costs.
-    pub value: f64,
-}
-
-/// A nation (MODEL.md §2).
-#[derive(Clone, Debug, PartialEq)]
-pub struct NationParams {
-    pub id: String,
-    /// New compute wanted per month at month 0, in H100e.
-    pub demand_h100e_per_month: f64,
-    pub demand_growth_annual: Uncertain,
-    /// Sigma of the monthly lognormal demand shock (mean-one).
-    pub demand_noise_sigma: f64,
-    /// Share of unmet demand that lapses each month; the rest carries over as backlog.
-    pub backlog_decay: f64,
-    /// Alignment at month 0, in [-1, 1] (-1 China-aligned, +1 US-aligned).
-    pub alignment: f64,
-    /// How much the nation matters to the powers (scales their will to press it), in [0, 1].
-    pub strategic_value: f64,
-    /// Dependence on each nation (indexed by nation): what pressure from it costs, in [0, 1].
-    pub dependence: Vec<f64>,
-    /// Utility bonus for each firm's stack (indexed by firm): ecosystem pull.
-    pub ecosystem: Vec<f64>,
-    /// Units installed at month 0 (indexed by product).
-    pub installed_units: Vec<u64>,
-    pub projects: Vec<ProjectParams>,
-    /// Cost of backing down after announcing (M6), 0–1 scale.
-    pub reputation_cost: f64,
-}
-
-/// What an export rule says about a destination for one class of products (MODEL.md M3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What an export rule says about a destination for one class of products (M3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ExportStatus {
     Allowed,
     Licence,
     Prohibited,
 }
 
-/// An export rule for one (tier, export class).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ExportRule {
-    pub status: ExportStatus,
-    /// Chance that a month's licence application is approved.
-    pub approval_probability: f64,
-    /// Months between approval and delivery.
-    pub delay_months: u32,
-    /// Licensed H100e a destination may receive per calendar year (None = no cap).
-    pub annual_cap_h100e: Option<f64>,
-    /// H100e per year that ship without a licence (low-volume exception), outside the cap.
-    pub exempt_h100e_per_year: f64,
+/// Scope of a regulator's warning against a rival's chips (M4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuidanceScope {
+    #[default]
+    None,
+    /// Only in the rival firm's home market.
+    HomeOnly,
+    /// Anywhere in the world.
+    Global,
+}
+
+/// The cost a presser threatens (M6) and imposes if the target holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PressureCost {
+    /// Licence caps and approval odds cut by the intensity.
+    LicenceCut,
+    /// Investment withdrawn: the target's demand falls by half the intensity.
+    InvestmentWithdrawn,
+    /// A tariff: the target's demand falls by half the intensity.
+    Tariff,
+}
+
+impl Choice for ExportStatus {
+    const WORDS: &'static str = "allowed | licence | prohibited";
+}
+impl Choice for GuidanceScope {
+    const WORDS: &'static str = "none | home_only | global";
+}
+impl Choice for PressureCost {
+    const WORDS: &'static str = "licence_cut | investment_withdrawn | tariff";
+}
+crate::choice_value!(ExportStatus, GuidanceScope, PressureCost);
+crate::nothing_to_draw!(ExportStatus, GuidanceScope, PressureCost);
+
+declare_params! {
+    /// A chip product (`[products.ID]`).
+    pub struct ProductParams from ProductFile {
+        /// Firm that makes the product.
+        vendor: FirmId = None, Range::Any, "";
+        /// Performance per unit in H100-equivalents (a range is drawn per replication).
+        h100e_per_unit: UncertainFile = None, Range::Within(0.0, 1e3), "H100e/unit";
+        /// List price per unit.
+        price_usd: f64 = None, Range::Above(0.0), "USD/unit";
+        /// Export-control class the vendor's regulator applies (none: never controlled).
+        export_class: Option<ClassName> = Some(None), Range::Any, "";
+        /// Units the line can start per month at month 0 (before yield).
+        capacity_units_per_month: f64 = None, Range::AtLeast(0.0), "units/month";
+        /// Annual growth of capacity, compounded monthly (0.5 = +50%/yr).
+        capacity_growth_annual: UncertainFile = Some(0.0.into()), Range::Closed(-0.99, 100.0), "1/yr";
+        /// Share of started units that are good at month 0, ramping linearly to the target.
+        yield_start: UncertainFile = Some(1.0.into()), Range::Closed(0.0, 1.0), "share";
+        /// Yield reached after the ramp.
+        yield_target: UncertainFile = Some(1.0.into()), Range::Closed(0.0, 1.0), "share";
+        /// Months to ramp from the starting to the target yield.
+        yield_ramp_months: f64 = Some(0.0), Range::AtLeast(0.0), "months";
+        /// Standard deviation of the monthly yield draw around its ramp (0: deterministic).
+        yield_sd: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
+        /// Units in the vendor's inventory at month 0.
+        initial_inventory_units: u64 = Some(0), Range::Any, "units";
+    }
+    derived {
+        /// The product's id.
+        id: String;
+        /// Index of the vendor's home nation.
+        home: usize;
+        /// Index into [`Params::regulators`] of the home nation's regulator role, which
+        /// governs the product's exports; `None` when the home nation regulates nothing.
+        /// Resolved once at validation, so the model never searches for it.
+        regulator: Option<usize>;
+    }
+
+    /// A firm (`[firms.ID]`).
+    pub struct FirmParams from FirmFile {
+        /// Nation the firm is headquartered in (its regulator).
+        home: NationId = None, Range::Any, "";
+        /// Serve the home nation's orders before exports (M10: China supplies itself first).
+        home_priority: bool = Some(false), Range::Any, "";
+        /// Price discount offered to foreign buyers (M10 patron incentive).
+        export_discount: f64 = Some(0.0), Range::Closed(0.0, 0.95), "share of price";
+    }
+    derived {
+        /// The firm's id.
+        id: String;
+    }
+
+    /// A discrete build a nation plans (M2), e.g. "3,000 Ascend servers by 2026"
+    /// (`[nations.X.projects.ID]`).
+    pub struct ProjectParams from ProjectFile {
+        /// Month the planned build places its order.
+        month: Month = None, Range::Any, "YYYY-MM";
+        /// Product the planned build uses.
+        product: ProductId = None, Range::Any, "";
+        /// Units the planned build orders.
+        units: u64 = None, Range::Any, "units";
+        /// What the build is worth to the nation (M6), on the same scale as pressure costs.
+        value: f64 = Some(0.2), Range::Closed(0.0, 10.0), "0-1 scale";
+    }
+    derived {
+        /// The project's id.
+        id: String;
+    }
+
+    /// A nation (`[nations.ID]`).
+    pub struct NationParams from NationFile {
+        /// New compute wanted per month at month 0.
+        demand_h100e_per_month: f64 = None, Range::AtLeast(0.0), "H100e/month";
+        /// Annual growth of demand (a range is drawn per replication).
+        demand_growth_annual: UncertainFile = Some(0.0.into()), Range::Closed(-0.99, 100.0), "1/yr";
+        /// Sigma of the monthly mean-one lognormal demand shock.
+        demand_noise_sigma: f64 = Some(0.0), Range::Closed(0.0, 3.0), "";
+        /// Share of unmet demand that lapses each month; the rest carries over as backlog.
+        backlog_decay: f64 = Some(0.5), Range::Closed(0.0, 1.0), "share/month";
+        /// Initial alignment, -1 China-aligned to +1 US-aligned.
+        alignment: f64 = None, Range::Closed(-1.0, 1.0), "";
+        /// How much the powers care about this nation (scales their will to press it).
+        strategic_value: f64 = Some(0.5), Range::Closed(0.0, 1.0), "0-1";
+        /// Dependence on each nation (trade, investment, security): what pressure from it costs.
+        dependence: PerNation<f64> = Some(PerNation::default()), Range::Closed(0.0, 1.0), "0-1";
+        /// Utility bonus for each firm's stack (ecosystem pull).
+        ecosystem: PerFirm<f64> = Some(PerFirm::default()), Range::Closed(-20.0, 20.0), "utility";
+        /// Units of each product installed at month 0.
+        installed_units: PerProduct<u64> = Some(PerProduct::default()), Range::Any, "units";
+        /// Planned builds (M2, M6).
+        projects: BTreeMap<String, ProjectFile> = Some(BTreeMap::new()), Range::Any, "";
+        /// Cost of backing down after announcing (M6), on the scale of pressure costs.
+        reputation_cost: f64 = Some(0.1), Range::Closed(0.0, 10.0), "0-1 scale";
+    }
+    derived {
+        /// The nation's id.
+        id: String;
+    }
+
+    /// An export rule for one (tier, export class) (`[regulators.X.tiers.TIER.CLASS]`, M3).
+    #[derive(Copy)]
+    pub struct ExportRule from RuleFile {
+        /// allowed | licence | prohibited for that tier and class.
+        status: ExportStatus = None, Range::Any, "";
+        /// Chance that a month's licence application is approved.
+        approval_probability: f64 = Some(1.0), Range::Closed(0.0, 1.0), "probability";
+        /// Months from approval to delivery.
+        delay_months: u32 = Some(0), Range::Closed(0.0, 60.0), "months";
+        /// Licensed H100e a destination may receive per calendar year (none: no cap).
+        annual_cap_h100e: Option<f64> = Some(None), Range::AtLeast(0.0), "H100e/yr";
+        /// H100e per year that ship without a licence (low-volume exception), outside the cap.
+        exempt_h100e_per_year: f64 = Some(0.0), Range::AtLeast(0.0), "H100e/yr";
+    }
+
+    /// A nation's regulator role (`[regulators.NATION]`): export rules for its firms' products
+    /// and guidance against rival firms.
+    pub struct RegulatorParams from RegulatorFile {
+        /// Guidance against that firm's chips: none | home_only | global (M4).
+        guidance: PerFirm<GuidanceScope> = Some(PerFirm::default()), Range::Any, "";
+        /// Expected sanction cost of adopting a warned-against product, as a share of its price,
+        /// for an adopter fully dependent on this regulator (M4).
+        guidance_sanction_share: f64 = Some(0.0), Range::Closed(0.0, 10.0), "share of price";
+        /// How this nation presses others over rival-stack deployments (M6), if it does.
+        pressure: Option<PressureFile> = Some(None), Range::Any, "";
+        /// How this nation backs its own firms' stack abroad (M10), if it does.
+        patron: Option<PatronFile> = Some(None), Range::Any, "";
+        /// Allocations it offers for security agreements (M8).
+        deals: BTreeMap<String, DealFile> = Some(BTreeMap::new()), Range::Any, "";
+        /// Its enforcement against diversion of its firms' chips (M9), if any.
+        enforcement: Option<EnforcementFile> = Some(None), Range::Any, "";
+    }
+    file_only {
+        /// Tier of destinations not listed.
+        default_tier: Option<String> = Some(None);
+        /// Export tier of each destination.
+        destinations: PerNation<String> = Some(PerNation::default());
+        /// The rules of each tier, per export class.
+        tiers: BTreeMap<String, PerEntity<OfClass, RuleFile>> = Some(BTreeMap::new());
+    }
+    derived {
+        /// Index of the regulating nation.
+        nation: usize;
+        /// Rule for each (destination nation, export class): `rules[nation][class]`.
+        rules: Vec<Vec<ExportRule>>;
+    }
+
+    /// M9: a regulator's enforcement against diversion (`[regulators.X.enforcement]`).
+    pub struct EnforcementParams from EnforcementFile {
+        /// Detection hazard per diversion case at full attention (M9).
+        effort: f64 = None, Range::Closed(0.0, 100.0), "hazard/case";
+        /// Diversion cases a month the enforcer can pursue per hub at full attention.
+        capacity_cases: f64 = None, Range::AtLeast(0.0), "cases/month";
+        /// Fine per violation (the penalty is the greater of this and the value multiple).
+        fine_per_violation_usd: f64 = None, Range::AtLeast(0.0), "USD";
+        /// Penalty as a multiple of the transaction value.
+        penalty_value_multiple: f64 = None, Range::Closed(0.0, 100.0), "x value";
+        /// Hazard a hub's full permit regime adds.
+        permit_hazard: f64 = None, Range::Closed(0.0, 100.0), "hazard";
+        /// Licence cut for a hub where diversion was detected.
+        response_licence_cut: f64 = None, Range::Closed(0.0, 1.0), "share";
+        /// Months the response lasts.
+        response_months: u32 = None, Range::Any, "months";
+    }
+
+    /// M9: a transshipment hub and its intermediary populations (`[hubs.NATION]`).
+    pub struct HubParams from HubFile {
+        /// Prohibited destination the hub's intermediaries divert to.
+        destination: NationId = None, Range::Any, "";
+        /// Controlled product the intermediaries import.
+        product: ProductId = None, Range::Any, "";
+        /// The hub's own export-permit regime (Malaysia's from 2025-07).
+        permit_regime: f64 = Some(0.0), Range::Closed(0.0, 1.0), "0-1";
+        /// Populations of intermediaries, by name.
+        populations: Populations = None, Range::Any, "";
+    }
+    derived {
+        /// Index of the hub nation.
+        nation: usize;
+    }
+
+    /// M9: the grey market at prohibited destinations (`[smuggling]`).
+    pub struct SmugglingParams from SmugglingFile {
+        /// Destination's unmet demand at which the premium is the reference premium.
+        reference_gap_units: f64 = Some(100_000.0), Range::Above(0.0), "units";
+        /// Grey-market premium at the reference gap (≈0.5 in 2024–25).
+        premium_at_reference: f64 = Some(0.5), Range::Closed(0.0, 10.0), "share of list price";
+        /// Elasticity of the premium to the gap.
+        elasticity: f64 = Some(1.0), Range::Closed(0.0, 10.0), "";
+        /// Highest premium.
+        max_premium: f64 = Some(2.0), Range::Closed(0.0, 100.0), "share of list price";
+    }
+
+    /// M6: a power's policy of pressing nations that announce rival-stack deployments
+    /// (`[regulators.X.pressure]`).
+    pub struct PressurePolicy from PressureFile {
+        /// Whether this power presses nations over rival-stack builds (M6).
+        enabled: bool = Some(true), Range::Any, "";
+        /// P(press) = 1 - exp(-propensity x strategic value x size / size scale).
+        propensity: f64 = None, Range::Closed(0.0, 100.0), "";
+        /// Deployment size that makes pressing likely.
+        size_scale_h100e: f64 = None, Range::Above(0.0), "H100e";
+        /// Threatened cost, times the target's dependence on the presser.
+        intensity: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
+        /// licence_cut | investment_withdrawn | tariff: the cost imposed if the target holds.
+        cost: PressureCost = None, Range::Any, "";
+        /// Months the imposed cost lasts.
+        punishment_months: u32 = None, Range::Any, "months";
+        /// Alignment the target moves away from the presser when pressed.
+        backlash: f64 = None, Range::Closed(0.0, 1.0), "alignment";
+        /// Alignment the target moves toward the presser when it retracts.
+        compliance_shift: f64 = None, Range::Closed(0.0, 1.0), "alignment";
+    }
+
+    /// M10: a rival patron's counter-offers and retaliation (`[regulators.X.patron]`).
+    pub struct PatronPolicy from PatronFile {
+        /// Chance the patron counters pressure on a deployment of its stack (M10).
+        counter_offer_probability: f64 = None, Range::Closed(0.0, 1.0), "probability";
+        /// Value of the counter-offer (discounts, financing, investment).
+        counter_offer_value: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Alignment toward the patron when a target holds with its offer.
+        alignment_shift: f64 = None, Range::Closed(0.0, 1.0), "alignment";
+        /// Chance the patron retaliates against a nation that retracts under pressure.
+        retaliation_probability: f64 = None, Range::Closed(0.0, 1.0), "probability";
+        /// Share of the target's demand lost to retaliation.
+        retaliation_intensity: f64 = None, Range::Closed(0.0, 1.0), "share";
+        /// Months retaliation lasts.
+        retaliation_months: u32 = None, Range::Any, "months";
+        /// Alignment away from the patron after retaliation.
+        retaliation_alignment_shift: f64 = None, Range::Closed(0.0, 1.0), "alignment";
+    }
+
+    /// M8: an allocation offered for a security agreement (`[regulators.X.deals.ID]`).
+    pub struct DealParams from DealFile {
+        /// Whether the deal is offered (M8).
+        enabled: bool = Some(true), Range::Any, "";
+        /// Partner the deal is offered to.
+        nation: NationId = None, Range::Any, "";
+        /// Product allocated.
+        product: ProductId = None, Range::Any, "";
+        /// Month the deal is offered.
+        month: Month = None, Range::Any, "YYYY-MM";
+        /// Allocation, served first.
+        units_per_year: f64 = None, Range::AtLeast(0.0), "units/yr";
+        /// An accepted partner imports the regulator's products without licences or caps.
+        licence_exempt: bool = Some(true), Range::Any, "";
+        /// Cost of the security constraints (no rival chips, KYC, anti-diversion) to the partner.
+        constraint_cost: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Monthly chance the partner breaches.
+        breach_probability: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/month";
+        /// Chance a breach is detected (revoking the deal).
+        detection_probability: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability";
+        /// Alignment the partner moves toward the regulator on accepting.
+        alignment_shift: f64 = Some(0.0), Range::Closed(0.0, 1.0), "alignment";
+    }
+    derived {
+        /// The deal's id.
+        id: String;
+    }
+
+    /// M6/M8 settings shared by all nations (`[diplomacy]`).
+    pub struct DiplomacyParams from DiplomacyFile {
+        /// Planned builds at least this large are announced (M6).
+        announce_threshold_h100e: f64 = Some(5000.0), Range::AtLeast(0.0), "H100e";
+        /// Noise on a nation's retract/hold and accept/reject choices.
+        decision_noise_sd: f64 = Some(0.1), Range::Closed(0.0, 10.0), "sd";
+        /// Value of a deal allocation covering a year of the nation's demand (M8).
+        deal_value_weight: f64 = Some(0.5), Range::Closed(0.0, 10.0), "0-1 scale";
+    }
+
+    /// Vendor-choice weights shared by all nations (`[market]`, M5).
+    pub struct MarketParams from MarketFile {
+        /// Vendor choice: weight on ln(H100e per $10k).
+        price_performance_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
+        /// Vendor choice: weight on buyer alignment x vendor-home alignment.
+        alignment_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
+        /// Vendor choice: weight on the expected sanction cost (share of price).
+        sanction_weight: f64 = None, Range::Closed(0.0, 1000.0), "utility";
+        /// Vendor choice: weight on ln(licence approval probability x expected fill rate).
+        availability_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
+        /// Vendor choice: utility lost per month of licence delay.
+        lead_time_weight_per_month: f64 = None, Range::Closed(0.0, 100.0), "utility/month";
+    }
+
+    /// How alignment moves between events (`[alignment]`, M7).
+    pub struct AlignmentParams from AlignmentFile {
+        /// Share of the gap to its initial alignment a nation closes each month.
+        reversion_per_month: f64 = None, Range::Closed(0.0, 1.0), "share/month";
+        /// Alignment move per month toward the side a nation buys from (scaled by its import mix).
+        purchase_pull: f64 = None, Range::Closed(0.0, 1.0), "alignment/month";
+        /// Alignment move per month away from a regulator denying all of a nation's demand.
+        denial_push: f64 = None, Range::Closed(0.0, 1.0), "alignment/month";
+    }
+}
+
+impl Default for ExportRule {
+    /// No rule: exports allowed (a destination or class a regulator does not list).
+    fn default() -> ExportRule {
+        ExportRule::ALLOWED
+    }
 }
 
 impl ExportRule {
@@ -192,181 +445,119 @@ impl ExportRule {
     };
 }
 
-/// Scope of a regulator's warning against a rival's chips (MODEL.md M4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum GuidanceScope {
-    None,
-    /// Only in the rival firm's home market.
-    HomeOnly,
-    /// Anywhere in the world.
-    Global,
+/// A section every key of which has a default, as an absent section reads.
+fn all_defaults<T: FileValue>() -> T {
+    T::deserialize(serde::de::value::MapDeserializer::<
+        std::iter::Empty<(String, String)>,
+        serde::de::value::Error,
+    >::new(std::iter::empty()))
+    .expect("every key of the section has a default")
 }
 
-/// A nation's regulator role (MODEL.md §2): export rules for its firms' products and guidance
-/// against rival firms.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RegulatorParams {
-    /// Index of the regulating nation.
-    pub nation: usize,
-    /// Rule for each (destination nation, export class): `rules[nation][class]`.
-    pub rules: Vec<Vec<ExportRule>>,
-    /// Guidance scope against each firm (indexed by firm).
-    pub guidance: Vec<GuidanceScope>,
-    /// Expected sanction cost of adopting a warned-against product, as a share of its price,
-    /// for an adopter fully dependent on this regulator.
-    pub guidance_sanction_share: f64,
-    /// How this nation presses others over rival-stack deployments (M6), if it does.
-    pub pressure: Option<PressurePolicy>,
-    /// How this nation backs its own firms' stack abroad (M10), if it does.
-    pub patron: Option<PatronPolicy>,
-    /// Allocations it offers for security agreements (M8).
-    pub deals: Vec<DealParams>,
-    /// Its enforcement against diversion of its firms' chips (M9), if any.
-    pub enforcement: Option<EnforcementParams>,
+impl Default for DiplomacyFile {
+    fn default() -> Self {
+        all_defaults()
+    }
 }
 
-/// M9: a regulator's enforcement against diversion.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EnforcementParams {
-    /// Detection hazard per case when capacity is not stretched.
-    pub effort: f64,
-    /// Cases a month it can pursue at full attention.
-    pub capacity_cases: f64,
-    pub fine_per_violation_usd: f64,
-    pub penalty_value_multiple: f64,
-    /// Hazard a hub's full permit regime adds.
-    pub permit_hazard: f64,
-    /// After a detection in a hub: licence cut for the hub (share) and for how long.
-    pub response_licence_cut: f64,
-    pub response_months: u32,
+impl Default for SmugglingFile {
+    fn default() -> Self {
+        all_defaults()
+    }
 }
 
-/// M9: a transshipment hub.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HubParams {
-    pub nation: usize,
-    /// The prohibited destination its intermediaries divert to.
-    pub destination: usize,
-    /// The controlled product they import.
-    pub product: usize,
-    /// The hub's own permit regime, 0–1 (Malaysia's from 2025-07).
-    pub permit_regime: f64,
-    pub populations: Vec<(String, crate::model::smuggling::PopulationParams)>,
+/// A hub's intermediary populations by name (`[hubs.X.populations.NAME]`), each checked by
+/// [`PopulationParams::validate`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Populations(pub BTreeMap<String, PopulationParams>);
+
+impl FileValue for Populations {
+    type Model = Vec<(String, PopulationParams)>;
+    fn resolve(&self, path: &str, _: Range, _: &Cx) -> Result<Self::Model, ParamError> {
+        self.0
+            .iter()
+            .map(|(name, p)| {
+                p.validate().map_err(|m| {
+                    let field = m.split_whitespace().next().unwrap_or("");
+                    ParamError::at(&format!("{path}.{name}.{field}"), m)
+                })?;
+                Ok((name.clone(), p.clone()))
+            })
+            .collect()
+    }
+    fn text(&self) -> String {
+        "{}".to_string()
+    }
+    fn shape() -> Shape {
+        Shape::Map("by name", || Shape::Table(population_fields))
+    }
 }
 
-/// M9: the grey market at prohibited destinations.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SmugglingParams {
-    pub reference_gap_units: f64,
-    /// Premium at the reference gap, share of list price (≈0.5 in 2024–25).
-    pub premium_at_reference: f64,
-    pub elasticity: f64,
-    pub max_premium: f64,
+impl Realise for (String, PopulationParams) {
+    fn realise(&mut self, _: u64) {}
 }
 
-/// The cost a presser threatens (M6) and imposes if the target holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PressureCost {
-    /// Licence caps and approval odds cut by the intensity.
-    LicenceCut,
-    /// Investment withdrawn: the target's demand falls by half the intensity.
-    InvestmentWithdrawn,
-    /// A tariff: the target's demand falls by half the intensity.
-    Tariff,
-}
-
-/// M6: a power's policy of pressing nations that announce rival-stack deployments.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PressurePolicy {
-    pub enabled: bool,
-    /// Chance of pressing = 1 - exp(-propensity × strategic value × size / size_scale).
-    pub propensity: f64,
-    pub size_scale_h100e: f64,
-    /// Threatened cost, 0–1 (times the target's dependence on the presser).
-    pub intensity: f64,
-    pub cost: PressureCost,
-    /// Months the threatened cost lasts when the target holds.
-    pub punishment_months: u32,
-    /// Alignment the target moves away from the presser when pressed (backlash).
-    pub backlash: f64,
-    /// Alignment the target moves toward the presser when it complies.
-    pub compliance_shift: f64,
-}
-
-/// M10: a rival patron's counter-offers and retaliation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PatronPolicy {
-    /// Chance it counters pressure on a deployment of its stack.
-    pub counter_offer_probability: f64,
-    /// Value of the counter-offer (discounts, financing, investment), 0–1 scale.
-    pub counter_offer_value: f64,
-    /// Alignment a target moves toward the patron when it holds with a counter-offer.
-    pub alignment_shift: f64,
-    /// Chance it retaliates against a nation that retracts under pressure.
-    pub retaliation_probability: f64,
-    /// Trade cost of retaliation: the target's demand falls by this share.
-    pub retaliation_intensity: f64,
-    pub retaliation_months: u32,
-    /// Alignment a retaliated-against nation moves away from the patron.
-    pub retaliation_alignment_shift: f64,
-}
-
-/// M8: an allocation offered for a security agreement.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DealParams {
-    pub id: String,
-    pub enabled: bool,
-    pub nation: usize,
-    pub product: usize,
-    /// Month index of the offer.
-    pub month: u32,
-    pub units_per_year: f64,
-    /// Accepted: the nation imports the regulator's products without licences or caps.
-    pub licence_exempt: bool,
-    /// Cost of the constraints (no rival chips, KYC, anti-diversion), 0–1 scale.
-    pub constraint_cost: f64,
-    /// Monthly chance the partner breaches, and that a breach is detected (revoking the deal).
-    pub breach_probability: f64,
-    pub detection_probability: f64,
-    /// Alignment the partner moves toward the regulator on accepting.
-    pub alignment_shift: f64,
-}
-
-/// M6/M8 settings shared by all nations.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DiplomacyParams {
-    /// Planned builds of at least this size (H100e) are announced.
-    pub announce_threshold_h100e: f64,
-    /// Standard deviation of the noise on a nation's retract/hold and accept/reject choices.
-    pub decision_noise_sd: f64,
-    /// Value of a deal allocation covering a year of the nation's demand, 0–1 scale.
-    pub deal_value_weight: f64,
-}
-
-/// Vendor-choice weights (MODEL.md M5), shared by all nations.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MarketParams {
-    /// Weight on ln(H100e per $10k).
-    pub price_performance_weight: f64,
-    /// Weight on alignment × vendor-home alignment.
-    pub alignment_weight: f64,
-    /// Weight on the expected sanction cost (share of price).
-    pub sanction_weight: f64,
-    /// Weight on ln(licence approval probability).
-    pub availability_weight: f64,
-    /// Utility lost per month of licence delay.
-    pub lead_time_weight_per_month: f64,
-}
-
-/// How alignment moves between events (MODEL.md M7).
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlignmentParams {
-    /// Share of the gap to its initial alignment a nation closes each month.
-    pub reversion_per_month: f64,
-    /// Alignment move per month for buying only from one side (scaled by the import mix).
-    pub purchase_pull: f64,
-    /// Alignment move away from a regulator per month for having all demand denied by it.
-    pub denial_push: f64,
+/// The keys of a population, for the parameter table.
+fn population_fields() -> Vec<FieldSpec> {
+    let f = |name, meaning: &str, range, unit| FieldSpec {
+        name,
+        meaning: meaning.to_string(),
+        default: None,
+        range,
+        unit,
+        shape: Shape::Value("number"),
+    };
+    vec![
+        f(
+            "count",
+            "number of intermediaries",
+            Range::Closed(0.0, 1e7),
+            "",
+        ),
+        f(
+            "size_median_units",
+            "median monthly import capacity (lognormal)",
+            Range::Above(0.0),
+            "units/month",
+        ),
+        f(
+            "size_sigma",
+            "sigma of the lognormal import capacity",
+            Range::Closed(0.0, 5.0),
+            "",
+        ),
+        f(
+            "risk_appetite_alpha",
+            "Beta alpha of risk appetite (share of risk ignored)",
+            Range::Above(0.0),
+            "",
+        ),
+        f(
+            "risk_appetite_beta",
+            "Beta beta of risk appetite",
+            Range::Above(0.0),
+            "",
+        ),
+        f(
+            "max_divert_fraction",
+            "largest share of its imports an intermediary diverts",
+            Range::Within(0.0, 1.0),
+            "share",
+        ),
+        f(
+            "volume_scale_units",
+            "monthly diverted volume that doubles the detection hazard",
+            Range::Above(0.0),
+            "units",
+        ),
+        f(
+            "ban_months",
+            "months a caught intermediary is barred",
+            Range::Closed(0.0, 1200.0),
+            "months",
+        ),
+    ]
 }
 
 /// All parameters in force at one time.
@@ -390,19 +581,16 @@ impl Params {
     /// A copy with every uncertain parameter drawn for replication seed `rep_seed`.
     pub fn realise(&self, rep_seed: u64) -> Params {
         let mut p = self.clone();
-        for prod in &mut p.products {
-            for u in [
-                &mut prod.h100e_per_unit,
-                &mut prod.capacity_growth_annual,
-                &mut prod.yield_start,
-                &mut prod.yield_target,
-            ] {
-                *u = u.draw(rep_seed);
-            }
-        }
-        for n in &mut p.nations {
-            n.demand_growth_annual = n.demand_growth_annual.draw(rep_seed);
-        }
+        // Every uncertain parameter of every section (generated with the declarations).
+        p.products.realise(rep_seed);
+        p.firms.realise(rep_seed);
+        p.nations.realise(rep_seed);
+        p.regulators.realise(rep_seed);
+        p.hubs.realise(rep_seed);
+        p.market.realise(rep_seed);
+        p.alignment.realise(rep_seed);
+        p.diplomacy.realise(rep_seed);
+        p.smuggling.realise(rep_seed);
         p
     }
 
