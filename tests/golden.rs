@@ -86,3 +86,19 @@ fn golden_bytes_of_every_shipped_scenario() {
         changed.join("\n")
     );
 }
+
+/// `docs/parameters.md` is generated from the parameter declarations; it must match them.
+#[test]
+fn parameter_reference_is_up_to_date() {
+    let path = Path::new(ROOT).join("docs/parameters.md");
+    let want = chipdip::scenario::reference::markdown();
+    if std::env::var_os("CHIPDIP_REPIN").is_some() {
+        fs::write(&path, &want).expect("write docs/parameters.md");
+    }
+    let got = fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "docs/parameters.md differs from the declarations; regenerate it with \
+         CHIPDIP_REPIN=1 cargo test --release parameter_reference"
+    );
+}

@@ -14,6 +14,7 @@ pub mod design;
 pub mod error;
 pub mod file;
 pub mod paths;
+pub mod reference;
 pub mod source;
 pub mod sweep;
 pub mod validate;
