@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use super::sketch::QuantileSketch;
 use super::{OutputError, RunDir, format_month, format_number};
-use crate::experiment::Failure;
+use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
 use crate::model::{Outcome, Party, Setup};
-use crate::scenario::Point;
+use crate::scenario::{Point, Scenario};
 
 /// The part-file kinds holding CSV rows, in the order the final files are assembled.
 pub const ROW_KINDS: [&str; 4] = ["summary", "events", "timeseries", "failures"];
@@ -130,6 +130,55 @@ impl<'s> ChunkWriter<'s> {
         let mut bytes = Vec::new();
         write_sketches(&mut bytes, &self.sketches).expect("writing to memory");
         write_atomic(&part_path(&dir.path, chunk, "sketch"), &bytes)
+    }
+}
+
+impl Recorder for ChunkWriter<'_> {
+    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) {
+        ChunkWriter::add(self, point, rep, seed, &outcome);
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        ChunkWriter::fail(self, failure);
+    }
+}
+
+/// The part files of a run folder as a [`ChunkSink`]: each chunk goes through a
+/// [`ChunkWriter`] into `dir/parts`, and a chunk whose sketch is there is done (resume).
+#[derive(Clone, Debug)]
+pub struct PartFiles {
+    /// The run folder (holding `parts/`).
+    pub dir: RunDir,
+    /// Whether to write the timeseries rows too (`--timeseries`).
+    pub timeseries: bool,
+}
+
+impl PartFiles {
+    /// The part files of the run folder at `path`.
+    pub fn new(path: &Path, timeseries: bool) -> PartFiles {
+        PartFiles {
+            dir: RunDir {
+                path: path.to_path_buf(),
+            },
+            timeseries,
+        }
+    }
+}
+
+impl ChunkSink for PartFiles {
+    type Recorder<'s> = ChunkWriter<'s>;
+    type Error = OutputError;
+
+    fn is_done(&self, chunk: &Chunk) -> bool {
+        is_done(&self.dir, chunk.index)
+    }
+
+    fn open<'s>(&'s self, scenario: &'s Scenario, chunk: &Chunk) -> ChunkWriter<'s> {
+        ChunkWriter::new(&scenario.points[chunk.point].setup, self.timeseries)
+    }
+
+    fn close(&self, chunk: &Chunk, writer: ChunkWriter<'_>) -> Result<(), OutputError> {
+        writer.finish(&self.dir, chunk.index)
     }
 }
 
