@@ -107,6 +107,7 @@ fn facade_in_memory_results_equal_the_cli_run() {
         .map(|x| x[1].clone())
         .collect::<std::collections::BTreeSet<_>>()
         .len();
+    assert!(retracting > 0, "the replay retracts at this dependence");
     assert_eq!(
         r.share_with_event(EventKind::Retract),
         retracting as f64 / 60.0
