@@ -53,6 +53,7 @@ pub enum LookupError {
     UnknownName {
         /// "summary outcome" or "series".
         what: &'static str,
+        /// The name asked for, as `ENTITY.metric` or a column name.
         name: String,
         /// The closest valid names.
         nearest: String,

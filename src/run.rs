@@ -111,13 +111,17 @@ pub enum RunError {
     /// Removing `parts/` once the folder was complete.
     #[error("removing {}/parts", .out.display())]
     Cleanup {
+        /// The run folder.
         out: PathBuf,
+        /// Why the removal failed.
         source: std::io::Error,
     },
     /// Reading a shard's part files to count its failures.
     #[error("reading {}", .path.display())]
     Read {
+        /// The file or folder.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// Listing a shard's part files.

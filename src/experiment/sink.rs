@@ -40,6 +40,8 @@ pub trait ChunkSink: Sync {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start {threads} threads: {message}")]
 pub struct ThreadsError {
+    /// The threads asked for.
     pub threads: usize,
+    /// Why the pool did not start.
     pub message: String,
 }

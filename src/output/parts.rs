@@ -22,6 +22,7 @@ use crate::scenario::{Point, Scenario};
 /// The part-file kinds holding CSV rows, in the order the final files are assembled.
 pub const ROW_KINDS: [&str; 4] = ["summary", "events", "timeseries", "failures"];
 
+/// The part file of `kind` of chunk `chunk` in the run folder `dir`.
 pub fn part_path(dir: &Path, chunk: usize, kind: &str) -> PathBuf {
     dir.join("parts").join(format!("c{chunk:06}.{kind}"))
 }
@@ -50,6 +51,7 @@ fn rows() -> csv::Writer<Vec<u8>> {
 }
 
 impl<'s> ChunkWriter<'s> {
+    /// An empty chunk of `setup`'s replications (with timeseries rows if `timeseries`).
     pub fn new(setup: &'s Setup, timeseries: bool) -> ChunkWriter<'s> {
         let names = setup.series_names();
         ChunkWriter {
@@ -193,6 +195,7 @@ pub fn party_name(setup: &Setup, p: &crate::model::Params, party: Party) -> Stri
     }
 }
 
+/// Writes a chunk's sketches: their count, then each sketch.
 pub fn write_sketches(w: &mut impl Write, sketches: &[QuantileSketch]) -> std::io::Result<()> {
     w.write_all(&(sketches.len() as u64).to_le_bytes())?;
     for s in sketches {
@@ -201,6 +204,7 @@ pub fn write_sketches(w: &mut impl Write, sketches: &[QuantileSketch]) -> std::i
     Ok(())
 }
 
+/// Reads the sketches `write_sketches` wrote.
 pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
     let io = |e| OutputError::io(path, e);
     let mut r = BufReader::new(fs::File::open(path).map_err(io)?);
