@@ -14,13 +14,15 @@
 //! The items re-exported here are what a program using chipdip as a library needs: load a
 //! scenario, set parameters, run replications in memory or into a folder, read results by name.
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let scenario = chipdip::Scenario::load("scenarios/malaysia_2025.toml".as_ref(), &[])?
 //!     .with_set("nations.MYS.dependence.USA", "0.8")?;
-//! let results = chipdip::run_in_memory(&scenario, 100)?;
+//! let results = chipdip::run_in_memory(&scenario, 20)?;
 //! let retracted = results.share_with_event(chipdip::EventKind::Retract);
+//! assert!((0.0..=1.0).contains(&retracted));
 //! let denied = results.summary_by_name("MYS.denied_h100e")?;
+//! assert_eq!(denied.len(), 20);
 //! # Ok(()) }
 //! ```
 
