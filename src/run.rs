@@ -105,9 +105,6 @@ pub enum RunError {
     /// Writing or reading the run folder, or a folder that cannot be used (another run's).
     #[error(transparent)]
     Output(#[from] OutputError),
-    /// The worker threads could not be started.
-    #[error(transparent)]
-    Threads(#[from] experiment::ThreadsError),
     /// Removing `parts/` once the folder was complete.
     #[error("removing {}/parts", .out.display())]
     Cleanup {
