@@ -10,7 +10,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use chipdip::experiment::{Progress, Shard, replicate, run_pending};
-use chipdip::output::{RunDir, assemble};
+use chipdip::output::assemble;
+use chipdip::output::parts::PartFiles;
 use chipdip::scenario::Scenario;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
@@ -56,11 +57,8 @@ fn thousand_replications(c: &mut Criterion) {
                 b.iter_batched(
                     run_folder,
                     |d| {
-                        let dir = RunDir {
-                            path: d.path().to_path_buf(),
-                        };
-                        run_pending(&s, &dir, Shard::WHOLE, threads, false, &|_: Progress| {})
-                            .unwrap();
+                        let sink = PartFiles::new(d.path(), false);
+                        run_pending(&s, &sink, Shard::WHOLE, threads, &|_: Progress| {}).unwrap();
                         if assembled {
                             let out = d.path().to_path_buf();
                             assemble(&s, &out, false, &|_| out.clone()).unwrap();
@@ -85,10 +83,8 @@ fn assemble_thousand(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let d = run_folder();
-                let dir = RunDir {
-                    path: d.path().to_path_buf(),
-                };
-                run_pending(&s, &dir, Shard::WHOLE, 2, false, &|_: Progress| {}).unwrap();
+                let sink = PartFiles::new(d.path(), false);
+                run_pending(&s, &sink, Shard::WHOLE, 2, &|_: Progress| {}).unwrap();
                 d
             },
             |d| {

@@ -4,16 +4,16 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use chipdip::experiment::{self, Plan, Progress, Shard};
-use chipdip::output::manifest::{self, Manifest};
-use chipdip::output::{self, Prepared};
-use chipdip::scenario::{Scenario, ScenarioError};
+use chipdip::{
+    Plan, Prepared, Progress, RunObserver, RunOptions, Scenario, ScenarioError, Shard,
+    run_to_folder,
+};
 
 #[derive(Parser)]
 #[command(
@@ -172,151 +172,102 @@ fn shard_of(args: &RunArgs) -> anyhow::Result<Shard> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let mut sets = args.sets.clone();
-    if let Some(r) = args.reps {
-        sets.push(format!("simulation.replications={r}"));
-    }
-    if let Some(s) = args.seed {
-        sets.push(format!("simulation.seed={s}"));
-    }
-    let scenario = load(&args.scenario, &sets)?;
-    let shard = shard_of(&args)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let out = match &args.out {
-        Some(o) => o.clone(),
-        None => default_out(&scenario),
-    };
-    let mut manifest = Manifest {
-        program: "chipdip".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        crate_versions: manifest::crate_versions(),
-        rng: manifest::RNG_DESCRIPTION.into(),
-        scenario_files: scenario.files.clone(),
-        scenario_name: scenario.name.clone(),
-        scenario_hash: scenario.hash.clone(),
-        scenario: serde_json::to_value(&scenario.resolved)?,
-        master_seed: scenario.settings.seed,
-        points: scenario.points.len(),
-        replications: scenario.settings.replications,
-        months: scenario.settings.months,
+    let mut options = RunOptions {
+        sets: args.sets.clone(),
+        reps: args.reps,
+        seed: args.seed,
+        threads: args.threads,
         timeseries: args.timeseries,
-        shard,
+        shard: Shard::WHOLE,
+        out: args.out.clone(),
         command_line: std::env::args().collect(),
-        threads,
-        started_at: manifest::now_utc(),
-        finished_at: None,
-        failed_replications: 0,
-        outputs: Vec::new(),
-        merged_from: Vec::new(),
-        complete: false,
+        fail_replication: None,
     };
-    let (dir, state) = output::prepare(&out, &manifest)?;
-    if state == Prepared::AlreadyComplete {
-        eprintln!("{} is already complete; nothing to do", out.display());
+    let scenario = options.load(&args.scenario)?;
+    options.shard = shard_of(&args)?;
+    options.fail_replication = fail_replication_hook()?;
+    let bar = Bar {
+        quiet: args.quiet,
+        bar: OnceLock::new(),
+    };
+    let report = run_to_folder(&scenario, &options, &bar)?;
+    let out = report.out.display();
+    if report.state == Prepared::AlreadyComplete {
+        eprintln!("{out} is already complete; nothing to do");
         return Ok(());
     }
-    let plan = Plan::new(&scenario, &dir, shard);
-    if state == Prepared::Resumed {
-        eprintln!(
-            "resuming {}: {} of {} replications already done",
-            out.display(),
-            plan.done.replications,
-            plan.total.replications
-        );
-    }
-    let bar = progress_bar(&plan, args.quiet);
-    let started = Instant::now();
-    let tick = |p: Progress| {
-        bar.set_position(p.replications);
-        bar.set_message(format!("{}/{} points", p.points, plan.total.points));
-    };
-    experiment::run_plan(&scenario, &dir, &plan, threads, args.timeseries, &tick)?;
-    bar.finish_and_clear();
-
-    let unsharded = shard.count == 1;
-    if unsharded {
-        let failed = output::assemble(&scenario, &out, args.timeseries, &|_| out.clone())?;
-        manifest.failed_replications = failed;
-        manifest.outputs = output::output_files(args.timeseries, failed);
-    } else {
-        manifest.failed_replications = count_failures(&out)?;
-        manifest.outputs = vec!["parts/".into()];
-    }
-    manifest.finished_at = Some(manifest::now_utc());
-    manifest.complete = true;
-    manifest.write(&out.join("manifest.json"))?;
-    if unsharded {
-        // Only once the folder is marked complete: a run killed here is complete, not broken.
-        std::fs::remove_dir_all(out.join("parts"))
-            .with_context(|| format!("removing {}/parts", out.display()))?;
-    }
     eprintln!(
-        "{} replications ({} point(s)) in {:.1}s -> {}",
-        plan.total.replications - plan.done.replications,
-        plan.total.points,
-        started.elapsed().as_secs_f64(),
-        out.display()
+        "{} replications ({} point(s)) in {:.1}s -> {out}",
+        report.replications_run,
+        report.points,
+        report.elapsed.as_secs_f64(),
     );
-    if manifest.failed_replications > 0 && !unsharded {
+    if report.failed_replications > 0 && report.sharded {
         // The shard's job is done; `chipdip merge` reports the failures (and exits 1), so a
         // scheduler still runs the merge that depends on this shard.
         eprintln!(
-            "warning: {} replication(s) failed; recorded in {}/parts/*.failures",
-            manifest.failed_replications,
-            out.display()
+            "warning: {} replication(s) failed; recorded in {out}/parts/*.failures",
+            report.failed_replications,
         );
-    } else if manifest.failed_replications > 0 {
+    } else if report.failed_replications > 0 {
         bail!(
-            "{} replication(s) failed; see {}/failures.csv",
-            manifest.failed_replications,
-            out.display()
+            "{} replication(s) failed; see {out}/failures.csv",
+            report.failed_replications,
         );
     }
     Ok(())
 }
 
-/// Failed replications recorded in a shard's part files.
-fn count_failures(out: &Path) -> anyhow::Result<u64> {
-    let mut n = 0;
-    let parts = out.join("parts");
-    for entry in
-        std::fs::read_dir(&parts).with_context(|| format!("reading {}", parts.display()))?
-    {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "failures") {
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            n += bytecount_newlines(&bytes);
+/// Test hook (see `RunOptions::fail_replication`): `CHIPDIP_FAIL_REPLICATION=POINT:REP` makes
+/// that replication fail, so the tests can exercise the failure path. Not for real runs.
+fn fail_replication_hook() -> anyhow::Result<Option<(usize, u32)>> {
+    let Ok(v) = std::env::var("CHIPDIP_FAIL_REPLICATION") else {
+        return Ok(None);
+    };
+    let parsed = v
+        .split_once(':')
+        .and_then(|(p, r)| Some((p.trim().parse().ok()?, r.trim().parse().ok()?)));
+    parsed
+        .map(Some)
+        .with_context(|| format!("CHIPDIP_FAIL_REPLICATION must be POINT:REP, got {v:?}"))
+}
+
+/// The progress bar: replications done of the total, points done, replications per second and
+/// ETA; drawn only on a terminal. Made once the run is planned (it starts at the work a resumed
+/// folder already holds).
+struct Bar {
+    quiet: bool,
+    /// The bar and the points of the run.
+    bar: OnceLock<(ProgressBar, usize)>,
+}
+
+impl RunObserver for Bar {
+    fn planned(&self, out: &Path, state: &Prepared, plan: &Plan) {
+        if *state == Prepared::Resumed {
+            eprintln!(
+                "resuming {}: {} of {} replications already done",
+                out.display(),
+                plan.done.replications,
+                plan.total.replications
+            );
+        }
+        let _ = self
+            .bar
+            .set((progress_bar(plan, self.quiet), plan.total.points));
+    }
+
+    fn progress(&self, p: Progress) {
+        if let Some((bar, points)) = self.bar.get() {
+            bar.set_position(p.replications);
+            bar.set_message(format!("{}/{points} points", p.points));
         }
     }
-    Ok(n)
-}
 
-fn bytecount_newlines(b: &[u8]) -> u64 {
-    b.iter().filter(|&&c| c == b'\n').count() as u64
-}
-
-fn default_out(scenario: &Scenario) -> PathBuf {
-    let stamp: String = manifest::now_utc()
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .collect();
-    let name = if scenario.name.is_empty() {
-        "run"
-    } else {
-        &scenario.name
-    };
-    let base = PathBuf::from("output").join(format!("{name}-{stamp}"));
-    let mut p = base.clone();
-    let mut k = 1;
-    while p.exists() {
-        p = PathBuf::from(format!("{}-{k}", base.display()));
-        k += 1;
+    fn replications_done(&self) {
+        if let Some((bar, _)) = self.bar.get() {
+            bar.finish_and_clear();
+        }
     }
-    p
 }
 
 /// Replications done of the total, points done, replications per second and ETA; drawn only

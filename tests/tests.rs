@@ -16,3 +16,7 @@ mod transshipment;
 
 // Issue 8: bytes pinned across refactorings.
 mod golden;
+
+// The library façade and the failure path.
+mod failures;
+mod library;

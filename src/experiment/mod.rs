@@ -6,6 +6,10 @@
 //! and of sharding (shard `i` of `K` runs the chunks whose index is `i` modulo `K`). Chunk
 //! boundaries depend only on the numbers of points and replications, never on threads or
 //! shards, so every split produces the same bytes.
+//!
+//! Results go to a [`ChunkSink`] (see [`sink`]): the run folder's part files or memory.
+
+pub mod sink;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -13,10 +17,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::model::{self, Outcome};
-use crate::output::parts::{self, ChunkWriter};
-use crate::output::{OutputError, RunDir};
 use crate::rng::replication_seed;
 use crate::scenario::Scenario;
+pub use sink::{ChunkSink, Recorder, ThreadsError};
 
 /// Replications per chunk.
 pub const CHUNK_REPS: u32 = 50;
@@ -24,9 +27,13 @@ pub const CHUNK_REPS: u32 = 50;
 /// A run of consecutive replications of one point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Chunk {
+    /// Position in the run's chunk list (names its part files; decides its shard).
     pub index: usize,
+    /// The sweep point (0 without a sweep).
     pub point: usize,
+    /// The first replication.
     pub first_rep: u32,
+    /// How many replications (at most [`CHUNK_REPS`]).
     pub reps: u32,
 }
 
@@ -52,13 +59,24 @@ pub fn chunks(points: usize, replications: u32) -> Vec<Chunk> {
 /// Which part of the work a process runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
+    /// This shard, `0..count`.
     pub index: u32,
+    /// How many shards the run is split into (1: not sharded).
     pub count: u32,
 }
 
+/// The whole run, unsharded.
+impl Default for Shard {
+    fn default() -> Shard {
+        Shard::WHOLE
+    }
+}
+
 impl Shard {
+    /// The whole run: shard 0 of 1.
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
+    /// Whether this shard runs `chunk` (chunk index modulo the count).
     pub fn owns(&self, chunk: &Chunk) -> bool {
         chunk.index % self.count as usize == self.index as usize
     }
@@ -81,19 +99,23 @@ impl Shard {
 /// A replication that failed (a ledger violation: a bug, reported with its seed).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
+    /// The sweep point.
     pub point: usize,
+    /// The replication within the point.
     pub replication: u32,
+    /// Its seed, to rerun it alone.
     pub seed: u64,
+    /// What went wrong, on one line.
     pub error: String,
 }
 
-/// Runs one chunk: its replications in order, into one set of part files. A replication that
+/// Runs one chunk: its replications in order, into one recorder. A replication that
 /// fails — a ledger violation, or a panic at some odd sweep point — is recorded with its seed
 /// and error, and the chunk goes on. `on_replication` is called after each replication.
 pub fn run_chunk(
     scenario: &Scenario,
     chunk: &Chunk,
-    writer: &mut ChunkWriter,
+    writer: &mut impl Recorder,
     on_replication: &dyn Fn(),
 ) {
     let point = &scenario.points[chunk.point];
@@ -104,7 +126,7 @@ pub fn run_chunk(
         }));
         let error = match result {
             Ok(Ok(outcome)) => {
-                writer.add(point, rep, seed, &outcome);
+                writer.add(point, rep, seed, outcome);
                 None
             }
             Ok(Err(violation)) => Some(violation.to_string()),
@@ -155,22 +177,27 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The chunks of `shard` and which of them `dir` already holds (resume).
-    pub fn new(scenario: &Scenario, dir: &RunDir, shard: Shard) -> Plan {
+    /// The chunks of `shard` and which of them `sink` already holds (resume).
+    pub fn new(scenario: &Scenario, sink: &impl ChunkSink, shard: Shard) -> Plan {
+        let all = chunks(scenario.points.len(), scenario.settings.replications);
+        Plan::of(&all, shard, |c| sink.is_done(c))
+    }
+
+    /// The chunks of `all` that `shard` owns, split by `is_done` into done and pending.
+    pub fn of(all: &[Chunk], shard: Shard, is_done: impl Fn(&Chunk) -> bool) -> Plan {
         let mut plan = Plan {
             pending: Vec::new(),
             total: Progress::default(),
             done: Progress::default(),
         };
         // Chunks are point-major: walk them one point at a time.
-        let all = chunks(scenario.points.len(), scenario.settings.replications);
         for of_point in all.chunk_by(|a, b| a.point == b.point) {
             let mut owned = 0;
             let mut pending = 0;
             for c in of_point.iter().filter(|c| shard.owns(c)) {
                 owned += 1;
                 plan.total.replications += c.reps as u64;
-                if parts::is_done(dir, c.index) {
+                if is_done(c) {
                     plan.done.replications += c.reps as u64;
                 } else {
                     pending += 1;
@@ -188,16 +215,15 @@ impl Plan {
     }
 }
 
-/// Runs the pending chunks of `plan` on `threads` threads, calling `tick` (from any thread)
-/// after every replication with the progress so far.
-pub fn run_plan(
+/// Runs the pending chunks of `plan` on `threads` threads into `sink`, calling `tick` (from any
+/// thread) after every replication with the progress so far.
+pub fn run_plan<S: ChunkSink>(
     scenario: &Scenario,
-    dir: &RunDir,
+    sink: &S,
     plan: &Plan,
     threads: usize,
-    timeseries: bool,
     tick: &(dyn Fn(Progress) + Sync),
-) -> Result<(), OutputError> {
+) -> Result<(), S::Error> {
     let replications = AtomicU64::new(plan.done.replications);
     let points = AtomicUsize::new(plan.done.points);
     // Pending chunks left per point: the point is done when its count reaches zero.
@@ -213,16 +239,18 @@ pub fn run_plan(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| OutputError::Refused(format!("cannot start {threads} threads: {e}")))?;
+        .map_err(|e| ThreadsError {
+            threads,
+            message: e.to_string(),
+        })?;
     pool.install(|| {
         plan.pending.par_iter().try_for_each(|chunk| {
-            let point = &scenario.points[chunk.point];
-            let mut writer = ChunkWriter::new(&point.setup, timeseries);
-            run_chunk(scenario, chunk, &mut writer, &|| {
+            let mut recorder = sink.open(scenario, chunk);
+            run_chunk(scenario, chunk, &mut recorder, &|| {
                 replications.fetch_add(1, Ordering::Relaxed);
                 tick(progress());
             });
-            writer.finish(dir, chunk.index)?;
+            sink.close(chunk, recorder)?;
             if left[chunk.point].fetch_sub(1, Ordering::AcqRel) == 1 {
                 points.fetch_add(1, Ordering::Relaxed);
                 tick(progress());
@@ -232,17 +260,16 @@ pub fn run_plan(
     })
 }
 
-/// Runs the chunks of `shard` that `dir` does not hold yet (see [`Plan`] and [`run_plan`]).
-pub fn run_pending(
+/// Runs the chunks of `shard` that `sink` does not hold yet (see [`Plan`] and [`run_plan`]).
+pub fn run_pending<S: ChunkSink>(
     scenario: &Scenario,
-    dir: &RunDir,
+    sink: &S,
     shard: Shard,
     threads: usize,
-    timeseries: bool,
     tick: &(dyn Fn(Progress) + Sync),
-) -> Result<(), OutputError> {
-    let plan = Plan::new(scenario, dir, shard);
-    run_plan(scenario, dir, &plan, threads, timeseries, tick)
+) -> Result<(), S::Error> {
+    let plan = Plan::new(scenario, sink, shard);
+    run_plan(scenario, sink, &plan, threads, tick)
 }
 
 /// One replication's outcome without any output (benchmarks, tests).

@@ -35,6 +35,13 @@ pub enum OutputError {
     Refused(String),
 }
 
+/// A run that cannot start its threads cannot write its folder either.
+impl From<crate::experiment::ThreadsError> for OutputError {
+    fn from(e: crate::experiment::ThreadsError) -> OutputError {
+        OutputError::Refused(e.to_string())
+    }
+}
+
 impl OutputError {
     pub fn io(path: &Path, source: std::io::Error) -> OutputError {
         OutputError::Io {

@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 
 use super::sketch::QuantileSketch;
 use super::{OutputError, RunDir, format_month, format_number};
-use crate::experiment::Failure;
+use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
 use crate::model::{Outcome, Party, Setup};
-use crate::scenario::Point;
+use crate::scenario::{Point, Scenario};
 
 /// The part-file kinds holding CSV rows, in the order the final files are assembled.
 pub const ROW_KINDS: [&str; 4] = ["summary", "events", "timeseries", "failures"];
 
+/// The part file of `kind` of chunk `chunk` in the run folder `dir`.
 pub fn part_path(dir: &Path, chunk: usize, kind: &str) -> PathBuf {
     dir.join("parts").join(format!("c{chunk:06}.{kind}"))
 }
@@ -50,6 +51,7 @@ fn rows() -> csv::Writer<Vec<u8>> {
 }
 
 impl<'s> ChunkWriter<'s> {
+    /// An empty chunk of `setup`'s replications (with timeseries rows if `timeseries`).
     pub fn new(setup: &'s Setup, timeseries: bool) -> ChunkWriter<'s> {
         let names = setup.series_names();
         ChunkWriter {
@@ -133,6 +135,55 @@ impl<'s> ChunkWriter<'s> {
     }
 }
 
+impl Recorder for ChunkWriter<'_> {
+    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) {
+        ChunkWriter::add(self, point, rep, seed, &outcome);
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        ChunkWriter::fail(self, failure);
+    }
+}
+
+/// The part files of a run folder as a [`ChunkSink`]: each chunk goes through a
+/// [`ChunkWriter`] into `dir/parts`, and a chunk whose sketch is there is done (resume).
+#[derive(Clone, Debug)]
+pub struct PartFiles {
+    /// The run folder (holding `parts/`).
+    pub dir: RunDir,
+    /// Whether to write the timeseries rows too (`--timeseries`).
+    pub timeseries: bool,
+}
+
+impl PartFiles {
+    /// The part files of the run folder at `path`.
+    pub fn new(path: &Path, timeseries: bool) -> PartFiles {
+        PartFiles {
+            dir: RunDir {
+                path: path.to_path_buf(),
+            },
+            timeseries,
+        }
+    }
+}
+
+impl ChunkSink for PartFiles {
+    type Recorder<'s> = ChunkWriter<'s>;
+    type Error = OutputError;
+
+    fn is_done(&self, chunk: &Chunk) -> bool {
+        is_done(&self.dir, chunk.index)
+    }
+
+    fn open<'s>(&'s self, scenario: &'s Scenario, chunk: &Chunk) -> ChunkWriter<'s> {
+        ChunkWriter::new(&scenario.points[chunk.point].setup, self.timeseries)
+    }
+
+    fn close(&self, chunk: &Chunk, writer: ChunkWriter<'_>) -> Result<(), OutputError> {
+        writer.finish(&self.dir, chunk.index)
+    }
+}
+
 /// A party's id for the `actor`/`target` columns (timeline changes show their path).
 pub fn party_name(setup: &Setup, p: &crate::model::Params, party: Party) -> String {
     match party {
@@ -144,6 +195,7 @@ pub fn party_name(setup: &Setup, p: &crate::model::Params, party: Party) -> Stri
     }
 }
 
+/// Writes a chunk's sketches: their count, then each sketch.
 pub fn write_sketches(w: &mut impl Write, sketches: &[QuantileSketch]) -> std::io::Result<()> {
     w.write_all(&(sketches.len() as u64).to_le_bytes())?;
     for s in sketches {
@@ -152,6 +204,7 @@ pub fn write_sketches(w: &mut impl Write, sketches: &[QuantileSketch]) -> std::i
     Ok(())
 }
 
+/// Reads the sketches `write_sketches` wrote.
 pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
     let io = |e| OutputError::io(path, e);
     let mut r = BufReader::new(fs::File::open(path).map_err(io)?);

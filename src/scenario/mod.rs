@@ -119,6 +119,22 @@ impl Scenario {
             })
             .collect()
     }
+
+    /// This scenario with parameter `path` set to `value` (TOML; bare words are strings),
+    /// exactly as `--set PATH=VALUE` would: applied to the resolved tree and re-validated, so
+    /// every timeline snapshot (and sweep point) sees it; errors are located at `--set`.
+    pub fn with_set(&self, path: &str, value: &str) -> Result<Scenario, ScenarioError> {
+        let mut source = Source {
+            tree: self.resolved.clone(),
+            origins: BTreeMap::new(),
+            file: self.files.first().cloned().unwrap_or_default(),
+            files: self.files.clone(),
+        };
+        source::apply_set(&mut source, &format!("{path}={value}"))?;
+        let file = deserialize(&source, &source.tree)?;
+        source.tree = to_tree(&file);
+        Scenario::build(source, file)
+    }
 }
 
 /// A value as `chipdip params` shows it (strings unquoted).
