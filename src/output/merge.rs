@@ -22,28 +22,85 @@ pub struct Merged {
 /// Merges `shards` into `out`.
 pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, OutputError> {
     let refuse = |m: String| Err(OutputError::Refused(m));
+    let manifests = complete_manifests(shards)?;
+    let first = &manifests[0];
+    let count = first.shard.count;
+    let dirs = shards_in_order(shards, &manifests)?;
+    let tree: toml::Table = serde_json::from_value(first.scenario.clone())
+        .map_err(|e| OutputError::Refused(format!("manifest scenario unreadable: {e}")))?;
+    let scenario = Scenario::from_resolved(tree, "manifest.json")
+        .map_err(|e| OutputError::Refused(e.to_string()))?;
+    if scenario.hash != first.scenario_hash {
+        return refuse("manifest scenario does not match its hash".into());
+    }
+    check_chunks(&scenario, &dirs)?;
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|e| OutputError::io(out, e))?
+            .next()
+            .is_some()
+    {
+        return refuse(format!(
+            "{} exists and is not empty; choose another --out",
+            out.display()
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(|e| OutputError::io(out, e))?;
+    let mut manifest = first.clone();
+    manifest.shard = Shard::WHOLE;
+    manifest.complete = false;
+    manifest.command_line = std::env::args().collect();
+    manifest.started_at = now_utc();
+    manifest.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    let manifest_path = out.join("manifest.json");
+    manifest.write(&manifest_path)?;
+    let failed = assemble(&scenario, out, first.timeseries, &|c| {
+        dirs[c.index % count as usize].clone()
+    })?;
+    manifest.failed_replications = failed;
+    manifest.outputs = super::output_files(first.timeseries, failed);
+    manifest.finished_at = Some(now_utc());
+    manifest.complete = true;
+    manifest.write(&manifest_path)?;
+    Ok(Merged {
+        shards: dirs.len(),
+        failed_replications: failed,
+    })
+}
+
+/// The manifest of every shard folder, each of them complete.
+fn complete_manifests(shards: &[PathBuf]) -> Result<Vec<Manifest>, OutputError> {
     let mut manifests = Vec::new();
     for dir in shards {
         let path = dir.join("manifest.json");
         if !path.exists() {
-            return refuse(format!(
+            return Err(OutputError::Refused(format!(
                 "{} is not a chipdip run folder (no manifest.json)",
                 dir.display()
-            ));
+            )));
         }
         let m = Manifest::read(&path)?;
         if !m.complete {
-            return refuse(format!(
+            return Err(OutputError::Refused(format!(
                 "{} is not complete; rerun its shard first",
                 dir.display()
-            ));
+            )));
         }
         manifests.push(m);
     }
+    Ok(manifests)
+}
+
+/// The shard folders by shard index: all of one run and one shard count, each index once.
+fn shards_in_order(
+    shards: &[PathBuf],
+    manifests: &[Manifest],
+) -> Result<Vec<PathBuf>, OutputError> {
+    let refuse = |m: String| Err(OutputError::Refused(m));
     let first = &manifests[0];
     let count = first.shard.count;
     let mut by_index: Vec<Option<PathBuf>> = vec![None; count as usize];
-    for (dir, m) in shards.iter().zip(&manifests) {
+    for (dir, m) in shards.iter().zip(manifests) {
         if m.scenario_hash != first.scenario_hash || m.timeseries != first.timeseries {
             return refuse(format!(
                 "{} belongs to another run ({}) than {} ({})",
@@ -84,64 +141,24 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, OutputError> {
             missing.join(", ")
         ));
     }
-    let tree: toml::Table = serde_json::from_value(first.scenario.clone())
-        .map_err(|e| OutputError::Refused(format!("manifest scenario unreadable: {e}")))?;
-    let scenario = Scenario::from_resolved(tree, "manifest.json")
-        .map_err(|e| OutputError::Refused(e.to_string()))?;
-    if scenario.hash != first.scenario_hash {
-        return refuse("manifest scenario does not match its hash".into());
-    }
-    // Every chunk must be in the shard that owns it (a shard folder whose parts were removed
-    // or that was copied partially is refused before anything is written).
+    Ok(by_index.into_iter().flatten().collect())
+}
+
+/// Every chunk must be in the shard that owns it: a shard folder whose parts were removed or
+/// that was copied partially is refused before anything is written.
+fn check_chunks(scenario: &Scenario, dirs: &[PathBuf]) -> Result<(), OutputError> {
     for c in chunks(scenario.points.len(), scenario.settings.replications) {
-        let dir = by_index[c.index % count as usize]
-            .as_ref()
-            .expect("checked above");
+        let dir = &dirs[c.index % dirs.len()];
         if !part_path(dir, c.index, "sketch").exists() {
-            return refuse(format!(
+            return Err(OutputError::Refused(format!(
                 "{} lacks chunk {} (point {}, replications {}..{}); rerun that shard into it",
                 dir.display(),
                 c.index,
                 c.point,
                 c.first_rep,
                 c.first_rep + c.reps
-            ));
+            )));
         }
     }
-    if out.exists()
-        && std::fs::read_dir(out)
-            .map_err(|e| OutputError::io(out, e))?
-            .next()
-            .is_some()
-    {
-        return refuse(format!(
-            "{} exists and is not empty; choose another --out",
-            out.display()
-        ));
-    }
-    std::fs::create_dir_all(out).map_err(|e| OutputError::io(out, e))?;
-    let dirs: Vec<PathBuf> = by_index
-        .into_iter()
-        .map(|d| d.expect("checked above"))
-        .collect();
-    let mut manifest = first.clone();
-    manifest.shard = Shard::WHOLE;
-    manifest.complete = false;
-    manifest.command_line = std::env::args().collect();
-    manifest.started_at = now_utc();
-    manifest.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
-    let manifest_path = out.join("manifest.json");
-    manifest.write(&manifest_path)?;
-    let failed = assemble(&scenario, out, first.timeseries, &|c| {
-        dirs[c.index % count as usize].clone()
-    })?;
-    manifest.failed_replications = failed;
-    manifest.outputs = super::output_files(first.timeseries, failed);
-    manifest.finished_at = Some(now_utc());
-    manifest.complete = true;
-    manifest.write(&manifest_path)?;
-    Ok(Merged {
-        shards: dirs.len(),
-        failed_replications: failed,
-    })
+    Ok(())
 }

@@ -136,25 +136,7 @@ impl SweepFile {
                  `min`/`max`",
             ));
         }
-        let mut targets = Vec::with_capacity(self.factors.len());
-        let mut factors = Vec::with_capacity(self.factors.len());
-        for (path, factor) in &self.factors {
-            let target = target(source, path)?;
-            let values = factor
-                .to_values(design)
-                .map_err(|m| source.error_at(&target.at, m))?;
-            if target.integer && !produces_integers(&values) {
-                return Err(source.error_at(
-                    &target.at,
-                    format!(
-                        "`{path}` holds an integer; give integer `values`, or `integer = true` \
-                         for a range"
-                    ),
-                ));
-            }
-            targets.push(target);
-            factors.push(values);
-        }
+        let (targets, factors) = self.factors(source, design)?;
         let rows = design_points(
             design,
             &factors,
@@ -190,37 +172,77 @@ impl SweepFile {
                 .origins
                 .insert(t.path.to_string(), origin_from(&source.origin_of(&t.at)));
         }
-        let mut points = Vec::with_capacity(rows.len());
-        for (index, row) in rows.into_iter().enumerate() {
-            let mut values = Vec::with_capacity(row.len());
-            located.tree = source.tree.clone();
-            for (t, v) in targets.iter().zip(row) {
-                let (value, shown) = if t.integer {
-                    let i = v.round() as i64;
-                    (Value::Integer(i), i as f64)
-                } else {
-                    (Value::Float(v), v)
-                };
-                source::set_path(&mut located.tree, t.path, value)
-                    .map_err(|m| source.error_at(&t.at, m))?;
-                values.push((t.path.to_string(), shown));
-            }
-            let setup = build_setup(&located, settings).map_err(|mut e| {
-                let at: Vec<String> = values
-                    .iter()
-                    .map(|(p, v)| format!("{p} = {}", crate::output::format_number(*v)))
-                    .collect();
-                e.message = format!("{} (at sweep point {index}: {})", e.message, at.join(", "));
-                e
-            })?;
-            points.push(Point {
-                index,
-                values,
-                setup,
-            });
-        }
-        Ok(points)
+        rows.into_iter()
+            .enumerate()
+            .map(|(index, row)| point_at(index, row, &targets, source, &mut located, settings))
+            .collect()
     }
+
+    /// Each factor's target and values under `design`, in path order.
+    fn factors<'a>(
+        &'a self,
+        source: &Source,
+        design: Design,
+    ) -> Result<(Vec<Target<'a>>, Vec<FactorValues>), ScenarioError> {
+        let mut targets = Vec::with_capacity(self.factors.len());
+        let mut factors = Vec::with_capacity(self.factors.len());
+        for (path, factor) in &self.factors {
+            let target = target(source, path)?;
+            let values = factor
+                .to_values(design)
+                .map_err(|m| source.error_at(&target.at, m))?;
+            if target.integer && !produces_integers(&values) {
+                return Err(source.error_at(
+                    &target.at,
+                    format!(
+                        "`{path}` holds an integer; give integer `values`, or `integer = true` \
+                         for a range"
+                    ),
+                ));
+            }
+            targets.push(target);
+            factors.push(values);
+        }
+        Ok((targets, factors))
+    }
+}
+
+/// Sweep point `index`: the design's `row` set at the targets' paths of the base tree, then
+/// validated like the base scenario (errors name the point and its values).
+fn point_at(
+    index: usize,
+    row: Vec<f64>,
+    targets: &[Target],
+    source: &Source,
+    located: &mut Source,
+    settings: &Settings,
+) -> Result<Point, ScenarioError> {
+    let mut values = Vec::with_capacity(row.len());
+    located.tree = source.tree.clone();
+    for (t, v) in targets.iter().zip(row) {
+        let (value, shown) = if t.integer {
+            let i = v.round() as i64;
+            (Value::Integer(i), i as f64)
+        } else {
+            (Value::Float(v), v)
+        };
+        source::set_path(&mut located.tree, t.path, value)
+            .map_err(|m| source.error_at(&t.at, m))?;
+        values.push((t.path.to_string(), shown));
+    }
+    let setup = build_setup(located, settings).map_err(|mut e| {
+        let at: Vec<String> = values
+            .iter()
+            .map(|(p, v)| format!("{p} = {}", crate::output::format_number(*v)))
+            .collect();
+        e.message = format!("{} (at sweep point {index}: {})", e.message, at.join(", "));
+        e
+    })?;
+    Ok(Point {
+        index,
+        values,
+        setup,
+    })
 }
 
 /// Checks that `path` names a number of the resolved tree that a sweep may set.
