@@ -113,3 +113,77 @@ impl Diplomacy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::alignment::Alignment;
+    use crate::model::diplomacy::{DealStatus, Diplomacy};
+    use crate::model::fixture::{self, H100, HUAWEI, MYS, NVIDIA};
+    use crate::model::params::{DealParams, Params};
+    use crate::model::record::EventKind;
+    use crate::rng::{Purpose, Stream, stream};
+
+    fn with_deal(constraint_cost: f64, breach: f64) -> Params {
+        let mut p = fixture::params();
+        p.regulators[0].deals.push(DealParams {
+            id: "campus".into(),
+            enabled: true,
+            nation: MYS,
+            product: H100,
+            month: 1,
+            units_per_year: 1200.0,
+            licence_exempt: true,
+            constraint_cost,
+            breach_probability: breach,
+            detection_probability: 1.0,
+            alignment_shift: 0.2,
+        });
+        p
+    }
+
+    fn months(p: &Params, n: u32) -> (Diplomacy, Vec<EventKind>) {
+        let mut d = Diplomacy::new(p);
+        let mut a = Alignment::new(p);
+        let mut rngs: Vec<Stream> = (0..3).map(|i| stream(2, Purpose::Diplomacy, i)).collect();
+        let mut events = Vec::new();
+        for t in 0..n {
+            d.resolve(t, p, &mut a, &mut rngs, &mut events);
+        }
+        (d, events.iter().map(|e| e.kind).collect())
+    }
+
+    #[test]
+    fn an_accepted_deal_reserves_units_and_bars_rival_chips() {
+        let p = with_deal(0.1, 0.0); // coverage 1200 / 2400 = 0.5 > 0.1
+        let (d, kinds) = months(&p, 1);
+        assert!(kinds.is_empty(), "not offered before its month");
+        assert_eq!(d.accepted_deal(0, MYS, &p), None);
+        let (d, kinds) = months(&p, 2);
+        assert_eq!(kinds, vec![EventKind::DealOffer, EventKind::DealAccept]);
+        assert_eq!(d.deal(0, 0), DealStatus::Accepted);
+        assert_eq!(d.accepted_deal(0, MYS, &p), Some(0));
+        assert_eq!(d.deal_allocation(&p, MYS, H100), 100);
+        assert!(d.barred(MYS, HUAWEI, &p));
+        assert!(!d.barred(MYS, NVIDIA, &p));
+    }
+
+    #[test]
+    fn a_costly_deal_is_rejected_and_a_detected_breach_revokes() {
+        let (d, kinds) = months(&with_deal(0.9, 0.0), 3);
+        assert_eq!(kinds, vec![EventKind::DealOffer, EventKind::DealReject]);
+        assert_eq!(d.deal(0, 0), DealStatus::Rejected);
+        let p = with_deal(0.1, 1.0);
+        let (d, kinds) = months(&p, 3);
+        assert_eq!(
+            kinds,
+            vec![
+                EventKind::DealOffer,
+                EventKind::DealAccept,
+                EventKind::Breach,
+                EventKind::Revoke
+            ]
+        );
+        assert_eq!(d.deal(0, 0), DealStatus::Revoked);
+        assert_eq!(d.deal_allocation(&p, MYS, H100), 0);
+    }
+}

@@ -77,3 +77,82 @@ impl Diplomacy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::alignment::Alignment;
+    use crate::model::diplomacy::Diplomacy;
+    use crate::model::fixture::{self, ASCEND, MYS, USA};
+    use crate::model::params::{PatronPolicy, PressureCost, PressurePolicy, ProjectParams};
+    use crate::model::record::EventKind;
+    use crate::rng::{Purpose, Stream, stream};
+
+    fn run(counter_value: f64, intensity: f64) -> (Diplomacy, Vec<EventKind>, f64) {
+        let mut p = fixture::params();
+        p.nations[MYS].dependence[USA] = 1.0;
+        p.nations[MYS].projects.push(ProjectParams {
+            id: "campus".into(),
+            month: 0,
+            product: ASCEND,
+            units: 1000,
+            value: 0.3,
+        });
+        p.regulators[0].pressure = Some(PressurePolicy {
+            enabled: true,
+            propensity: 1e6,
+            size_scale_h100e: 1.0,
+            intensity,
+            cost: PressureCost::Tariff,
+            punishment_months: 3,
+            backlash: 0.0,
+            compliance_shift: 0.0,
+        });
+        p.regulators[1].patron = Some(PatronPolicy {
+            counter_offer_probability: 1.0,
+            counter_offer_value: counter_value,
+            alignment_shift: 0.2,
+            retaliation_probability: 1.0,
+            retaliation_intensity: 0.4,
+            retaliation_months: 2,
+            retaliation_alignment_shift: 0.3,
+        });
+        let mut d = Diplomacy::new(&p);
+        let mut a = Alignment::new(&p);
+        let mut rngs: Vec<Stream> = (0..3).map(|i| stream(1, Purpose::Diplomacy, i)).collect();
+        let mut events = Vec::new();
+        d.resolve(0, &p, &mut a, &mut rngs, &mut events);
+        let kinds = events.iter().map(|e| e.kind).collect();
+        (d, kinds, a.values()[MYS])
+    }
+
+    #[test]
+    fn a_counter_offer_can_turn_a_retraction_into_a_hold() {
+        // Threat 0.8 against value 0.3: retracts without help, holds with a 0.6 offer.
+        let (d, kinds, alignment) = run(0.6, 0.8);
+        assert_eq!(
+            kinds,
+            vec![
+                EventKind::Announce,
+                EventKind::Pressure,
+                EventKind::CounterOffer,
+                EventKind::Hold
+            ]
+        );
+        assert!((alignment + 0.2).abs() < 1e-12, "moves toward China");
+        assert_eq!(
+            d.demand_factor(MYS, 2),
+            0.6,
+            "the tariff halves the intensity"
+        );
+    }
+
+    #[test]
+    fn the_patron_retaliates_against_a_retraction() {
+        let (d, kinds, alignment) = run(0.1, 0.8);
+        assert_eq!(kinds.last(), Some(&EventKind::Retaliate));
+        assert!(kinds.contains(&EventKind::Retract));
+        assert_eq!(d.demand_factor(MYS, 1), 0.6);
+        assert_eq!(d.demand_factor(MYS, 2), 1.0);
+        assert!((alignment - 0.3).abs() < 1e-12, "moves away from China");
+    }
+}

@@ -125,3 +125,95 @@ impl Diplomacy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::alignment::Alignment;
+    use crate::model::diplomacy::{COUNTED, Diplomacy, ProjectStatus};
+    use crate::model::fixture::{self, ASCEND, CHN, MYS, USA};
+    use crate::model::params::{Params, PressureCost, PressurePolicy, ProjectParams};
+    use crate::model::record::{Event, EventKind};
+    use crate::rng::{Purpose, Stream, stream};
+
+    /// The fixture with MYS planning a 1,000-unit Ascend build in month 0 and the US pressing
+    /// with `propensity` and `intensity` (MYS depends on the US at 0.6).
+    fn pressed(propensity: f64, intensity: f64) -> Params {
+        let mut p = fixture::params();
+        p.nations[MYS].dependence[USA] = 0.6;
+        p.nations[MYS].projects.push(ProjectParams {
+            id: "campus".into(),
+            month: 0,
+            product: ASCEND,
+            units: 1000,
+            value: 0.3,
+        });
+        p.regulators[0].pressure = Some(PressurePolicy {
+            enabled: true,
+            propensity,
+            size_scale_h100e: 100.0,
+            intensity,
+            cost: PressureCost::LicenceCut,
+            punishment_months: 6,
+            backlash: 0.1,
+            compliance_shift: 0.2,
+        });
+        p
+    }
+
+    fn resolve(p: &Params, seed: u64) -> (Diplomacy, Alignment, Vec<Event>) {
+        let mut d = Diplomacy::new(p);
+        let mut a = Alignment::new(p);
+        let mut rngs: Vec<Stream> = (0..3)
+            .map(|i| stream(seed, Purpose::Diplomacy, i))
+            .collect();
+        let mut events = Vec::new();
+        d.resolve(0, p, &mut a, &mut rngs, &mut events);
+        (d, a, events)
+    }
+
+    fn kinds(events: &[Event]) -> Vec<EventKind> {
+        events.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn with_no_propensity_there_is_no_pressure() {
+        for seed in 0..20 {
+            let (d, _, events) = resolve(&pressed(0.0, 1.0), seed);
+            assert_eq!(kinds(&events), vec![EventKind::Announce]);
+            assert_eq!(d.project(MYS, 0), ProjectStatus::Proceeding);
+        }
+    }
+
+    #[test]
+    fn certain_pressure_with_a_huge_threat_makes_the_nation_retract() {
+        let p = pressed(1e6, 1.0); // threatened 0.6 > value 0.3
+        let (d, a, events) = resolve(&p, 1);
+        assert_eq!(
+            kinds(&events),
+            vec![EventKind::Announce, EventKind::Pressure, EventKind::Retract]
+        );
+        assert_eq!(d.project(MYS, 0), ProjectStatus::Retracted);
+        // Backlash away from the US, then compliance toward it (alignment 0 counts as +).
+        assert!((a.values()[MYS] - 0.1).abs() < 1e-12);
+        let k = COUNTED
+            .iter()
+            .position(|x| *x == EventKind::Pressure)
+            .unwrap();
+        assert_eq!(
+            (d.count(MYS, k), d.count(USA, k), d.count(CHN, k)),
+            (1, 1, 0)
+        );
+        assert_eq!(d.licence_factor(0, MYS, 1), 1.0);
+    }
+
+    #[test]
+    fn a_nation_that_holds_is_punished() {
+        let p = pressed(1e6, 0.25); // threatened 0.15 < value 0.3
+        let (d, _, events) = resolve(&p, 1);
+        assert_eq!(events.last().unwrap().kind, EventKind::Hold);
+        assert_eq!(d.project(MYS, 0), ProjectStatus::Proceeding);
+        assert_eq!(d.licence_factor(0, MYS, 5), 0.75);
+        assert_eq!(d.licence_factor(0, MYS, 6), 1.0);
+        assert_eq!(d.demand_factor(MYS, 0), 1.0);
+    }
+}

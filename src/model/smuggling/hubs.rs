@@ -290,3 +290,103 @@ pub fn premium(p: &Params, product: usize, gap_h100e: f64) -> f64 {
         s.max_premium,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::diplomacy::Diplomacy;
+    use crate::model::fixture::{self, CHN, H100, MYS};
+    use crate::model::smuggling::PopulationParams;
+
+    /// The fixture with a hub in MYS diverting h100s to CHN: 100 shell buyers of ≈10 units.
+    fn with_hub() -> Params {
+        let mut p = fixture::params();
+        p.hubs.push(HubParams {
+            nation: MYS,
+            destination: CHN,
+            product: H100,
+            permit_regime: 0.0,
+            populations: vec![(
+                "shells".into(),
+                PopulationParams {
+                    count: 100,
+                    size_median_units: 10.0,
+                    size_sigma: 0.0,
+                    risk_appetite_alpha: 2.0,
+                    risk_appetite_beta: 2.0,
+                    max_divert_fraction: 1.0,
+                    volume_scale_units: 50.0,
+                    ban_months: 12,
+                },
+            )],
+        });
+        p
+    }
+
+    fn request(p: &Params, hubs: &mut Hubs) -> u64 {
+        let d = Diplomacy::new(p);
+        let rules = RulesInForce::new(p, &d, 0);
+        hubs.request(0, &rules, &mut ExportRules::new(p, 1))
+    }
+
+    #[test]
+    fn premium_rises_with_the_gap_and_drives_the_request() {
+        let p = with_hub();
+        let (low, high) = (premium(&p, H100, 500.0), premium(&p, H100, 1000.0));
+        assert!(0.0 < low && low < high, "{low} {high}");
+        assert_eq!(premium(&p, H100, 0.0), 0.0);
+        let mut hubs = Hubs::new(&p, 1);
+        // CHN's whole demand (400) is the first gap: premium at 40% of reference.
+        let r = request(&p, &mut hubs);
+        assert!((390..=410).contains(&r), "{r}");
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = 5000.0;
+        hubs.update_gaps(&flows);
+        assert_eq!(request(&p, &mut hubs), 1000);
+        hubs.update_gaps(&Flows::new(3, 2));
+        assert_eq!(request(&p, &mut hubs), 0);
+    }
+
+    #[test]
+    fn licence_room_caps_what_the_hub_asks_for() {
+        let mut p = with_hub();
+        let rule = &mut p.regulators[0].rules[MYS][0];
+        rule.annual_cap_h100e = Some(50.0);
+        rule.exempt_h100e_per_year = 1.2; // 100 consignees × 1.2 / 12 = 10 units
+        let mut hubs = Hubs::new(&p, 1);
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = 5000.0;
+        hubs.update_gaps(&flows);
+        assert_eq!(request(&p, &mut hubs), 60);
+    }
+
+    #[test]
+    fn granted_units_are_imported_or_returned_and_diversion_is_logged() {
+        let p = with_hub();
+        let mut hubs = Hubs::new(&p, 1);
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = 5000.0;
+        hubs.update_gaps(&flows);
+        request(&p, &mut hubs);
+        hubs.grant(0, 2000);
+        hubs.begin_transship();
+        let mut events = Vec::new();
+        let x = hubs.step(&p, 0, 0, &mut events);
+        let m = x.month;
+        assert_eq!(m.imported_units + x.returned_units, 2000);
+        assert_eq!(
+            m.imported_units,
+            m.retained_units + m.diverted_units + m.seized_units
+        );
+        assert!(m.diverted_units > 0, "no enforcement: shells divert");
+        assert_eq!(hubs.diverted_in_h100e()[CHN], m.diverted_units as f64);
+        assert_eq!(hubs.diverted_and_seized(H100), (m.diverted_units, 0));
+        assert_eq!(events[0].kind, EventKind::Divert);
+        assert_eq!(hubs.intermediaries(0), 100);
+        // What was smuggled in closes the gap for next month.
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = m.diverted_units as f64;
+        hubs.update_gaps(&flows);
+        assert_eq!(request(&p, &mut hubs), 0);
+    }
+}
