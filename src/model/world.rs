@@ -7,7 +7,7 @@
 //! deliveries, backlog (M2), alignment drift (M7), then the ledger check (principle 5).
 //!
 //! The mechanisms live in their modules (see [`super`]); this file holds their state together
-//! and wires the month. What the world reports is in [`report`].
+//! and wires the month. What the world reports is in `world/report.rs`.
 
 mod report;
 
