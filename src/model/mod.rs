@@ -1,6 +1,27 @@
 //! The simulation core: parameters, world state and the monthly step. Pure: no files, no
 //! threads, no clocks. Randomness comes in through named, seeded streams (`crate::rng`).
 //!
+//! One module per mechanism of `docs/model.md` (each opens with its formulas, its place in the
+//! month and its parameter paths):
+//!
+//! | module | mechanism |
+//! |---|---|
+//! | [`supply`] | M1 production: capacity growth, yield ramp and noise, vendor inventory |
+//! | [`demand`] | M2 new demand, planned builds as standing orders, orders, backlog |
+//! | [`export_rules`] | M3 rules in force, licensing, the annual cap / exempt-quota ledger |
+//! | [`guidance`] | M4 foreign-chip guidance: expected sanction cost |
+//! | [`vendor_choice`] | M5 utility, logit shares, expected fill rates |
+//! | [`diplomacy`] | M6 [`diplomacy::pressure`], M8 [`diplomacy::deals`], M10 [`diplomacy::patron`], M7 event shifts |
+//! | [`alignment`] | M7 alignment state and its monthly market drift |
+//! | [`allocation`] | M1/M8/M10 priority allocation of inventory; shipping, transit, installed stock |
+//! | [`smuggling`] | M9 transshipment: [`smuggling::intermediaries`] (agents), [`smuggling::hubs`] (world side) |
+//! | [`ledger`] | the chip ledger check (principle 5) |
+//! | [`world`] | the state of a replication and the order of the month; its report |
+//! | [`record`] | events, metric names, observers |
+//! | [`flows`] | the month's flows (demand, deliveries, denials, production, shipping) |
+//! | [`index`] | dense tables indexed by (nation, product), (regulator, nation, class), … |
+//! | [`params`] | validated parameters |
+//!
 //! ```
 //! # use chipdip::scenario::Scenario;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -11,15 +32,27 @@
 //! # Ok(()) }
 //! ```
 
+pub mod alignment;
+pub mod allocation;
+pub mod demand;
 pub mod diplomacy;
+pub mod export_rules;
+pub mod flows;
+pub mod guidance;
+pub mod index;
 pub mod ledger;
-pub mod market;
 pub mod params;
 pub mod record;
 pub mod schema;
 pub mod smuggling;
-pub mod transshipment;
+pub mod supply;
+pub mod vendor_choice;
 pub mod world;
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod params_tests;
 
 use crate::calendar::YearMonth;
 pub use params::Params;

@@ -1,4 +1,4 @@
-//! Intermediary populations in transshipment hubs (M9): the part of chipdip that scales.
+//! M9 intermediary populations in transshipment hubs: the part of chipdip that scales.
 //!
 //! Each hub holds populations of intermediary firms — many small shell buyers, a few large
 //! fronts such as cloud resellers — drawn once per replication: import capacity

@@ -1,0 +1,196 @@
+//! Diplomacy: the event-driven mechanisms resolved at the start of each month, before orders.
+//!
+//! Code for `docs/model.md` §§ M6, M8, M10 and the event part of M7:
+//! - [`pressure`] (M6): announcements, pressure, the target's retract/hold decision, the
+//!   punishment a held build meets;
+//! - [`patron`] (M10): the rival patron's counter-offers and retaliation;
+//! - [`deals`] (M8): security-agreement offers, acceptance, breaches and revocation, and what
+//!   an accepted deal does (priority allocation, licence exemption, rival chips barred).
+//!
+//! Order within the month: for each nation in index order, each of its planned builds due this
+//! month is announced, pressed, countered and decided ([`pressure`]); then every deal is
+//! resolved ([`deals`]); then alignments are clamped to `[−1, 1]`. Alignment moves with each
+//! event by the amounts the policies set (M7 event shifts live here, in the mechanism that
+//! causes them; the market drift is [`super::alignment`]). Every draw of a decision comes from
+//! the deciding nation's `Diplomacy` stream.
+//!
+//! Parameter paths: `diplomacy.*`, `regulators.*.pressure.*`, `regulators.*.patron.*`,
+//! `regulators.*.deals.*`, `nations.*.projects.*`, `nations.*.reputation_cost`,
+//! `nations.*.dependence.*`, `nations.*.strategic_value`.
+
+pub mod deals;
+pub mod patron;
+pub mod pressure;
+
+use super::alignment::Alignment;
+use super::index::Grid;
+use super::params::Params;
+use super::record::{Event, EventKind, Party};
+use crate::rng::Stream;
+
+/// Where a planned build stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProjectStatus {
+    Planned,
+    /// Going ahead (below the threshold, not pressed, or held against pressure).
+    Proceeding,
+    Retracted,
+}
+
+/// Where a deal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DealStatus {
+    NotOffered,
+    Accepted,
+    Rejected,
+    Revoked,
+}
+
+/// Diplomatic state of one replication.
+#[derive(Clone, Debug)]
+pub struct Diplomacy {
+    /// `projects[nation][k]`, in the order of `NationParams::projects`.
+    projects: Vec<Vec<ProjectStatus>>,
+    /// `deals[regulator][k]`, in the order of `RegulatorParams::deals`.
+    deals: Vec<Vec<DealStatus>>,
+    /// Demand multiplier per nation (tariffs, withdrawn investment, retaliation) and the month
+    /// it lasts until (exclusive).
+    demand_cut: Vec<(f64, u32)>,
+    /// Licence multiplier per (regulator, nation) from imposed licence cuts, and until when.
+    licence_cut: Grid<(f64, u32)>,
+    /// Diplomatic events each nation took part in, by kind (see [`COUNTED`]).
+    counts: Vec<[u32; COUNTED.len()]>,
+}
+
+/// The event kinds counted per nation in `summary.csv`.
+pub const COUNTED: [EventKind; 11] = [
+    EventKind::Announce,
+    EventKind::Pressure,
+    EventKind::CounterOffer,
+    EventKind::Retract,
+    EventKind::Hold,
+    EventKind::Retaliate,
+    EventKind::DealOffer,
+    EventKind::DealAccept,
+    EventKind::DealReject,
+    EventKind::Breach,
+    EventKind::Revoke,
+];
+
+impl Diplomacy {
+    pub fn new(p: &Params) -> Diplomacy {
+        let nn = p.nations.len();
+        Diplomacy {
+            projects: p
+                .nations
+                .iter()
+                .map(|n| vec![ProjectStatus::Planned; n.projects.len()])
+                .collect(),
+            deals: p
+                .regulators
+                .iter()
+                .map(|r| vec![DealStatus::NotOffered; r.deals.len()])
+                .collect(),
+            demand_cut: vec![(1.0, 0); nn],
+            licence_cut: Grid::new(p.regulators.len(), nn, (1.0, 0)),
+            counts: vec![[0; COUNTED.len()]; nn],
+        }
+    }
+
+    /// Where planned build `k` of `nation` stands.
+    #[inline]
+    pub fn project(&self, nation: usize, k: usize) -> ProjectStatus {
+        self.projects[nation][k]
+    }
+
+    /// Where deal `k` of regulator `r` stands.
+    pub fn deal(&self, r: usize, k: usize) -> DealStatus {
+        self.deals[r][k]
+    }
+
+    /// Diplomatic events of kind `COUNTED[k]` `nation` took part in so far.
+    pub fn count(&self, nation: usize, k: usize) -> u32 {
+        self.counts[nation][k]
+    }
+
+    /// Demand multiplier of `nation` in month `t`.
+    #[inline]
+    pub fn demand_factor(&self, nation: usize, t: u32) -> f64 {
+        let (f, until) = self.demand_cut[nation];
+        if t < until { f } else { 1.0 }
+    }
+
+    /// Licence multiplier (caps and approval odds) of `regulator` toward `nation` in month `t`.
+    #[inline]
+    pub fn licence_factor(&self, regulator: usize, nation: usize, t: u32) -> f64 {
+        let (f, until) = self.licence_cut[(regulator, nation)];
+        if t < until { f } else { 1.0 }
+    }
+
+    /// Regulator `r` multiplies its licences toward `nation` by `factor` until month `until`
+    /// (M6 pressure punishment, M9 enforcement response); replaces any cut in force.
+    pub fn cut_licences(&mut self, r: usize, nation: usize, factor: f64, until: u32) {
+        self.licence_cut[(r, nation)] = (factor, until);
+    }
+
+    /// Counts an event for the nations it involves and logs it.
+    fn emit(&mut self, round: &mut Round, kind: EventKind, actor: usize, target: usize, x: f64) {
+        let e = nation_event(round.t, actor, target, kind, x);
+        let k = COUNTED
+            .iter()
+            .position(|c| *c == e.kind)
+            .expect("diplomatic kind");
+        for party in [e.actor, e.target] {
+            if let Party::Nation(i) = party {
+                self.counts[i][k] += 1;
+            }
+        }
+        round.events.push(e);
+    }
+
+    /// Resolves month `t`'s diplomacy (see the module doc). `rngs` has one stream per nation.
+    pub fn resolve(
+        &mut self,
+        t: u32,
+        p: &Params,
+        alignment: &mut Alignment,
+        rngs: &mut [Stream],
+        events: &mut Vec<Event>,
+    ) {
+        let mut round = Round {
+            t,
+            p,
+            alignment,
+            rngs,
+            events,
+        };
+        for i in 0..p.nations.len() {
+            for k in 0..p.nations[i].projects.len() {
+                self.resolve_project(&mut round, i, k);
+            }
+        }
+        self.resolve_deals(&mut round);
+        round.alignment.clamp();
+    }
+}
+
+/// What a month's diplomacy works with: the month, its parameters, the alignments it moves,
+/// the nations' streams and the event log.
+pub(crate) struct Round<'a, 'p> {
+    t: u32,
+    p: &'p Params,
+    alignment: &'a mut Alignment,
+    rngs: &'a mut [Stream],
+    events: &'a mut Vec<Event>,
+}
+
+/// An event between two nations in month `t`.
+fn nation_event(t: u32, actor: usize, target: usize, kind: EventKind, magnitude: f64) -> Event {
+    Event {
+        month: t,
+        actor: Party::Nation(actor),
+        target: Party::Nation(target),
+        kind,
+        magnitude,
+    }
+}

@@ -1,0 +1,457 @@
+//! M3 Export rules: which sales a regulator allows, licenses or prohibits, and the annual
+//! licence ledger (cap and low-volume exception) per (regulator, destination, export class).
+//!
+//! Code for `docs/model.md` § M3. In the month: the ledger resets each January
+//! ([`ExportRules::begin_month`]); after production, [`ExportRules::license`] splits every
+//! order; allocation ships exempt units first and gives unshipped licensed units their cap back
+//! ([`ExportRules::settle`]); hubs' imports are bounded by their licence room
+//! ([`ExportRules::hub_room`]) and count against the cap ([`ExportRules::record_hub_imports`]).
+//!
+//! The rule in force for product `j` to nation `i` ([`RulesInForce::get`]) is
+//! `Params::export_rule` (the vendor's home regulator's rule for the product's class and the
+//! destination's tier), then, for a licence rule: `ALLOWED` under an accepted licence-exempt
+//! deal (M8); else approval probability and cap times the licence factor of an imposed licence
+//! cut (M6 pressure, M9 enforcement response).
+//!
+//! A licensed order of `o` units (`h` H100e each) in a month:
+//! - `exempt = min(o, floor((exempt_h100e_per_year − exempt used) / h))`;
+//! - approval: one uniform draw from the regulator's `Licensing` stream **every month for every
+//!   licensed (nation, product) pair, ordered or not** (so scenarios differing in one lever share
+//!   their random numbers), approved when `u < approval_probability`;
+//! - `licensed = min(o − exempt, floor((annual_cap_h100e − cap used) / h))` if approved, else 0;
+//! - the rest is denied (`denied_h100e`): a `licence_deny` event if refused, `cap_reached` if
+//!   approved but over the cap.
+//!
+//! A hub (M9) applies for its intermediaries: each is a consignee with its own exception,
+//! `room = consignees × exempt_h100e_per_year / 12 / h` plus, if approved (one more draw), the
+//! cap room `/ h`.
+//!
+//! Parameter paths: `regulators.*.destinations.NATION`, `regulators.*.default_tier`,
+//! `regulators.*.tiers.*.*.status`, `approval_probability`, `delay_months`,
+//! `annual_cap_h100e`, `exempt_h100e_per_year`; `products.*.export_class`.
+
+use rand::RngExt;
+
+use super::diplomacy::Diplomacy;
+use super::flows::Flows;
+use super::index::{Grid, Grid3};
+use super::params::{ExportRule, ExportStatus, Params, ProductParams};
+use super::record::{Event, EventKind, Party};
+use crate::calendar::YearMonth;
+use crate::rng::{Purpose, Stream, stream};
+
+/// The (regulator, export class) whose licence ledger a product's licensed sales count in:
+/// both resolved at validation. A licence rule only arises for a product that has both.
+#[inline]
+pub fn licence_slot(prod: &ProductParams) -> Option<(usize, usize)> {
+    prod.regulator.zip(prod.export_class)
+}
+
+fn slot_of(prod: &ProductParams) -> (usize, usize) {
+    licence_slot(prod).expect("a licence rule has a regulator and an export class")
+}
+
+/// The rules in force in one month: the regulators' rules with deals and licence cuts applied.
+#[derive(Clone, Copy)]
+pub struct RulesInForce<'a> {
+    p: &'a Params,
+    diplomacy: &'a Diplomacy,
+    t: u32,
+}
+
+impl<'a> RulesInForce<'a> {
+    pub fn new(p: &'a Params, diplomacy: &'a Diplomacy, t: u32) -> RulesInForce<'a> {
+        RulesInForce { p, diplomacy, t }
+    }
+
+    /// The parameters in force.
+    #[inline]
+    pub fn params(&self) -> &'a Params {
+        self.p
+    }
+
+    /// The diplomatic state the rules read (deals, licence cuts).
+    #[inline]
+    pub fn diplomacy(&self) -> &'a Diplomacy {
+        self.diplomacy
+    }
+
+    /// The month.
+    #[inline]
+    pub fn month(&self) -> u32 {
+        self.t
+    }
+
+    /// The rule in force for `product` to `nation` (see the module doc).
+    pub fn get(&self, product: usize, nation: usize) -> ExportRule {
+        let p = self.p;
+        let mut rule = p.export_rule(product, nation);
+        if rule.status != ExportStatus::Licence {
+            return rule;
+        }
+        let Some(r) = p.products[product].regulator else {
+            return rule;
+        };
+        if let Some(k) = self.diplomacy.accepted_deal(r, nation, p)
+            && p.regulators[r].deals[k].licence_exempt
+        {
+            return ExportRule::ALLOWED;
+        }
+        let f = self.diplomacy.licence_factor(r, nation, self.t);
+        rule.approval_probability *= f;
+        rule.annual_cap_h100e = rule.annual_cap_h100e.map(|c| c * f);
+        rule
+    }
+}
+
+/// The licence ledger and this month's split of orders.
+pub struct ExportRules {
+    rng: Vec<Stream>,
+    /// Licensed and licence-exempt H100e received this calendar year, per (regulator,
+    /// destination, export class).
+    cap_used_h100e: Grid3<f64>,
+    exempt_used_h100e: Grid3<f64>,
+    /// This month's order split, per (nation, product): units exempt and units licensed.
+    exempt: Grid<u64>,
+    licensed: Grid<u64>,
+    /// H100e refused this month per (regulator, nation): no approval, and over the cap.
+    denied: Grid<f64>,
+    capped: Grid<f64>,
+}
+
+impl ExportRules {
+    pub fn new(p: &Params, rep_seed: u64) -> ExportRules {
+        let (nr, nn, np) = (p.regulators.len(), p.nations.len(), p.products.len());
+        let nc = p.export_classes.len().max(1);
+        ExportRules {
+            rng: (0..nr)
+                .map(|r| stream(rep_seed, Purpose::Licensing, r))
+                .collect(),
+            cap_used_h100e: Grid3::new(nr, nn, nc, 0.0),
+            exempt_used_h100e: Grid3::new(nr, nn, nc, 0.0),
+            exempt: Grid::new(nn, np, 0),
+            licensed: Grid::new(nn, np, 0),
+            denied: Grid::new(nr, nn, 0.0),
+            capped: Grid::new(nr, nn, 0.0),
+        }
+    }
+
+    /// Resets the annual ledger when month `t` (from `start`) is a January after the first.
+    pub fn begin_month(&mut self, start: YearMonth, t: u32) {
+        if t > 0 && start.plus(t).month == 1 {
+            self.cap_used_h100e.fill(0.0);
+            self.exempt_used_h100e.fill(0.0);
+        }
+    }
+
+    /// Licensed H100e counted against the cap this year (regulator, destination, class).
+    pub fn cap_used(&self, regulator: usize, nation: usize, class: usize) -> f64 {
+        self.cap_used_h100e[(regulator, nation, class)]
+    }
+
+    /// Exempt H100e used this year (regulator, destination, class).
+    pub fn exempt_used(&self, regulator: usize, nation: usize, class: usize) -> f64 {
+        self.exempt_used_h100e[(regulator, nation, class)]
+    }
+
+    /// Units of this month's order of `product` by `nation` approved: (exempt, licensed).
+    #[inline]
+    pub fn approved(&self, nation: usize, product: usize) -> (u64, u64) {
+        (
+            self.exempt[(nation, product)],
+            self.licensed[(nation, product)],
+        )
+    }
+
+    /// H100e regulator `r` refused `nation` this month (not approved, or over the cap).
+    #[inline]
+    pub fn refused(&self, r: usize, nation: usize) -> f64 {
+        self.denied[(r, nation)] + self.capped[(r, nation)]
+    }
+
+    /// Splits every order into exempt, licensed and denied units (see the module doc); denied
+    /// H100e go to `flows.denied_h100e`, and one event per (regulator, nation) and kind.
+    pub fn license(
+        &mut self,
+        rules: &RulesInForce,
+        orders: &Grid<u64>,
+        flows: &mut Flows,
+        events: &mut Vec<Event>,
+    ) {
+        let p = rules.p;
+        self.denied.fill(0.0);
+        self.capped.fill(0.0);
+        for i in 0..p.nations.len() {
+            for j in 0..p.products.len() {
+                let (exempt, licensed) = self.license_one(rules, i, j, orders[(i, j)], flows);
+                self.exempt[(i, j)] = exempt;
+                self.licensed[(i, j)] = licensed;
+            }
+        }
+        for (r, reg) in p.regulators.iter().enumerate() {
+            for i in 0..p.nations.len() {
+                for (kind, amount) in [
+                    (EventKind::LicenceDeny, self.denied[(r, i)]),
+                    (EventKind::CapReached, self.capped[(r, i)]),
+                ] {
+                    if amount > 0.0 {
+                        events.push(Event {
+                            month: rules.t,
+                            actor: Party::Nation(reg.nation),
+                            target: Party::Nation(i),
+                            kind,
+                            magnitude: amount,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// One order of `order` units of product `j` by nation `i`: (exempt, licensed).
+    fn license_one(
+        &mut self,
+        rules: &RulesInForce,
+        i: usize,
+        j: usize,
+        order: u64,
+        flows: &mut Flows,
+    ) -> (u64, u64) {
+        let p = rules.p;
+        let rule = rules.get(j, i);
+        let h = p.products[j].h100e_per_unit.value();
+        match rule.status {
+            ExportStatus::Allowed => (order, 0),
+            ExportStatus::Prohibited => {
+                flows.denied_h100e[i] += order as f64 * h;
+                (0, 0)
+            }
+            ExportStatus::Licence => {
+                let (r, class) = slot_of(&p.products[j]);
+                let slot = (r, i, class);
+                // Drawn every month for every licensed pair, ordered or not, so that
+                // scenarios differing in one lever share their random numbers.
+                let approved_now = self.rng[r].random::<f64>() < rule.approval_probability;
+                let room = (rule.exempt_h100e_per_year - self.exempt_used_h100e[slot]).max(0.0);
+                let exempt = order.min((room / h).floor() as u64);
+                self.exempt_used_h100e[slot] += exempt as f64 * h;
+                let rest = order - exempt;
+                let cap_room = rule
+                    .annual_cap_h100e
+                    .map_or(f64::INFINITY, |c| (c - self.cap_used_h100e[slot]).max(0.0));
+                let licensed = if approved_now {
+                    rest.min((cap_room / h).floor().min(u64::MAX as f64) as u64)
+                } else {
+                    0
+                };
+                self.cap_used_h100e[slot] += licensed as f64 * h;
+                let refused = (rest - licensed) as f64 * h;
+                flows.denied_h100e[i] += refused;
+                if approved_now {
+                    self.capped[(r, i)] += refused;
+                } else {
+                    self.denied[(r, i)] += refused;
+                }
+                (exempt, licensed)
+            }
+        }
+    }
+
+    /// `shipped` units of the approved order of product `j` by nation `i` left the vendor:
+    /// exempt units count first; the quota and cap of approved units that did not ship are
+    /// given back. Returns (exempt shipped, licensed shipped, licensed delay in months).
+    pub fn settle(&mut self, rules: &RulesInForce, i: usize, j: usize, shipped: u64) -> Shipped {
+        let (exempt, licensed) = self.approved(i, j);
+        let exempt_shipped = shipped.min(exempt);
+        let licensed_shipped = shipped - exempt_shipped;
+        let rule = rules.get(j, i);
+        if rule.status == ExportStatus::Licence {
+            let prod = &rules.p.products[j];
+            let h = prod.h100e_per_unit.value();
+            let (r, class) = slot_of(prod);
+            self.cap_used_h100e[(r, i, class)] -= (licensed - licensed_shipped) as f64 * h;
+            self.exempt_used_h100e[(r, i, class)] -= (exempt - exempt_shipped) as f64 * h;
+        }
+        Shipped {
+            exempt: exempt_shipped,
+            licensed: licensed_shipped,
+            delay_months: rule.delay_months,
+        }
+    }
+
+    /// Caps `demand` units a hub in nation `hub_nation` with `consignees` intermediaries asks
+    /// for of `product` by the hub's licence room (see the module doc; draws the approval).
+    pub fn hub_room(
+        &mut self,
+        rules: &RulesInForce,
+        product: usize,
+        hub_nation: usize,
+        consignees: usize,
+        demand: u64,
+    ) -> u64 {
+        let rule = rules.get(product, hub_nation);
+        let prod = &rules.p.products[product];
+        let unit = prod.h100e_per_unit.value();
+        match rule.status {
+            ExportStatus::Allowed => demand,
+            ExportStatus::Prohibited => 0,
+            ExportStatus::Licence => {
+                let exempt = consignees as f64 * rule.exempt_h100e_per_year / 12.0 / unit;
+                let (r, class) = slot_of(prod);
+                let approved = self.rng[r].random::<f64>() < rule.approval_probability;
+                let room = if approved {
+                    rule.annual_cap_h100e.map_or(f64::INFINITY, |c| {
+                        (c - self.cap_used_h100e[(r, hub_nation, class)]).max(0.0)
+                    }) / unit
+                } else {
+                    0.0
+                };
+                demand.min((exempt + room).min(u64::MAX as f64) as u64)
+            }
+        }
+    }
+
+    /// A hub's intermediaries imported `units` of `product` under licence: they count
+    /// against the hub nation's cap.
+    pub fn record_hub_imports(
+        &mut self,
+        rules: &RulesInForce,
+        product: usize,
+        hub_nation: usize,
+        units: u64,
+    ) {
+        let prod = &rules.p.products[product];
+        if prod.regulator.is_some()
+            && rules.get(product, hub_nation).status == ExportStatus::Licence
+        {
+            let (r, class) = slot_of(prod);
+            self.cap_used_h100e[(r, hub_nation, class)] +=
+                units as f64 * prod.h100e_per_unit.value();
+        }
+    }
+}
+
+/// How the units of one approved order that shipped are split, and the licensed delay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shipped {
+    pub exempt: u64,
+    pub licensed: u64,
+    pub delay_months: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixture::{self, CHN, H100, MYS, USA};
+
+    fn orders(p: &Params, nation: usize, units: u64) -> Grid<u64> {
+        let mut o = Grid::new(p.nations.len(), p.products.len(), 0);
+        o[(nation, H100)] = units;
+        o
+    }
+
+    fn month(p: &Params, x: &mut ExportRules, units: u64) -> (Flows, Vec<Event>) {
+        let d = Diplomacy::new(p);
+        let rules = RulesInForce::new(p, &d, 0);
+        let (mut flows, mut events) = (Flows::new(3, 2), Vec::new());
+        x.license(&rules, &orders(p, MYS, units), &mut flows, &mut events);
+        (flows, events)
+    }
+
+    #[test]
+    fn exempt_quota_then_licensed_within_cap_then_denied() {
+        let p = fixture::params();
+        let mut x = ExportRules::new(&p, 1);
+        let (flows, events) = month(&p, &mut x, 60);
+        assert_eq!(x.approved(MYS, H100), (60, 0));
+        assert_eq!(flows.denied_h100e[MYS], 0.0);
+        assert!(events.is_empty());
+        // 40 left of the quota, then up to 1,000 under the cap, the rest denied as capped.
+        let (flows, events) = month(&p, &mut x, 1100);
+        assert_eq!(x.approved(MYS, H100), (40, 1000));
+        assert_eq!(flows.denied_h100e[MYS], 60.0);
+        assert_eq!(x.refused(0, MYS), 60.0);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventKind::CapReached);
+        assert_eq!(x.cap_used(0, MYS, 0), 1000.0);
+        assert_eq!(x.exempt_used(0, MYS, 0), 100.0);
+    }
+
+    #[test]
+    fn refused_approval_denies_all_but_the_quota_and_prohibited_denies_everything() {
+        let mut p = fixture::params();
+        p.regulators[USA].rules[MYS][0].approval_probability = 0.0;
+        let mut x = ExportRules::new(&p, 1);
+        let (flows, events) = month(&p, &mut x, 300);
+        assert_eq!(x.approved(MYS, H100), (100, 0));
+        assert_eq!(flows.denied_h100e[MYS], 200.0);
+        assert_eq!(events[0].kind, EventKind::LicenceDeny);
+        let d = Diplomacy::new(&p);
+        let rules = RulesInForce::new(&p, &d, 0);
+        let mut flows = Flows::new(3, 2);
+        x.license(&rules, &orders(&p, CHN, 50), &mut flows, &mut Vec::new());
+        assert_eq!(x.approved(CHN, H100), (0, 0));
+        assert_eq!(flows.denied_h100e[CHN], 50.0);
+        // Home sales are never controlled.
+        x.license(&rules, &orders(&p, USA, 5000), &mut flows, &mut Vec::new());
+        assert_eq!(x.approved(USA, H100), (5000, 0));
+    }
+
+    #[test]
+    fn unshipped_units_give_their_quota_and_cap_back() {
+        let p = fixture::params();
+        let mut x = ExportRules::new(&p, 1);
+        month(&p, &mut x, 600);
+        assert_eq!(x.approved(MYS, H100), (100, 500));
+        let d = Diplomacy::new(&p);
+        let rules = RulesInForce::new(&p, &d, 0);
+        let s = x.settle(&rules, MYS, H100, 350);
+        assert_eq!(
+            s,
+            Shipped {
+                exempt: 100,
+                licensed: 250,
+                delay_months: 2
+            }
+        );
+        assert_eq!(x.cap_used(0, MYS, 0), 250.0);
+        assert_eq!(x.exempt_used(0, MYS, 0), 100.0);
+        let s = x.settle(&rules, MYS, H100, 30);
+        assert_eq!((s.exempt, s.licensed), (30, 0));
+        assert_eq!(x.exempt_used(0, MYS, 0), 30.0);
+    }
+
+    #[test]
+    fn the_ledger_resets_in_january_only() {
+        let p = fixture::params();
+        let mut x = ExportRules::new(&p, 1);
+        month(&p, &mut x, 600);
+        let start = YearMonth {
+            year: 2025,
+            month: 1,
+        };
+        x.begin_month(start, 0);
+        x.begin_month(start, 11);
+        assert_eq!(x.cap_used(0, MYS, 0), 500.0);
+        x.begin_month(start, 12);
+        assert_eq!(
+            (x.cap_used(0, MYS, 0), x.exempt_used(0, MYS, 0)),
+            (0.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn hub_room_is_the_consignees_quota_plus_cap_room() {
+        let p = fixture::params();
+        let mut x = ExportRules::new(&p, 1);
+        let d = Diplomacy::new(&p);
+        let rules = RulesInForce::new(&p, &d, 0);
+        // 12 consignees × 100 / 12 = 100 exempt, plus 1,000 of cap room.
+        assert_eq!(x.hub_room(&rules, H100, MYS, 12, 5000), 1100);
+        assert_eq!(x.hub_room(&rules, H100, MYS, 12, 50), 50);
+        x.record_hub_imports(&rules, H100, MYS, 700);
+        assert_eq!(x.hub_room(&rules, H100, MYS, 12, 5000), 400);
+        assert_eq!(x.hub_room(&rules, H100, CHN, 12, 5000), 0);
+        assert_eq!(x.hub_room(&rules, H100, USA, 12, 5000), 5000);
+    }
+}

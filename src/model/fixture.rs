@@ -1,0 +1,159 @@
+//! A tiny hand-made world for the mechanism unit tests: three nations (USA and CHN are
+//! powers with regulator roles, MYS a buyer), two firms (nvidia of the USA, huawei of CHN,
+//! which serves China first) and two products (`h100`, export class `frontier`, licensed to
+//! MYS with a cap and an exempt quota, prohibited to CHN; `ascend`, never controlled).
+
+use super::params::*;
+use super::{Setup, Snapshot};
+use crate::calendar::YearMonth;
+
+pub const USA: usize = 0;
+pub const CHN: usize = 1;
+pub const MYS: usize = 2;
+pub const NVIDIA: usize = 0;
+pub const HUAWEI: usize = 1;
+pub const H100: usize = 0;
+pub const ASCEND: usize = 1;
+
+fn nation(id: &str, demand: f64, alignment: f64, installed: Vec<u64>) -> NationParams {
+    NationParams {
+        id: id.into(),
+        demand_h100e_per_month: demand,
+        demand_growth_annual: Uncertain::Fixed(0.0),
+        demand_noise_sigma: 0.0,
+        backlog_decay: 0.5,
+        alignment,
+        strategic_value: 1.0,
+        dependence: vec![0.0, 0.0, 0.0],
+        ecosystem: vec![0.0, 0.0],
+        installed_units: installed,
+        projects: Vec::new(),
+        reputation_cost: 0.0,
+    }
+}
+
+fn product(id: &str, vendor: usize, class: Option<usize>, capacity: f64) -> ProductParams {
+    ProductParams {
+        id: id.into(),
+        vendor,
+        home: vendor,
+        regulator: Some(vendor),
+        h100e_per_unit: Uncertain::Fixed(1.0),
+        price_usd: 20_000.0,
+        export_class: class,
+        capacity_units_per_month: capacity,
+        capacity_growth_annual: Uncertain::Fixed(0.0),
+        yield_start: Uncertain::Fixed(1.0),
+        yield_target: Uncertain::Fixed(1.0),
+        yield_ramp_months: 0.0,
+        yield_sd: 0.0,
+        initial_inventory_units: 0,
+    }
+}
+
+/// The MYS licence: approval certain, 1,000 H100e a year under the cap, 100 exempt.
+pub const MYS_LICENCE: ExportRule = ExportRule {
+    status: ExportStatus::Licence,
+    approval_probability: 1.0,
+    delay_months: 2,
+    annual_cap_h100e: Some(1000.0),
+    exempt_h100e_per_year: 100.0,
+};
+
+fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
+    RegulatorParams {
+        nation,
+        rules,
+        guidance: vec![GuidanceScope::None; 2],
+        guidance_sanction_share: 0.5,
+        pressure: None,
+        patron: None,
+        deals: Vec::new(),
+        enforcement: None,
+    }
+}
+
+/// The tiny world's parameters.
+pub fn params() -> Params {
+    let prohibited = ExportRule {
+        status: ExportStatus::Prohibited,
+        ..ExportRule::ALLOWED
+    };
+    Params {
+        products: vec![
+            product("h100", NVIDIA, Some(0), 1000.0),
+            product("ascend", HUAWEI, None, 500.0),
+        ],
+        firms: vec![
+            FirmParams {
+                id: "nvidia".into(),
+                home: USA,
+                home_priority: false,
+                export_discount: 0.0,
+            },
+            FirmParams {
+                id: "huawei".into(),
+                home: CHN,
+                home_priority: true,
+                export_discount: 0.2,
+            },
+        ],
+        nations: vec![
+            nation("USA", 600.0, 1.0, vec![100, 0]),
+            nation("CHN", 400.0, -1.0, vec![0, 50]),
+            nation("MYS", 200.0, 0.0, vec![10, 0]),
+        ],
+        regulators: vec![
+            regulator(
+                USA,
+                vec![
+                    vec![ExportRule::ALLOWED],
+                    vec![prohibited],
+                    vec![MYS_LICENCE],
+                ],
+            ),
+            regulator(CHN, vec![vec![ExportRule::ALLOWED]; 3]),
+        ],
+        export_classes: vec!["frontier".into()],
+        market: MarketParams {
+            price_performance_weight: 2.0,
+            alignment_weight: 1.5,
+            sanction_weight: 4.0,
+            availability_weight: 1.0,
+            lead_time_weight_per_month: 0.1,
+        },
+        alignment: AlignmentParams {
+            reversion_per_month: 0.05,
+            purchase_pull: 0.1,
+            denial_push: 0.1,
+        },
+        diplomacy: DiplomacyParams {
+            announce_threshold_h100e: 100.0,
+            decision_noise_sd: 0.0,
+            deal_value_weight: 1.0,
+        },
+        hubs: Vec::new(),
+        smuggling: SmugglingParams {
+            reference_gap_units: 1000.0,
+            premium_at_reference: 0.5,
+            elasticity: 1.0,
+            max_premium: 2.0,
+        },
+    }
+}
+
+/// A setup of `months` months from January 2025 with `p` throughout.
+pub fn setup(p: Params, months: u32) -> Setup {
+    Setup {
+        start: YearMonth {
+            year: 2025,
+            month: 1,
+        },
+        months,
+        snapshots: vec![Snapshot {
+            month: 0,
+            params: p,
+        }],
+        changes: Vec::new(),
+    }
+}

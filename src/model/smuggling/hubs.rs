@@ -1,0 +1,392 @@
+//! M9 hubs, on the world's side: what each hub's intermediaries ask for, the grey-market
+//! premium at the prohibited destination, and where the imported units end up.
+//!
+//! Code for `docs/model.md` § M9 (the agents are [`super::intermediaries`]). In the month:
+//! 1. **Request** (during allocation, M1): the premium at the destination is
+//!    [`grey_market_premium`] of its unmet demand *last month* net of what was smuggled in
+//!    (two-phase; before any supply, its whole monthly demand); utilisation is
+//!    `min(1, premium / (premium_at_reference × list price))` (1 with no reference premium);
+//!    the hub asks for `floor(free intermediaries' capacity × utilisation)`, bounded by its
+//!    licence room (M3, [`crate::model::export_rules::ExportRules::hub_room`]). It is served
+//!    at priority 1 with the nations' unreserved claims.
+//! 2. **Transship** ([`Hubs::step`], right after allocation): the granted units are shared
+//!    among the hub's populations by capacity (`count × size_median_units`; the last takes the
+//!    rest), each steps with the enforcement of the product's regulator; granted but not
+//!    imported units go back to the vendor; retained units are installed in the hub, diverted
+//!    units reach the destination (`divert` event), seized units are held (`seizure` event); a
+//!    detection makes the regulator cut the hub's licences by `response_licence_cut` for
+//!    `response_months` (applied by the world).
+//! 3. **Gap**: the destination's unmet demand for next month's premium is
+//!    `max(0, denied + unfilled − diverted in)`.
+//!
+//! Parameter paths: `hubs.*.{nation, destination, product, permit_regime}`,
+//! `hubs.*.populations.*.*`, `smuggling.{reference_gap_units, premium_at_reference,
+//! elasticity, max_premium}`, `regulators.*.enforcement.*`.
+
+use super::intermediaries::{HubConditions, Population, PopulationMonth, grey_market_premium};
+use crate::model::export_rules::{ExportRules, RulesInForce};
+use crate::model::flows::Flows;
+use crate::model::params::{HubParams, Params};
+use crate::model::record::{Event, EventKind, Party};
+use crate::rng::{Purpose, Stream, stream};
+
+/// Every hub of a replication, and where their units went.
+pub struct Hubs {
+    hubs: Vec<Hub>,
+    /// Units each hub's intermediaries may import this month (granted by allocation).
+    granted: Vec<u64>,
+    /// This month's premium per hub, USD per unit.
+    premium: Vec<f64>,
+    /// Each nation's unmet demand last month net of smuggled supply (H100e).
+    gap_h100e: Vec<f64>,
+    /// Units per product diverted to prohibited destinations, and seized, so far.
+    diverted: Vec<u64>,
+    seized: Vec<u64>,
+    /// H100e diverted into each nation this month, and units over the run.
+    diverted_in_h100e: Vec<f64>,
+    diverted_in_units_total: Vec<u64>,
+}
+
+/// One hub's month as the world needs it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transshipped {
+    pub month: PopulationMonth,
+    /// Granted but not imported: back to the vendor's inventory.
+    pub returned_units: u64,
+}
+
+impl Hubs {
+    pub fn new(p: &Params, rep_seed: u64) -> Hubs {
+        let (nn, np, nh) = (p.nations.len(), p.products.len(), p.hubs.len());
+        Hubs {
+            hubs: p
+                .hubs
+                .iter()
+                .enumerate()
+                .map(|(h, hp)| Hub::new(hp, h, rep_seed))
+                .collect(),
+            granted: vec![0; nh],
+            premium: vec![0.0; nh],
+            // Before any supply, a nation's whole monthly demand is unmet.
+            gap_h100e: p.nations.iter().map(|n| n.demand_h100e_per_month).collect(),
+            diverted: vec![0; np],
+            seized: vec![0; np],
+            diverted_in_h100e: vec![0.0; nn],
+            diverted_in_units_total: vec![0; nn],
+        }
+    }
+
+    /// Units hub `h` asks for this month (step 1 of the module doc; draws its licence).
+    pub fn request(&mut self, h: usize, rules: &RulesInForce, export: &mut ExportRules) -> u64 {
+        let p = rules.params();
+        let hub = &p.hubs[h];
+        // Intermediaries import more when the destination pays more: utilisation is the
+        // premium over its reference level, capped at full capacity. With the gap net of last
+        // month's smuggling, a hub that diverts less leaves a higher premium for the others
+        // (the balloon effect).
+        let list = p.products[hub.product].price_usd;
+        let premium_now = premium(p, hub.product, self.gap_h100e[hub.destination]);
+        self.premium[h] = premium_now;
+        let reference = p.smuggling.premium_at_reference * list;
+        let utilisation = if reference > 0.0 {
+            (premium_now / reference).min(1.0)
+        } else {
+            1.0
+        };
+        let pops = &self.hubs[h].populations;
+        let free: u64 = pops.iter().map(|x| x.demand_units()).sum();
+        let demand = (free as f64 * utilisation) as u64;
+        let consignees: usize = pops.iter().map(|x| x.len()).sum();
+        export.hub_room(rules, hub.product, hub.nation, consignees, demand)
+    }
+
+    /// Allocation granted hub `h` `units`.
+    pub fn grant(&mut self, h: usize, units: u64) {
+        self.granted[h] = units;
+    }
+
+    /// Starts the month's transshipment: nothing diverted in yet.
+    pub fn begin_transship(&mut self) {
+        self.diverted_in_h100e.iter_mut().for_each(|x| *x = 0.0);
+    }
+
+    /// Hub `h`'s intermediaries import what they were granted and divert some of it (step 2).
+    pub fn step(&mut self, p: &Params, h: usize, t: u32, events: &mut Vec<Event>) -> Transshipped {
+        let hub = &p.hubs[h];
+        let j = hub.product;
+        let prod = &p.products[j];
+        let enforcement = prod
+            .regulator
+            .and_then(|r| p.regulators[r].enforcement.as_ref());
+        let conditions = HubConditions {
+            import_allowance_units: self.granted[h],
+            unit_value_usd: prod.price_usd,
+            premium_usd_per_unit: self.premium[h],
+            enforcement_effort: enforcement.map_or(0.0, |e| e.effort),
+            enforcement_capacity_cases: enforcement.map_or(0.0, |e| e.capacity_cases),
+            permit_regime: hub.permit_regime,
+            permit_hazard: enforcement.map_or(0.0, |e| e.permit_hazard),
+            fine_per_violation_usd: enforcement.map_or(0.0, |e| e.fine_per_violation_usd),
+            penalty_value_multiple: enforcement.map_or(0.0, |e| e.penalty_value_multiple),
+        };
+        let m = self.hubs[h].step(t, self.granted[h], conditions);
+        let returned_units = self.granted[h] - m.imported_units;
+        self.granted[h] = 0;
+        let unit = prod.h100e_per_unit.value();
+        self.diverted[j] += m.diverted_units;
+        self.seized[j] += m.seized_units;
+        self.diverted_in_h100e[hub.destination] += m.diverted_units as f64 * unit;
+        self.diverted_in_units_total[hub.destination] += m.diverted_units;
+        let event = |actor, target, kind, units: u64| Event {
+            month: t,
+            actor: Party::Nation(actor),
+            target: Party::Nation(target),
+            kind,
+            magnitude: units as f64,
+        };
+        if m.diverted_units > 0 {
+            let e = event(
+                hub.nation,
+                hub.destination,
+                EventKind::Divert,
+                m.diverted_units,
+            );
+            events.push(e);
+        }
+        if m.seized_units > 0 {
+            events.push(event(
+                prod.home,
+                hub.nation,
+                EventKind::Seizure,
+                m.seized_units,
+            ));
+        }
+        Transshipped {
+            month: m,
+            returned_units,
+        }
+    }
+
+    /// Each nation's unmet demand net of smuggled supply, for next month's premium (step 3).
+    pub fn update_gaps(&mut self, flows: &Flows) {
+        for (i, gap) in self.gap_h100e.iter_mut().enumerate() {
+            *gap = (flows.denied_h100e[i] + flows.unfilled_h100e[i] - self.diverted_in_h100e[i])
+                .max(0.0);
+        }
+    }
+
+    /// H100e diverted into each nation this month.
+    pub fn diverted_in_h100e(&self) -> &[f64] {
+        &self.diverted_in_h100e
+    }
+
+    /// Units diverted into `nation` over the run.
+    pub fn diverted_in_units_total(&self, nation: usize) -> u64 {
+        self.diverted_in_units_total[nation]
+    }
+
+    /// Units of `product` diverted and seized so far.
+    pub fn diverted_and_seized(&self, product: usize) -> (u64, u64) {
+        (self.diverted[product], self.seized[product])
+    }
+
+    /// Hub `h`'s outcome this month and over the run.
+    pub fn outcome(&self, h: usize) -> (&PopulationMonth, &PopulationMonth) {
+        (&self.hubs[h].month, &self.hubs[h].total)
+    }
+
+    /// Intermediaries in hub `h`.
+    pub fn intermediaries(&self, h: usize) -> usize {
+        self.hubs[h].populations.iter().map(|x| x.len()).sum()
+    }
+
+    /// This month's premium at hub `h`, USD per unit.
+    pub fn premium(&self, h: usize) -> f64 {
+        self.premium[h]
+    }
+}
+
+/// One hub's intermediaries during a replication.
+struct Hub {
+    populations: Vec<Population>,
+    /// Expected monthly import capacity of each population (count × median size): the key
+    /// by which the hub's allowance is shared.
+    weights: Vec<f64>,
+    rng: Stream,
+    /// This month's outcome, summed over populations.
+    month: PopulationMonth,
+    /// Totals over the run.
+    total: PopulationMonth,
+}
+
+impl Hub {
+    fn new(h: &HubParams, index: usize, rep_seed: u64) -> Hub {
+        let mut rng = stream(rep_seed, Purpose::Intermediaries, index);
+        let populations = h
+            .populations
+            .iter()
+            .map(|(_, pp)| Population::new(pp, &mut rng))
+            .collect();
+        Hub {
+            populations,
+            weights: h
+                .populations
+                .iter()
+                .map(|(_, pp)| pp.count as f64 * pp.size_median_units)
+                .collect(),
+            rng,
+            month: PopulationMonth::default(),
+            total: PopulationMonth::default(),
+        }
+    }
+
+    /// Steps every population with `allowance` units to share; returns the month's outcome.
+    /// The hub's enforcement capacity is split among its populations by last month's cases,
+    /// so attention per case is `capacity / all cases in the hub`.
+    fn step(&mut self, t: u32, allowance: u64, conditions: HubConditions) -> PopulationMonth {
+        let total_weight: f64 = self.weights.iter().sum();
+        let cases: u64 = self.populations.iter().map(|x| x.cases_last_month()).sum();
+        let mut out = PopulationMonth::default();
+        let mut left = allowance;
+        let last = self.populations.len().saturating_sub(1);
+        for (k, pop) in self.populations.iter_mut().enumerate() {
+            let share = if k == last || total_weight <= 0.0 {
+                left
+            } else {
+                ((allowance as f64 * self.weights[k] / total_weight).floor() as u64).min(left)
+            };
+            let capacity = if cases > 0 {
+                conditions.enforcement_capacity_cases * pop.cases_last_month() as f64 / cases as f64
+            } else {
+                conditions.enforcement_capacity_cases
+            };
+            let c = HubConditions {
+                import_allowance_units: share,
+                enforcement_capacity_cases: capacity,
+                ..conditions
+            };
+            let m = pop.step(t, &c, &mut self.rng);
+            left -= m.imported_units.min(left);
+            out += m;
+        }
+        self.month = out;
+        self.total += out;
+        out
+    }
+}
+
+/// The premium (USD per unit) of `product` at the destination whose unmet demand this month is
+/// `gap_h100e`.
+pub fn premium(p: &Params, product: usize, gap_h100e: f64) -> f64 {
+    let s = &p.smuggling;
+    let prod = &p.products[product];
+    let gap_units = gap_h100e / prod.h100e_per_unit.value();
+    grey_market_premium(
+        prod.price_usd,
+        gap_units,
+        s.reference_gap_units,
+        s.premium_at_reference,
+        s.elasticity,
+        s.max_premium,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::diplomacy::Diplomacy;
+    use crate::model::fixture::{self, CHN, H100, MYS};
+    use crate::model::smuggling::PopulationParams;
+
+    /// The fixture with a hub in MYS diverting h100s to CHN: 100 shell buyers of ≈10 units.
+    fn with_hub() -> Params {
+        let mut p = fixture::params();
+        p.hubs.push(HubParams {
+            nation: MYS,
+            destination: CHN,
+            product: H100,
+            permit_regime: 0.0,
+            populations: vec![(
+                "shells".into(),
+                PopulationParams {
+                    count: 100,
+                    size_median_units: 10.0,
+                    size_sigma: 0.0,
+                    risk_appetite_alpha: 2.0,
+                    risk_appetite_beta: 2.0,
+                    max_divert_fraction: 1.0,
+                    volume_scale_units: 50.0,
+                    ban_months: 12,
+                },
+            )],
+        });
+        p
+    }
+
+    fn request(p: &Params, hubs: &mut Hubs) -> u64 {
+        let d = Diplomacy::new(p);
+        let rules = RulesInForce::new(p, &d, 0);
+        hubs.request(0, &rules, &mut ExportRules::new(p, 1))
+    }
+
+    #[test]
+    fn premium_rises_with_the_gap_and_drives_the_request() {
+        let p = with_hub();
+        let (low, high) = (premium(&p, H100, 500.0), premium(&p, H100, 1000.0));
+        assert!(0.0 < low && low < high, "{low} {high}");
+        assert_eq!(premium(&p, H100, 0.0), 0.0);
+        let mut hubs = Hubs::new(&p, 1);
+        // CHN's whole demand (400) is the first gap: premium at 40% of reference.
+        let r = request(&p, &mut hubs);
+        assert!((390..=410).contains(&r), "{r}");
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = 5000.0;
+        hubs.update_gaps(&flows);
+        assert_eq!(request(&p, &mut hubs), 1000);
+        hubs.update_gaps(&Flows::new(3, 2));
+        assert_eq!(request(&p, &mut hubs), 0);
+    }
+
+    #[test]
+    fn licence_room_caps_what_the_hub_asks_for() {
+        let mut p = with_hub();
+        let rule = &mut p.regulators[0].rules[MYS][0];
+        rule.annual_cap_h100e = Some(50.0);
+        rule.exempt_h100e_per_year = 1.2; // 100 consignees × 1.2 / 12 = 10 units
+        let mut hubs = Hubs::new(&p, 1);
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = 5000.0;
+        hubs.update_gaps(&flows);
+        assert_eq!(request(&p, &mut hubs), 60);
+    }
+
+    #[test]
+    fn granted_units_are_imported_or_returned_and_diversion_is_logged() {
+        let p = with_hub();
+        let mut hubs = Hubs::new(&p, 1);
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = 5000.0;
+        hubs.update_gaps(&flows);
+        request(&p, &mut hubs);
+        hubs.grant(0, 2000);
+        hubs.begin_transship();
+        let mut events = Vec::new();
+        let x = hubs.step(&p, 0, 0, &mut events);
+        let m = x.month;
+        assert_eq!(m.imported_units + x.returned_units, 2000);
+        assert_eq!(
+            m.imported_units,
+            m.retained_units + m.diverted_units + m.seized_units
+        );
+        assert!(m.diverted_units > 0, "no enforcement: shells divert");
+        assert_eq!(hubs.diverted_in_h100e()[CHN], m.diverted_units as f64);
+        assert_eq!(hubs.diverted_and_seized(H100), (m.diverted_units, 0));
+        assert_eq!(events[0].kind, EventKind::Divert);
+        assert_eq!(hubs.intermediaries(0), 100);
+        // What was smuggled in closes the gap for next month.
+        let mut flows = Flows::new(3, 2);
+        flows.denied_h100e[CHN] = m.diverted_units as f64;
+        hubs.update_gaps(&flows);
+        assert_eq!(request(&p, &mut hubs), 0);
+    }
+}

@@ -1,0 +1,154 @@
+//! M1 Supply: each product line's monthly output into its vendor's inventory.
+//!
+//! Code for `docs/model.md` § M1. Runs first in the resolve phase of the month, after orders.
+//! For product `j` in month `t` (months from the start):
+//!
+//! - capacity `= capacity_units_per_month × (1 + capacity_growth_annual)^(t/12)`;
+//! - yield `= yield_start + (yield_target − yield_start) × min(1, t / yield_ramp_months)`
+//!   (`1` at once when `yield_ramp_months = 0`), plus `yield_sd × z`, `z ~ N(0, 1)` drawn
+//!   from the product's own `Yield` stream when `yield_sd > 0`, clamped to `[0, 1]`;
+//! - units produced `= round(capacity × yield)`, added to inventory.
+//!
+//! Parameter paths: `products.*.capacity_units_per_month`, `capacity_growth_annual`,
+//! `yield_start`, `yield_target`, `yield_ramp_months`, `yield_sd`,
+//! `initial_inventory_units`. The inventory is then shared out by [`super::allocation`].
+
+use super::flows::Flows;
+use super::params::Params;
+use crate::math;
+use crate::rng::{Purpose, Stream, stream};
+
+/// Vendor inventories and production to date, per product.
+pub struct Supply {
+    inventory: Vec<u64>,
+    produced: Vec<u64>,
+    rng: Vec<Stream>,
+}
+
+impl Supply {
+    pub fn new(p: &Params, rep_seed: u64) -> Supply {
+        Supply {
+            inventory: p
+                .products
+                .iter()
+                .map(|x| x.initial_inventory_units)
+                .collect(),
+            produced: vec![0; p.products.len()],
+            rng: (0..p.products.len())
+                .map(|j| stream(rep_seed, Purpose::Yield, j))
+                .collect(),
+        }
+    }
+
+    /// Units of `product` in its vendor's inventory.
+    #[inline]
+    pub fn inventory(&self, product: usize) -> u64 {
+        self.inventory[product]
+    }
+
+    /// Units of `product` produced so far.
+    pub fn produced(&self, product: usize) -> u64 {
+        self.produced[product]
+    }
+
+    /// Whether `product` can be had at all: stock on hand or a line producing it.
+    pub fn available(&self, p: &Params, product: usize) -> bool {
+        self.inventory[product] > 0 || p.products[product].capacity_units_per_month > 0.0
+    }
+
+    /// Replaces `product`'s inventory by what allocation left of it.
+    pub fn set_inventory(&mut self, product: usize, units: u64) {
+        self.inventory[product] = units;
+    }
+
+    /// Units granted but not taken (a hub's intermediaries imported less) go back to stock.
+    pub fn restock(&mut self, product: usize, units: u64) {
+        self.inventory[product] += units;
+    }
+
+    /// Month `t`'s production into inventory (see the module doc).
+    pub fn produce(&mut self, p: &Params, t: u32, flows: &mut Flows) {
+        for (j, prod) in p.products.iter().enumerate() {
+            if prod.capacity_units_per_month <= 0.0 {
+                continue;
+            }
+            let capacity = prod.capacity_units_per_month
+                * math::pow(1.0 + prod.capacity_growth_annual.value(), t as f64 / 12.0);
+            let ramp = if prod.yield_ramp_months > 0.0 {
+                (t as f64 / prod.yield_ramp_months).min(1.0)
+            } else {
+                1.0
+            };
+            let (y0, y1) = (prod.yield_start.value(), prod.yield_target.value());
+            let mut good = y0 + (y1 - y0) * ramp;
+            if prod.yield_sd > 0.0 {
+                let z = math::standard_normal(&mut self.rng[j]);
+                good += prod.yield_sd * z;
+            }
+            let units = (capacity * good.clamp(0.0, 1.0)).round() as u64;
+            self.inventory[j] += units;
+            self.produced[j] += units;
+            flows.production_units[prod.vendor] += units;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixture::{self, ASCEND, H100, HUAWEI, NVIDIA};
+    use crate::model::params::Uncertain;
+
+    fn month(p: &Params, supply: &mut Supply, t: u32) -> Vec<u64> {
+        let mut flows = Flows::new(p.nations.len(), p.firms.len());
+        let before: Vec<u64> = (0..p.products.len()).map(|j| supply.inventory(j)).collect();
+        supply.produce(p, t, &mut flows);
+        (0..p.products.len())
+            .map(|j| supply.inventory(j) - before[j])
+            .collect()
+    }
+
+    #[test]
+    fn yield_ramps_linearly_then_holds_at_target() {
+        let mut p = fixture::params();
+        let prod = &mut p.products[H100];
+        prod.yield_start = Uncertain::Fixed(0.4);
+        prod.yield_target = Uncertain::Fixed(0.6);
+        prod.yield_ramp_months = 10.0;
+        let mut s = Supply::new(&p, 1);
+        assert_eq!(month(&p, &mut s, 0)[H100], 400);
+        assert_eq!(month(&p, &mut s, 5)[H100], 500);
+        assert_eq!(month(&p, &mut s, 10)[H100], 600);
+        assert_eq!(month(&p, &mut s, 20)[H100], 600);
+        assert_eq!(s.produced(H100), 2100);
+    }
+
+    #[test]
+    fn capacity_compounds_annual_growth_monthly() {
+        let mut p = fixture::params();
+        p.products[H100].capacity_growth_annual = Uncertain::Fixed(1.0);
+        let mut s = Supply::new(&p, 1);
+        assert_eq!(month(&p, &mut s, 0)[H100], 1000);
+        assert_eq!(month(&p, &mut s, 12)[H100], 2000);
+        assert_eq!(month(&p, &mut s, 6)[H100], 1414); // 1000 × √2
+        assert_eq!(month(&p, &mut s, 6)[ASCEND], 500);
+    }
+
+    #[test]
+    fn yield_noise_draws_only_when_set_and_production_counts_per_firm() {
+        let mut p = fixture::params();
+        p.products[ASCEND].yield_start = Uncertain::Fixed(0.5);
+        p.products[ASCEND].yield_target = Uncertain::Fixed(0.5);
+        p.products[ASCEND].yield_sd = 0.1;
+        let mut s = Supply::new(&p, 3);
+        let outs: Vec<u64> = (0..20).map(|t| month(&p, &mut s, t)[ASCEND]).collect();
+        assert!(outs.iter().any(|&u| u != 250), "noise moves output");
+        assert!(outs.iter().all(|&u| u <= 500));
+        let mut flows = Flows::new(3, 2);
+        s.produce(&p, 0, &mut flows);
+        assert_eq!(flows.production_units[NVIDIA], 1000);
+        assert!(flows.production_units[HUAWEI] > 0);
+        p.products[H100].capacity_units_per_month = 0.0;
+        assert!(!Supply::new(&p, 1).available(&p, H100));
+    }
+}

@@ -1,0 +1,203 @@
+//! M5 Vendor choice: how each nation splits its demand across the products it can obtain.
+//!
+//! Code for `docs/model.md` § M5. Runs in the decide phase (orders), reading the state at the
+//! start of the month. Utility of product `j` (firm `f`, home `h`) to nation `i`:
+//!
+//! ```text
+//! U = price_performance_weight × ln(h100e_per_unit / (price × (1 − discount) / 10⁴))
+//!   + alignment_weight × a_i × a_h − sanction_weight × sanction_share(i, f)      (M4)
+//!   + availability_weight × ln(approval × max(fill_rate, 0.05))
+//!   − lead_time_weight_per_month × delay + ecosystem_i[f]
+//! ```
+//!
+//! with `discount = export_discount` for foreign buyers, and approval and delay those of a
+//! licence rule in force (else 1 and 0). A product that is prohibited, has neither stock nor
+//! a producing line, or is barred by a security agreement (M8) has `U = −∞`. Shares are a
+//! multinomial logit over `U` ([`logit_shares`]).
+//!
+//! The fill rate is what a buyer expects to get of what it asks for: smoothed each month as
+//! `0.5 × last + 0.5 × shipped / requested` ([`VendorChoice::record_fill`], by allocation).
+//!
+//! Parameter paths: `market.{price_performance_weight, alignment_weight, sanction_weight,
+//! availability_weight, lead_time_weight_per_month}`, `nations.*.ecosystem.FIRM`,
+//! `firms.*.export_discount`, `products.*.price_usd`, `products.*.h100e_per_unit`.
+
+use super::export_rules::RulesInForce;
+use super::guidance::sanction_share;
+use super::index::Grid;
+use super::params::{ExportStatus, Params};
+use super::supply::Supply;
+use crate::math;
+
+/// Weight of last month's expectation in the smoothed fill rate.
+const FILL_RATE_MEMORY: f64 = 0.5;
+/// Floor on the expected fill rate, so a product short for a while is not ruled out for ever.
+const MIN_FILL_RATE: f64 = 0.05;
+
+/// Buyers' expectations and the choice scratch space.
+pub struct VendorChoice {
+    /// Smoothed share of each (nation, product) request that shipped. Starts at 1.
+    fill_rate: Grid<f64>,
+    utilities: Vec<f64>,
+    shares: Vec<f64>,
+}
+
+impl VendorChoice {
+    pub fn new(p: &Params) -> VendorChoice {
+        let (nn, np) = (p.nations.len(), p.products.len());
+        VendorChoice {
+            fill_rate: Grid::new(nn, np, 1.0),
+            utilities: vec![0.0; np],
+            shares: vec![0.0; np],
+        }
+    }
+
+    /// What nation `i` expects to get of a request for product `j`.
+    pub fn fill_rate(&self, i: usize, j: usize) -> f64 {
+        self.fill_rate[(i, j)]
+    }
+
+    /// `shipped` of `requested` units of product `j` reached nation `i` this month.
+    #[inline]
+    pub fn record_fill(&mut self, i: usize, j: usize, requested: u64, shipped: u64) {
+        if requested > 0 {
+            let f = &mut self.fill_rate[(i, j)];
+            *f = FILL_RATE_MEMORY * *f
+                + (1.0 - FILL_RATE_MEMORY) * shipped as f64 / requested as f64;
+        }
+    }
+
+    /// Utility of product `j` to nation `i`; `−∞` if it cannot be bought.
+    pub fn utility(
+        &self,
+        rules: &RulesInForce,
+        supply: &Supply,
+        alignment: &[f64],
+        i: usize,
+        j: usize,
+    ) -> f64 {
+        let p = rules.params();
+        let prod = &p.products[j];
+        let firm = &p.firms[prod.vendor];
+        let rule = rules.get(j, i);
+        if rule.status == ExportStatus::Prohibited
+            || !supply.available(p, j)
+            || rules.diplomacy().barred(i, prod.vendor, p)
+        {
+            return f64::NEG_INFINITY;
+        }
+        let m = &p.market;
+        let discount = if firm.home == i {
+            0.0
+        } else {
+            firm.export_discount
+        };
+        let price = prod.price_usd * (1.0 - discount);
+        let price_performance = math::ln(prod.h100e_per_unit.value() / (price / 1e4));
+        let alignment = alignment[i] * alignment[firm.home];
+        let (approval, delay) = match rule.status {
+            ExportStatus::Licence => (rule.approval_probability, rule.delay_months as f64),
+            _ => (1.0, 0.0),
+        };
+        let fill = self.fill_rate[(i, j)].max(MIN_FILL_RATE);
+        let availability = math::ln(approval * fill);
+        m.price_performance_weight * price_performance + m.alignment_weight * alignment
+            - m.sanction_weight * sanction_share(p, i, prod.vendor)
+            + m.availability_weight * availability
+            - m.lead_time_weight_per_month * delay
+            + p.nations[i].ecosystem[prod.vendor]
+    }
+
+    /// Nation `i`'s shares of demand per product (all zero when nothing can be bought).
+    pub fn shares(
+        &mut self,
+        rules: &RulesInForce,
+        supply: &Supply,
+        alignment: &[f64],
+        i: usize,
+    ) -> &[f64] {
+        for j in 0..self.utilities.len() {
+            self.utilities[j] = self.utility(rules, supply, alignment, i, j);
+        }
+        logit_shares(&self.utilities, &mut self.shares);
+        &self.shares
+    }
+}
+
+/// Multinomial-logit shares of `utilities`; `f64::NEG_INFINITY` marks an option that cannot be
+/// chosen. Writes shares summing to 1 into `shares`, or all zeros when nothing can be chosen.
+pub fn logit_shares(utilities: &[f64], shares: &mut [f64]) {
+    debug_assert_eq!(utilities.len(), shares.len());
+    let max = utilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        shares.iter_mut().for_each(|s| *s = 0.0);
+        return;
+    }
+    let mut total = 0.0;
+    for (s, &u) in shares.iter_mut().zip(utilities) {
+        *s = math::exp(u - max);
+        total += *s;
+    }
+    shares.iter_mut().for_each(|s| *s /= total);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::alignment::Alignment;
+    use crate::model::diplomacy::Diplomacy;
+    use crate::model::fixture::{self, ASCEND, CHN, H100, MYS};
+
+    fn shares(p: &Params, i: usize) -> Vec<f64> {
+        let (d, s, a) = (Diplomacy::new(p), Supply::new(p, 1), Alignment::new(p));
+        let rules = RulesInForce::new(p, &d, 0);
+        VendorChoice::new(p)
+            .shares(&rules, &s, a.values(), i)
+            .to_vec()
+    }
+
+    #[test]
+    fn logit_shares_sum_to_one_and_favour_higher_utility() {
+        let mut s = [0.0; 3];
+        logit_shares(&[1.0, 0.0, f64::NEG_INFINITY], &mut s);
+        assert!((s.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(s[0] > s[1] && s[2] == 0.0);
+        logit_shares(&[f64::NEG_INFINITY; 3], &mut s);
+        assert_eq!(s, [0.0; 3]);
+    }
+
+    #[test]
+    fn prohibited_product_gets_no_share() {
+        let p = fixture::params();
+        let s = shares(&p, CHN);
+        assert_eq!(s[H100], 0.0);
+        assert_eq!(s[ASCEND], 1.0);
+    }
+
+    #[test]
+    fn cheaper_product_gets_the_larger_share() {
+        let mut p = fixture::params();
+        p.products[ASCEND].price_usd = p.products[H100].price_usd;
+        let even = shares(&p, MYS)[ASCEND];
+        p.products[ASCEND].price_usd *= 0.5;
+        let cheaper = shares(&p, MYS)[ASCEND];
+        assert!(cheaper > even, "{cheaper} vs {even}");
+    }
+
+    #[test]
+    fn no_supply_or_a_poor_fill_rate_lowers_the_share() {
+        let mut p = fixture::params();
+        let (d, a) = (Diplomacy::new(&p), Alignment::new(&p));
+        let s = Supply::new(&p, 1);
+        let rules = RulesInForce::new(&p, &d, 0);
+        let mut v = VendorChoice::new(&p);
+        let before = v.shares(&rules, &s, a.values(), MYS)[H100];
+        for _ in 0..5 {
+            v.record_fill(MYS, H100, 100, 0);
+        }
+        assert!((v.fill_rate(MYS, H100) - 1.0 / 32.0).abs() < 1e-12);
+        assert!(v.shares(&rules, &s, a.values(), MYS)[H100] < before);
+        p.products[H100].capacity_units_per_month = 0.0;
+        assert_eq!(shares(&p, MYS)[H100], 0.0);
+    }
+}
