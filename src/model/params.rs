@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::schema::*;
-use super::smuggling::PopulationParams;
+use super::smuggling::{PopulationFile, PopulationParams};
 use crate::declare_params;
 use crate::rng::unit_from_key;
 
@@ -466,23 +466,22 @@ impl Default for SmugglingFile {
     }
 }
 
-/// A hub's intermediary populations by name (`[hubs.X.populations.NAME]`), each checked by
-/// [`PopulationParams::validate`].
+/// A hub's intermediary populations by name (`[hubs.X.populations.NAME]`), kept with their
+/// names.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Populations(pub BTreeMap<String, PopulationParams>);
+pub struct Populations(pub BTreeMap<String, PopulationFile>);
 
 impl FileValue for Populations {
     type Model = Vec<(String, PopulationParams)>;
-    fn resolve(&self, path: &str, _: Range, _: &Cx) -> Result<Self::Model, ParamError> {
+    fn resolve(&self, path: &str, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
         self.0
             .iter()
             .map(|(name, p)| {
-                p.validate().map_err(|m| {
-                    let field = m.split_whitespace().next().unwrap_or("");
-                    ParamError::at(&format!("{path}.{name}.{field}"), m)
-                })?;
-                Ok((name.clone(), p.clone()))
+                Ok((
+                    name.clone(),
+                    p.resolve(&format!("{path}.{name}"), range, cx)?,
+                ))
             })
             .collect()
     }
@@ -490,74 +489,12 @@ impl FileValue for Populations {
         "{}".to_string()
     }
     fn shape() -> Shape {
-        Shape::Map("by name", || Shape::Table(population_fields))
+        Shape::Map("by name", PopulationFile::shape)
     }
 }
 
 impl Realise for (String, PopulationParams) {
     fn realise(&mut self, _: u64) {}
-}
-
-/// The keys of a population, for the parameter table.
-fn population_fields() -> Vec<FieldSpec> {
-    let f = |name, meaning: &str, range, unit| FieldSpec {
-        name,
-        meaning: meaning.to_string(),
-        default: None,
-        range,
-        unit,
-        shape: Shape::Value("number"),
-    };
-    vec![
-        f(
-            "count",
-            "number of intermediaries",
-            Range::Closed(0.0, 1e7),
-            "",
-        ),
-        f(
-            "size_median_units",
-            "median monthly import capacity (lognormal)",
-            Range::Above(0.0),
-            "units/month",
-        ),
-        f(
-            "size_sigma",
-            "sigma of the lognormal import capacity",
-            Range::Closed(0.0, 5.0),
-            "",
-        ),
-        f(
-            "risk_appetite_alpha",
-            "Beta alpha of risk appetite (share of risk ignored)",
-            Range::Above(0.0),
-            "",
-        ),
-        f(
-            "risk_appetite_beta",
-            "Beta beta of risk appetite",
-            Range::Above(0.0),
-            "",
-        ),
-        f(
-            "max_divert_fraction",
-            "largest share of its imports an intermediary diverts",
-            Range::Within(0.0, 1.0),
-            "share",
-        ),
-        f(
-            "volume_scale_units",
-            "monthly diverted volume that doubles the detection hazard",
-            Range::Above(0.0),
-            "units",
-        ),
-        f(
-            "ban_months",
-            "months a caught intermediary is barred",
-            Range::Closed(0.0, 1200.0),
-            "months",
-        ),
-    ]
 }
 
 /// All parameters in force at one time.

@@ -32,85 +32,32 @@
 
 use rand::{Rng, RngExt};
 
+use crate::declare_params;
 use crate::math;
+use crate::model::schema::Range;
 
-/// Parameters of one population (`[hubs.X.populations.NAME]`, read as they are and checked
-/// by [`PopulationParams::validate`]).
-#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PopulationParams {
-    pub count: usize,
-    /// Lognormal median of monthly import capacity, units.
-    pub size_median_units: f64,
-    pub size_sigma: f64,
-    /// Risk appetite ~ Beta(alpha, beta) in (0, 1): the share of the true risk it ignores.
-    pub risk_appetite_alpha: f64,
-    pub risk_appetite_beta: f64,
-    /// Largest share of its imports it diverts: 1 for shell buyers, ≈0.2–0.5 for cloud fronts.
-    pub max_divert_fraction: f64,
-    /// Monthly diverted volume that doubles the hazard ("without rousing suspicion").
-    pub volume_scale_units: f64,
-    pub ban_months: u32,
-}
-
-impl PopulationParams {
-    /// Checks every field; the error names it.
-    pub fn validate(&self) -> Result<(), String> {
-        let check = |ok: bool, field: &str, v: f64, want: &str| {
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("{field} must be {want}, got {v}"))
-            }
-        };
-        check(
-            self.count <= 10_000_000,
-            "count",
-            self.count as f64,
-            "at most 10,000,000",
-        )?;
-        check(
-            self.size_median_units > 0.0 && self.size_median_units.is_finite(),
-            "size_median_units",
-            self.size_median_units,
-            "> 0",
-        )?;
-        check(
-            (0.0..=5.0).contains(&self.size_sigma),
-            "size_sigma",
-            self.size_sigma,
-            "in [0, 5]",
-        )?;
-        check(
-            self.risk_appetite_alpha > 0.0,
-            "risk_appetite_alpha",
-            self.risk_appetite_alpha,
-            "> 0",
-        )?;
-        check(
-            self.risk_appetite_beta > 0.0,
-            "risk_appetite_beta",
-            self.risk_appetite_beta,
-            "> 0",
-        )?;
-        check(
-            self.max_divert_fraction > 0.0 && self.max_divert_fraction <= 1.0,
-            "max_divert_fraction",
-            self.max_divert_fraction,
-            "in (0, 1]",
-        )?;
-        check(
-            self.volume_scale_units > 0.0,
-            "volume_scale_units",
-            self.volume_scale_units,
-            "> 0",
-        )?;
-        check(
-            self.ban_months <= 1200,
-            "ban_months",
-            self.ban_months as f64,
-            "at most 1200",
-        )
+declare_params! {
+    /// Parameters of one population of intermediaries (`[hubs.X.populations.NAME]`).
+    pub struct PopulationParams from PopulationFile {
+        /// Number of intermediaries.
+        count: usize = None, Range::Closed(0.0, 1e7), "";
+        /// Median monthly import capacity of an intermediary (lognormal).
+        size_median_units: f64 = None, Range::Above(0.0), "units/month";
+        /// Sigma of the lognormal import capacity (0: all the same size).
+        size_sigma: f64 = None, Range::Closed(0.0, 5.0), "";
+        /// Beta alpha of risk appetite, the share of the true detection risk an intermediary
+        /// ignores (mean alpha / (alpha + beta)).
+        risk_appetite_alpha: f64 = None, Range::Above(0.0), "";
+        /// Beta beta of risk appetite.
+        risk_appetite_beta: f64 = None, Range::Above(0.0), "";
+        /// Largest share of its imports an intermediary diverts: 1 for shell buyers, about
+        /// 0.2-0.5 for cloud fronts.
+        max_divert_fraction: f64 = None, Range::Within(0.0, 1.0), "share";
+        /// Monthly diverted volume that doubles the detection hazard ("without rousing
+        /// suspicion").
+        volume_scale_units: f64 = None, Range::Above(0.0), "units";
+        /// Months a caught intermediary is barred from trading.
+        ban_months: u32 = None, Range::Closed(0.0, 1200.0), "months";
     }
 }
 
@@ -322,6 +269,7 @@ pub fn grey_market_premium(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::schema::{Cx, FileValue};
     use crate::rng::Stream;
     use rand::SeedableRng;
 
@@ -441,9 +389,17 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
-        let mut bad = shells(10);
-        bad.size_sigma = -1.0;
-        assert!(bad.validate().unwrap_err().contains("size_sigma"));
+        let file: PopulationFile = toml::from_str(
+            "count = 10\nsize_median_units = 10.0\nsize_sigma = -1.0\nrisk_appetite_alpha = 2.0\n\
+             risk_appetite_beta = 3.0\nmax_divert_fraction = 1.0\nvolume_scale_units = 50.0\n\
+             ban_months = 6\n",
+        )
+        .expect("a population table");
+        let err = file
+            .resolve("hubs.MYS.populations.shells", Range::Any, &Cx::default())
+            .unwrap_err();
+        assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
+        assert!(err.message.contains("[0, 5]"), "{}", err.message);
         assert_eq!(Population::bytes_per_intermediary(), 11);
     }
 
