@@ -20,7 +20,8 @@
 //! | [`record`] | events, metric names, observers |
 //! | [`flows`] | the month's flows (demand, deliveries, denials, production, shipping) |
 //! | [`index`] | dense tables indexed by (nation, product), (regulator, nation, class), … |
-//! | [`params`] | validated parameters |
+//! | [`params`] | every parameter, declared once: file format, range, unit, meaning, model type |
+//! | [`schema`] | the `declare_params!` machinery: resolution, range checks, the parameter table |
 //!
 //! ```
 //! # use chipdip::scenario::Scenario;
@@ -79,16 +80,31 @@ pub struct Change {
 }
 
 /// Everything a replication needs: the calendar and the parameters over time.
+///
+/// Read-only outside the crate: each timeline snapshot holds its own copy of the parameters, so
+/// editing one snapshot would be silently undone at the next change. To change a parameter for
+/// the whole run, set it on the scenario ([`crate::Scenario::with_set`], or `--set`), which
+/// rebuilds every snapshot.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Setup {
     pub start: YearMonth,
     pub months: u32,
     /// Sorted by month; the first starts at month 0.
-    pub snapshots: Vec<Snapshot>,
-    pub changes: Vec<Change>,
+    pub(crate) snapshots: Vec<Snapshot>,
+    pub(crate) changes: Vec<Change>,
 }
 
 impl Setup {
+    /// The parameter snapshots, sorted by month; the first starts at month 0.
+    pub fn snapshots(&self) -> &[Snapshot] {
+        &self.snapshots
+    }
+
+    /// The dated changes of the timeline, in the order the event log numbers them.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
     /// Parameters at month 0 (ids and entity lists, which the timeline cannot change).
     pub fn base(&self) -> &Params {
         &self.snapshots[0].params
