@@ -132,7 +132,11 @@ set = { "regulators.USA.guidance.huawei" = "global" }
         .with_set("nations.MYS.dependence.USA", "0.95")
         .expect("valid");
     let setup = &set.points[0].setup;
-    assert_eq!(setup.snapshots().len(), 2, "month 0 and the timeline's month");
+    assert_eq!(
+        setup.snapshots().len(),
+        2,
+        "month 0 and the timeline's month"
+    );
     for snap in setup.snapshots() {
         let (mys, usa) = (nation(&snap.params, "MYS"), nation(&snap.params, "USA"));
         assert_eq!(
