@@ -1,4 +1,4 @@
-//! The chip ledger (MODEL.md principle 5): every unit that exists is in exactly one place.
+//! The chip ledger (docs/model.md, The ledger): every unit that exists is in exactly one place.
 //!
 //! Units enter by production (or exist at month 0: vendor inventory and installed stock) and
 //! then move between places; nothing else creates or destroys them. The world checks the

@@ -19,7 +19,7 @@ use crate::rng::unit_from_key;
 
 /// A parameter that is either known or an estimate drawn once per replication.
 ///
-/// Estimates (CALIBRATION.md rows tagged E or M with a range) are written in a scenario as
+/// Estimates (docs/calibration.md rows tagged E or M with a range) are written in a scenario as
 /// `{ min = .., max = .. }` (uniform) or `{ min = .., mode = .., max = .. }` (triangular). The
 /// draw for replication seed `s` is the inverse CDF at `unit_from_key(s, key)`, where `key` is
 /// the hash of the parameter's path, so every timeline snapshot sees the same draw.

@@ -1,4 +1,4 @@
-//! The world: the state of one replication and its monthly step (MODEL.md §1.2).
+//! The world: the state of one replication and its monthly step (docs/model.md, One month).
 //!
 //! Each month has two phases. **Decide**: every nation reads the world as it stood at the start
 //! of the month (alignments, rules, inventories) and places its orders; no decision sees another

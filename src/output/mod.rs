@@ -1,4 +1,4 @@
-//! Run folders and the files in them (MODEL.md §5).
+//! Run folders and the files in them (README, Output files).
 //!
 //! A run folder holds `manifest.json` from the start (with `"complete": false`), part files per
 //! chunk while it runs (see [`parts`]), and at the end the tidy CSVs assembled from the parts

@@ -1,4 +1,4 @@
-//! Scenario files: TOML in, a validated [`Scenario`] out (MODEL.md §4).
+//! Scenario files: TOML in, a validated [`Scenario`] out (README, Scenario files).
 //!
 //! The stages, each with one job:
 //! 1. [`source`]: read the file and everything it `extends`, remember the line of every key;

@@ -1,4 +1,4 @@
-//! Dotted parameter paths (MODEL.md principle 3): one scheme for `--set`, timeline changes,
+//! Dotted parameter paths (docs/model.md): one scheme for `--set`, timeline changes,
 //! sweeps and `chipdip params`.
 //!
 //! A path names a scalar in the resolved scenario tree: `nations.MYS.dependence.USA`,

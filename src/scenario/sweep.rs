@@ -1,4 +1,4 @@
-//! The `[sweep]` section of a scenario file (MODEL.md §4): factors (parameter paths with value
+//! The `[sweep]` section of a scenario file (README, Sweeps): factors (parameter paths with value
 //! lists or ranges) and a design, turned into the points of an experiment.
 //!
 //! ```toml

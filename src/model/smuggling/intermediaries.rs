@@ -18,7 +18,7 @@
 //!    decision also sets what it asks for next month). The true detection probability is
 //!    `p(d) = 1 − exp(−h × (1 + d / volume_scale_units))` with hazard
 //!    `h = effort × min(1, capacity_cases / max(1, cases last month)) + permit_hazard × permit_regime`:
-//!    enforcement is finite, so more cases mean less attention each (CALIBRATION, "enforcement
+//!    enforcement is finite: more cases, less attention each (docs/calibration.md, "enforcement
 //!    capacity is finite"), and volume makes a buyer conspicuous. It perceives
 //!    `p̃ = p × (1 − r)` and diverts when `d × premium × (1 − p̃) > p̃ × penalty(d)`,
 //!    `penalty(d) = max(fine_per_violation, penalty_value_multiple × d × unit value)`
