@@ -121,6 +121,9 @@ pub struct Population {
     free_capacity: f64,
     /// Diverters last month: the enforcer's caseload.
     cases_last_month: u64,
+    /// Bits of the largest planned lot `⌊max_divert_fraction × size⌋`: every `powu` of the
+    /// step runs this many rounds, so its loop is predictable (see [`math::powu_bits`]).
+    lot_bits: u32,
 }
 
 impl Population {
@@ -134,8 +137,14 @@ impl Population {
         let risk = (0..params.count)
             .map(|_| math::beta(rng, a, b) as f32)
             .collect();
+        let largest_lot = size
+            .iter()
+            .map(|&s| (params.max_divert_fraction * s as f64) as u64)
+            .max()
+            .unwrap_or(0);
         Population {
             params: params.clone(),
+            lot_bits: u64::BITS - largest_lot.leading_zeros(),
             free_capacity: size.iter().map(|&s| s as f64).sum(),
             size,
             risk,
@@ -215,7 +224,8 @@ impl Population {
             let mut worthwhile = false;
             if divert_any && d > 0 {
                 let df = d as f64;
-                let p_true = 1.0 - survive_base * math::powu(survive_per_unit, d);
+                let p_true =
+                    1.0 - survive_base * math::powu_bits(survive_per_unit, d, self.lot_bits);
                 let p_seen = p_true * (1.0 - self.risk[k] as f64);
                 let penalty = c
                     .fine_per_violation_usd
