@@ -73,32 +73,25 @@ pub enum Range {
 impl Range {
     /// `Ok(v)` when `v` is finite and in range, else the message users see.
     pub fn check(self, path: &str, v: f64) -> Result<f64, ParamError> {
-        let ok = |c: bool, msg: String| {
-            if c {
-                Ok(v)
-            } else {
-                Err(ParamError::at(path, msg))
-            }
+        let ok = match self {
+            Range::Any => true,
+            Range::Closed(lo, hi) => v.is_finite() && v >= lo && v <= hi,
+            Range::AtLeast(lo) => v.is_finite() && v >= lo,
+            Range::Above(lo) => v.is_finite() && v > lo,
+            Range::Within(lo, hi) => v.is_finite() && v > lo && v <= hi,
         };
-        match self {
-            Range::Any => Ok(v),
-            Range::Closed(lo, hi) => ok(
-                v.is_finite() && v >= lo && v <= hi,
-                format!("must be in [{lo}, {hi}], got {v}"),
-            ),
-            Range::AtLeast(lo) => ok(
-                v.is_finite() && v >= lo,
-                format!("must be a number >= {lo}, got {v}"),
-            ),
-            Range::Above(lo) => ok(
-                v.is_finite() && v > lo,
-                format!("must be a number > {lo}, got {v}"),
-            ),
-            Range::Within(lo, hi) => ok(
-                v.is_finite() && v > lo && v <= hi,
-                format!("must be in ({lo}, {hi}], got {v}"),
-            ),
+        if ok {
+            return Ok(v);
         }
+        // Only a failing check formats its message.
+        let message = match self {
+            Range::Any => unreachable!("Range::Any accepts every value"),
+            Range::Closed(lo, hi) => format!("must be in [{lo}, {hi}], got {v}"),
+            Range::AtLeast(lo) => format!("must be a number >= {lo}, got {v}"),
+            Range::Above(lo) => format!("must be a number > {lo}, got {v}"),
+            Range::Within(lo, hi) => format!("must be in ({lo}, {hi}], got {v}"),
+        };
+        Err(ParamError::at(path, message))
     }
 
     /// As the documentation shows it.
