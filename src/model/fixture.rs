@@ -157,3 +157,33 @@ pub fn setup(p: Params, months: u32) -> Setup {
         changes: Vec::new(),
     }
 }
+
+/// `p` with MYS planning a 1,000-unit Ascend build in month 0 (worth 0.3) and the US pressing
+/// over it with `propensity` over a size scale of `size_scale_h100e`, threatening `intensity`
+/// of `cost`: the M6 situation the diplomacy tests vary.
+pub fn pressed_build(
+    mut p: Params,
+    propensity: f64,
+    size_scale_h100e: f64,
+    intensity: f64,
+    cost: PressureCost,
+) -> Params {
+    p.nations[MYS].projects.push(ProjectParams {
+        id: "campus".into(),
+        month: 0,
+        product: ASCEND,
+        units: 1000,
+        value: 0.3,
+    });
+    p.regulators[0].pressure = Some(PressurePolicy {
+        enabled: true,
+        propensity,
+        size_scale_h100e,
+        intensity,
+        cost,
+        punishment_months: 6,
+        backlash: 0.1,
+        compliance_shift: 0.2,
+    });
+    p
+}

@@ -82,31 +82,20 @@ impl Diplomacy {
 mod tests {
     use crate::model::alignment::Alignment;
     use crate::model::diplomacy::Diplomacy;
-    use crate::model::fixture::{self, ASCEND, MYS, USA};
-    use crate::model::params::{PatronPolicy, PressureCost, PressurePolicy, ProjectParams};
+    use crate::model::fixture::{self, MYS, USA};
+    use crate::model::params::{PatronPolicy, PressureCost};
     use crate::model::record::EventKind;
     use crate::rng::{Purpose, Stream, stream};
 
     fn run(counter_value: f64, intensity: f64) -> (Diplomacy, Vec<EventKind>, f64) {
-        let mut p = fixture::params();
+        let mut p =
+            fixture::pressed_build(fixture::params(), 1e6, 1.0, intensity, PressureCost::Tariff);
         p.nations[MYS].dependence[USA] = 1.0;
-        p.nations[MYS].projects.push(ProjectParams {
-            id: "campus".into(),
-            month: 0,
-            product: ASCEND,
-            units: 1000,
-            value: 0.3,
-        });
-        p.regulators[0].pressure = Some(PressurePolicy {
-            enabled: true,
-            propensity: 1e6,
-            size_scale_h100e: 1.0,
-            intensity,
-            cost: PressureCost::Tariff,
-            punishment_months: 3,
-            backlash: 0.0,
-            compliance_shift: 0.0,
-        });
+        if let Some(press) = p.regulators[0].pressure.as_mut() {
+            press.punishment_months = 3;
+            press.backlash = 0.0;
+            press.compliance_shift = 0.0;
+        }
         p.regulators[1].patron = Some(PatronPolicy {
             counter_offer_probability: 1.0,
             counter_offer_value: counter_value,

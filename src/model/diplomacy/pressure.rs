@@ -130,33 +130,22 @@ impl Diplomacy {
 mod tests {
     use crate::model::alignment::Alignment;
     use crate::model::diplomacy::{COUNTED, Diplomacy, ProjectStatus};
-    use crate::model::fixture::{self, ASCEND, CHN, MYS, USA};
-    use crate::model::params::{Params, PressureCost, PressurePolicy, ProjectParams};
+    use crate::model::fixture::{self, CHN, MYS, USA};
+    use crate::model::params::{Params, PressureCost};
     use crate::model::record::{Event, EventKind};
     use crate::rng::{Purpose, Stream, stream};
 
     /// The fixture with MYS planning a 1,000-unit Ascend build in month 0 and the US pressing
     /// with `propensity` and `intensity` (MYS depends on the US at 0.6).
     fn pressed(propensity: f64, intensity: f64) -> Params {
-        let mut p = fixture::params();
-        p.nations[MYS].dependence[USA] = 0.6;
-        p.nations[MYS].projects.push(ProjectParams {
-            id: "campus".into(),
-            month: 0,
-            product: ASCEND,
-            units: 1000,
-            value: 0.3,
-        });
-        p.regulators[0].pressure = Some(PressurePolicy {
-            enabled: true,
+        let mut p = fixture::pressed_build(
+            fixture::params(),
             propensity,
-            size_scale_h100e: 100.0,
+            100.0,
             intensity,
-            cost: PressureCost::LicenceCut,
-            punishment_months: 6,
-            backlash: 0.1,
-            compliance_shift: 0.2,
-        });
+            PressureCost::LicenceCut,
+        );
+        p.nations[MYS].dependence[USA] = 0.6;
         p
     }
 
