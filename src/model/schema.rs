@@ -1,5 +1,5 @@
 //! How a parameter is declared: once, with its name, type, default, valid range, unit and
-//! meaning, in a [`declare_params!`] block; the scenario file format, validation, the model's
+//! meaning, in a [`declare_params!`](crate::declare_params) block; the scenario file format, validation, the model's
 //! typed parameters, `chipdip params` and `docs/parameters.md` all come from that declaration.
 //!
 //! # Why a `macro_rules!` declaration

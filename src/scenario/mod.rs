@@ -2,7 +2,7 @@
 //!
 //! The stages, each with one job:
 //! 1. [`source`]: read the file and everything it `extends`, remember the line of every key;
-//! 2. [`file`]: deserialise strictly into [`file::ScenarioFile`] (unknown keys, wrong types);
+//! 2. [`file`](mod@file): deserialise strictly into [`file::ScenarioFile`] (unknown keys, wrong types);
 //!    the result, re-serialised with every default filled in, is the *resolved tree*;
 //! 3. `--set PATH=VALUE` overrides edit the resolved tree (the path must exist);
 //! 4. [`validate`]: check every value and resolve ids into [`crate::model::Params`], once for
