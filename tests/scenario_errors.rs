@@ -196,6 +196,22 @@ const BROKEN: &[Broken] = &[
         ],
     },
     Broken {
+        name: "datedstart.toml",
+        body: "extends = \"BASE\"\n[timeline.x]\nmonth = \"2025-06\"\nset = { \"hubs.MYS.populations.shells.count\" = 10 }\n",
+        args: &[],
+        mentions: &[
+            "datedstart.toml:4",
+            "hubs.MYS.populations.shells.count",
+            "read only when a replication starts",
+        ],
+    },
+    Broken {
+        name: "datedframe.toml",
+        body: "extends = \"BASE\"\n[timeline.x]\nmonth = \"2025-06\"\nset = { \"simulation.seed\" = 9 }\n",
+        args: &[],
+        mentions: &["datedframe.toml:4", "simulation.seed", "frame"],
+    },
+    Broken {
         name: "timelinemonth.toml",
         body: "extends = \"BASE\"\n[timeline.x]\nmonth = \"2024-01\"\nset = { \"nations.MYS.alignment\" = 0.3 }\n",
         args: &[],
@@ -290,4 +306,18 @@ fn issue2_bad_numbers_of_replications_are_refused_before_anything_is_written() {
         assert!(!r.status.success(), "{args:?} accepted");
         assert!(!never.exists(), "{args:?} created the folder");
     }
+}
+
+/// A key read only when a replication starts may be set by a change dated at the start (it is
+/// part of the first month's parameters), but not later (see the `datedstart` case above).
+#[test]
+fn a_start_only_key_may_be_set_by_a_change_dated_at_the_start() {
+    let d = tmp();
+    let path = scenario(
+        d.path(),
+        "dated0.toml",
+        "[timeline.x]\nmonth = \"2025-01\"\nset = { \"hubs.MYS.populations.shells.count\" = 10 }\n",
+    );
+    let out = chipdip(&["check", p(&path)]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -159,7 +159,7 @@ declare_params! {
         /// Standard deviation of the monthly yield draw around its ramp (0: deterministic).
         yield_sd: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
         /// Units in the vendor's inventory at month 0.
-        initial_inventory_units: u64 = Some(0), Range::Any, "units";
+        initial_inventory_units: u64 = Some(0), Range::Any, "units", AtStart;
     }
     derived {
         /// The product's id.
@@ -222,7 +222,7 @@ declare_params! {
         /// Utility bonus for each firm's stack (ecosystem pull).
         ecosystem: PerFirm<f64> = Some(PerFirm::default()), Range::Closed(-20.0, 20.0), "utility";
         /// Units of each product installed at month 0.
-        installed_units: PerProduct<u64> = Some(PerProduct::default()), Range::Any, "units";
+        installed_units: PerProduct<u64> = Some(PerProduct::default()), Range::Any, "units", AtStart;
         /// Planned builds (M2, M6).
         projects: BTreeMap<String, ProjectFile> = Some(BTreeMap::new()), Range::Any, "";
         /// Cost of backing down after announcing (M6), on the scale of pressure costs.
@@ -301,13 +301,13 @@ declare_params! {
     /// M9: a transshipment hub and its intermediary populations (`[hubs.NATION]`).
     pub struct HubParams from HubFile {
         /// Prohibited destination the hub's intermediaries divert to.
-        destination: NationId = None, Range::Any, "";
+        destination: NationId = None, Range::Any, "", AtStart;
         /// Controlled product the intermediaries import.
-        product: ProductId = None, Range::Any, "";
+        product: ProductId = None, Range::Any, "", AtStart;
         /// The hub's own export-permit regime (Malaysia's from 2025-07).
         permit_regime: f64 = Some(0.0), Range::Closed(0.0, 1.0), "0-1";
         /// Populations of intermediaries, by name.
-        populations: Populations = None, Range::Any, "";
+        populations: Populations = None, Range::Any, "", AtStart;
     }
     derived {
         /// Index of the hub nation.

@@ -22,7 +22,9 @@
 //!
 //! Three kinds of lines in a block:
 //! - `name: FileType = default, range, "unit";` a parameter, in both structs. `default` is
-//!   `Some(value)` or `None` (required). `range` is a [`Range`].
+//!   `Some(value)` or `None` (required). `range` is a [`Range`]. A parameter the model reads
+//!   only when a replication starts ends with `, AtStart` ([`Read`]); dated changes of it are
+//!   refused.
 //! - in `file_only { .. }`: keys of the file that validation combines by hand (a regulator's
 //!   tiers and destinations become its rule table);
 //! - in `derived { .. }`: model fields that validation fills from other sections (a product's
@@ -216,6 +218,19 @@ pub struct FieldSpec {
     pub range: Range,
     pub unit: &'static str,
     pub shape: Shape,
+    /// When the model reads it: a dated change can only alter a parameter read every month.
+    pub read: Read,
+}
+
+/// When the model reads a parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// Every month, from the parameters in force: a dated change takes effect that month.
+    Monthly,
+    /// Once, when a replication starts (initial stocks, the intermediary populations, what
+    /// shapes the output): a dated change after the first month would be ignored, so it is
+    /// refused.
+    AtStart,
 }
 
 /// Every (path pattern, spec) under `prefix` for the fields of one table, depth first; `*`
@@ -676,7 +691,7 @@ macro_rules! declare_params {
         pub struct $model:ident from $file:ident {
             $(
                 $(#[doc = $doc:literal])*
-                $name:ident : $fty:ty = $default:expr, $range:expr, $unit:literal;
+                $name:ident : $fty:ty = $default:expr, $range:expr, $unit:literal $(, $read:ident)?;
             )*
         }
         $(file_only {
@@ -729,6 +744,12 @@ macro_rules! declare_params {
                         range: $range,
                         unit: $unit,
                         shape: <$fty>::shape(),
+                        read: {
+                            #[allow(unused_variables)]
+                            let read = $crate::model::schema::Read::Monthly;
+                            $( let read = $crate::model::schema::Read::$read; )?
+                            read
+                        },
                     },)*
                     $($($crate::model::schema::FieldSpec {
                         name: stringify!($oname),
@@ -740,6 +761,7 @@ macro_rules! declare_params {
                         range: $crate::model::schema::Range::Any,
                         unit: "",
                         shape: <$oty>::shape(),
+                        read: $crate::model::schema::Read::Monthly,
                     },)*)?
                 ]
             }

@@ -262,6 +262,11 @@ pub(crate) fn build_setup(source: &Source, settings: &Settings) -> Result<Setup,
         for (id, entry) in entries {
             for (path, value) in &entry.set {
                 let at = paths::join(&format!("timeline.{id}.set"), path);
+                if month > 0
+                    && let Some(why) = reference::dated_change_refused(path)
+                {
+                    return Err(source.error_at(&at, why));
+                }
                 if let Some(other) = this_month.insert(path, id) {
                     return Err(source.error_at(
                         &at,

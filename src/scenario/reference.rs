@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::model::params::*;
-use crate::model::schema::{FieldSpec, FileValue, Range, Shape, flatten_specs};
+use crate::model::schema::{FieldSpec, FileValue, Range, Read, Shape, flatten_specs};
 
 use super::paths::split;
 
@@ -45,6 +45,7 @@ fn sections() -> Vec<FieldSpec> {
         range: Range::Any,
         unit: "",
         shape,
+        read: Read::Monthly,
     };
     vec![
         section(
@@ -90,26 +91,53 @@ fn matches(pattern: &str, segs: &[String]) -> bool {
     pat.len() == segs.len() && pat.iter().zip(segs).all(|(p, s)| *p == "*" || p == s)
 }
 
-/// The meaning of `path`, if documented. The `min`/`mode`/`max` of a range drawn per
-/// replication have the meaning of the parameter they bound.
-pub fn meaning(path: &str) -> Option<&'static str> {
+/// The declaration of the key at `path`. The `min`/`mode`/`max` of a range drawn per
+/// replication belong to the parameter they bound.
+pub fn spec(path: &str) -> Option<&'static FieldSpec> {
     let segs = split(path).ok()?;
-    let frame = FRAME
-        .iter()
-        .find(|(p, _, _)| matches(p, &segs))
-        .map(|(_, _, m)| *m);
     let declared = |segs: &[String]| {
         declared()
             .iter()
             .find(|(p, _)| matches(p, segs))
-            .map(|(_, f)| f.meaning.as_str())
+            .map(|(_, f)| f)
     };
-    frame.or_else(|| declared(&segs)).or_else(|| {
+    declared(&segs).or_else(|| {
         let (last, parent) = segs.split_last()?;
         ["min", "mode", "max"]
             .contains(&last.as_str())
             .then(|| declared(parent))
             .flatten()
+    })
+}
+
+/// The meaning of `path`, if documented.
+pub fn meaning(path: &str) -> Option<&'static str> {
+    let segs = split(path).ok()?;
+    FRAME
+        .iter()
+        .find(|(p, _, _)| matches(p, &segs))
+        .map(|(_, _, m)| *m)
+        .or_else(|| spec(path).map(|f| f.meaning.as_str()))
+}
+
+/// Why a dated change after the first month may not set `path`, if it may not: the scenario's
+/// frame is fixed for a run, and a parameter read only at the start would be ignored.
+pub fn dated_change_refused(path: &str) -> Option<String> {
+    let top = path.split('.').next().unwrap_or("");
+    if FRAME
+        .iter()
+        .any(|(p, _, _)| p.split('.').next() == Some(top))
+    {
+        return Some(format!(
+            "`{path}` belongs to the scenario's frame, which is fixed for a run; set it in the \
+             scenario, not in a dated change"
+        ));
+    }
+    (spec(path)?.read == Read::AtStart).then(|| {
+        format!(
+            "`{path}` is read only when a replication starts, so a change after the first \
+             month would be ignored; set it in the scenario (or in a change dated at the start)"
+        )
     })
 }
 
@@ -132,7 +160,10 @@ pub fn markdown() -> String {
          population name). *required* keys have no default. A number marked \"or { min, [mode,] \
          max }\" may be given as a range, drawn once per replication (uniform, or triangular with \
          a mode).\n\n\
-         ## The scenario frame\n\n| key | type | meaning |\n|---|---|---|\n",
+         *Dated change*: whether a `[timeline]` change after the first month may set the key \
+         (keys read only when a replication starts may not).\n\n\
+         ## The scenario frame\n\nFixed for a run: no dated change may set these keys.\n\n\
+         | key | type | meaning |\n|---|---|---|\n",
     );
     for (p, t, m) in FRAME {
         s += &format!("| `{p}` | {t} | {m} |\n");
@@ -143,13 +174,17 @@ pub fn markdown() -> String {
         if top != section {
             section = top;
             s += &format!(
-                "\n## `{top}`\n\n| key | type | default | valid range | unit | meaning |\n\
-                 |---|---|---|---|---|---|\n"
+                "\n## `{top}`\n\n| key | type | default | valid range | unit | dated change | meaning |\n\
+                 |---|---|---|---|---|---|---|\n"
             );
         }
         let default = f.default.clone().unwrap_or_else(|| "*required*".into());
+        let dated = match f.read {
+            Read::Monthly => "yes",
+            Read::AtStart => "no (read at start)",
+        };
         s += &format!(
-            "| `{path}` | {} | {} | {} | {} | {} |\n",
+            "| `{path}` | {} | {} | {} | {} | {dated} | {} |\n",
             type_of(f.shape),
             default.replace('|', "\\|"),
             f.range.text(),
@@ -184,6 +219,22 @@ mod tests {
         assert!(
             md.contains("| `market.price_performance_weight` | number | *required* | [0, 100]")
         );
-        assert!(md.contains("| `nations.*.backlog_decay` | number | 0.5 | [0, 1] | share/month"));
+        assert!(
+            md.contains("| `nations.*.backlog_decay` | number | 0.5 | [0, 1] | share/month | yes")
+        );
+        assert!(md.contains("| `nations.*.installed_units.*` | integer | {} |  | units | no"));
+    }
+
+    #[test]
+    fn dated_changes_of_start_only_keys_and_the_frame_are_refused() {
+        assert!(dated_change_refused("hubs.MYS.populations.shells.count").is_some());
+        assert!(dated_change_refused("nations.MYS.installed_units.h100").is_some());
+        assert!(dated_change_refused("products.h100.initial_inventory_units").is_some());
+        assert!(dated_change_refused("hubs.MYS.destination").is_some());
+        assert!(dated_change_refused("simulation.seed").is_some());
+        assert!(dated_change_refused("hubs.MYS.permit_regime").is_none());
+        assert!(dated_change_refused("nations.MYS.alignment").is_none());
+        assert!(dated_change_refused("products.ascend_910c.h100e_per_unit.max").is_none());
+        assert!(dated_change_refused("regulators.USA.tiers.tier2.frontier.status").is_none());
     }
 }

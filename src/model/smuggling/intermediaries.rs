@@ -1,5 +1,8 @@
 //! M9 intermediary populations in transshipment hubs: the part of chipdip that scales.
 //!
+//! A population is drawn when a replication starts and keeps its parameters for the run, so
+//! they are all declared `AtStart` (a dated change of them is refused).
+//!
 //! Each hub holds populations of intermediary firms — many small shell buyers, a few large
 //! fronts such as cloud resellers — drawn once per replication: import capacity
 //! `size ~ LogNormal(ln size_median_units, size_sigma)` units a month and risk appetite
@@ -40,24 +43,24 @@ declare_params! {
     /// Parameters of one population of intermediaries (`[hubs.X.populations.NAME]`).
     pub struct PopulationParams from PopulationFile {
         /// Number of intermediaries.
-        count: usize = None, Range::Closed(0.0, 1e7), "";
+        count: usize = None, Range::Closed(0.0, 1e7), "", AtStart;
         /// Median monthly import capacity of an intermediary (lognormal).
-        size_median_units: f64 = None, Range::Above(0.0), "units/month";
+        size_median_units: f64 = None, Range::Above(0.0), "units/month", AtStart;
         /// Sigma of the lognormal import capacity (0: all the same size).
-        size_sigma: f64 = None, Range::Closed(0.0, 5.0), "";
+        size_sigma: f64 = None, Range::Closed(0.0, 5.0), "", AtStart;
         /// Beta alpha of risk appetite, the share of the true detection risk an intermediary
         /// ignores (mean alpha / (alpha + beta)).
-        risk_appetite_alpha: f64 = None, Range::Above(0.0), "";
+        risk_appetite_alpha: f64 = None, Range::Above(0.0), "", AtStart;
         /// Beta beta of risk appetite.
-        risk_appetite_beta: f64 = None, Range::Above(0.0), "";
+        risk_appetite_beta: f64 = None, Range::Above(0.0), "", AtStart;
         /// Largest share of its imports an intermediary diverts: 1 for shell buyers, about
         /// 0.2-0.5 for cloud fronts.
-        max_divert_fraction: f64 = None, Range::Within(0.0, 1.0), "share";
+        max_divert_fraction: f64 = None, Range::Within(0.0, 1.0), "share", AtStart;
         /// Monthly diverted volume that doubles the detection hazard ("without rousing
         /// suspicion").
-        volume_scale_units: f64 = None, Range::Above(0.0), "units";
+        volume_scale_units: f64 = None, Range::Above(0.0), "units", AtStart;
         /// Months a caught intermediary is barred from trading.
-        ban_months: u32 = None, Range::Closed(0.0, 1200.0), "months";
+        ban_months: u32 = None, Range::Closed(0.0, 1200.0), "months", AtStart;
     }
 }
 
