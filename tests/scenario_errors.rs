@@ -212,6 +212,12 @@ const BROKEN: &[Broken] = &[
         mentions: &["datedframe.toml:4", "simulation.seed", "frame"],
     },
     Broken {
+        name: "case.toml",
+        body: "extends = \"BASE\"\n[nations.mys]\ndemand_h100e_per_month = 10.0\nalignment = 0.0\n",
+        args: &[],
+        mentions: &["case.toml:2", "nations.mys", "only in case"],
+    },
+    Broken {
         name: "timelinemonth.toml",
         body: "extends = \"BASE\"\n[timeline.x]\nmonth = \"2024-01\"\nset = { \"nations.MYS.alignment\" = 0.3 }\n",
         args: &[],

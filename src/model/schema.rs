@@ -60,7 +60,7 @@ impl ParamError {
 /// The valid values of a numeric parameter.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Range {
-    /// Anything of the type (ids, flags, choices).
+    /// Anything of the type (ids, flags, choices); a number must be finite.
     Any,
     /// `lo <= v <= hi`.
     Closed(f64, f64),
@@ -76,7 +76,7 @@ impl Range {
     /// `Ok(v)` when `v` is finite and in range, else the message users see.
     pub fn check(self, path: &str, v: f64) -> Result<f64, ParamError> {
         let ok = match self {
-            Range::Any => true,
+            Range::Any => v.is_finite(),
             Range::Closed(lo, hi) => v.is_finite() && v >= lo && v <= hi,
             Range::AtLeast(lo) => v.is_finite() && v >= lo,
             Range::Above(lo) => v.is_finite() && v > lo,
@@ -87,7 +87,7 @@ impl Range {
         }
         // Only a failing check formats its message.
         let message = match self {
-            Range::Any => unreachable!("Range::Any accepts every value"),
+            Range::Any => format!("must be a finite number, got {v}"),
             Range::Closed(lo, hi) => format!("must be in [{lo}, {hi}], got {v}"),
             Range::AtLeast(lo) => format!("must be a number >= {lo}, got {v}"),
             Range::Above(lo) => format!("must be a number > {lo}, got {v}"),

@@ -67,6 +67,13 @@ fn context(file: &ScenarioFile, settings: &Settings) -> Result<Cx, ParamError> {
         },
         start: Some(settings.start),
     };
+    for (section, ids) in [
+        ("nations", &cx.nations),
+        ("firms", &cx.firms),
+        ("products", &cx.products),
+    ] {
+        unique_ignoring_case(section, ids)?;
+    }
     if cx.nations.is_empty() || cx.firms.is_empty() || cx.products.is_empty() {
         return Err(ParamError::at(
             "nations",
@@ -74,6 +81,20 @@ fn context(file: &ScenarioFile, settings: &Settings) -> Result<Cx, ParamError> {
         ));
     }
     Ok(cx)
+}
+
+/// Ids become column names (`MYS.installed_h100e`) and are matched by eye: two that differ only
+/// in case (`MYS`, `mys`) are refused.
+fn unique_ignoring_case(section: &str, ids: &[String]) -> Result<(), ParamError> {
+    for (k, id) in ids.iter().enumerate() {
+        if let Some(other) = ids[..k].iter().find(|o| o.eq_ignore_ascii_case(id)) {
+            return Err(ParamError::at(
+                &format!("{section}.{id}"),
+                format!("`{id}` differs from `{other}` only in case; ids must differ in more"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Regulator roles, with each destination's tier turned into its rules per export class.
