@@ -150,6 +150,15 @@ pub fn run_to_folder(
         elapsed: Duration::ZERO,
     };
     if state == Prepared::AlreadyComplete {
+        // A run killed between its final manifest and removing `parts/` is complete; its
+        // leftover parts go now (a shard keeps them for `chipdip merge`).
+        let parts = out.join("parts");
+        if !report.sharded && parts.exists() {
+            std::fs::remove_dir_all(&parts).map_err(|source| RunError::Cleanup {
+                out: out.clone(),
+                source,
+            })?;
+        }
         return Ok(report);
     }
     let sink = FailAt {
@@ -247,16 +256,26 @@ fn count_failures(out: &Path) -> Result<u64, RunError> {
 }
 
 /// A new folder `output/<scenario>-<UTC time digits>[-k]` (relative to the working folder).
+/// The scenario's name is reduced to letters, digits, `-`, `_` and inner dots, so that no
+/// name (`../../x`, `/etc`) leads outside `output/`.
 pub fn default_out(scenario: &Scenario) -> PathBuf {
     let stamp: String = manifest::now_utc()
         .chars()
         .filter(|c| c.is_ascii_digit())
         .collect();
-    let name = if scenario.name.is_empty() {
-        "run"
-    } else {
-        &scenario.name
-    };
+    let safe: String = scenario
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    let name = if safe.is_empty() { "run" } else { safe };
     let base = PathBuf::from("output").join(format!("{name}-{stamp}"));
     let mut p = base.clone();
     let mut k = 1;
@@ -323,5 +342,30 @@ impl<S: ChunkSink> ChunkSink for FailAt<S> {
 
     fn close(&self, chunk: &Chunk, recorder: Self::Recorder<'_>) -> Result<(), S::Error> {
         self.sink.close(chunk, recorder.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_folders_stay_under_output_whatever_the_scenario_name() {
+        let mut s = Scenario::load("scenarios/baseline.toml".as_ref(), &[]).expect("shipped");
+        for (name, start) in [
+            ("../../x", "_.._x-"),
+            ("/etc/passwd", "_etc_passwd-"),
+            ("", "run-"),
+            ("..", "run-"),
+            ("malaysia_2025", "malaysia_2025-"),
+        ] {
+            s.name = name.to_string();
+            let out = default_out(&s);
+            let parts: Vec<_> = out.components().collect();
+            assert_eq!(parts.len(), 2, "{name:?} -> {}", out.display());
+            assert_eq!(parts[0].as_os_str(), "output");
+            let leaf = parts[1].as_os_str().to_string_lossy().into_owned();
+            assert!(leaf.starts_with(start), "{name:?} -> {leaf}");
+        }
     }
 }

@@ -448,6 +448,34 @@ fn issue2_a_complete_folder_is_never_overwritten() {
     assert_eq!(fs::read_dir(&foreign).unwrap().count(), 1);
 }
 
+/// A run killed after its final manifest but before removing `parts/` is complete; the next
+/// run into the folder removes the leftover parts and leaves the outputs as they were.
+#[test]
+fn a_complete_folder_with_leftover_parts_is_healed_by_the_next_run() {
+    let d = tmp();
+    let out = d.path().join("run");
+    let args = [
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "4",
+        "--out",
+        p(&out),
+    ];
+    ok(&args);
+    let before = csv_files(&out);
+    fs::create_dir(out.join("parts")).unwrap();
+    fs::write(out.join("parts/chunk-000000.sketch"), "left over").unwrap();
+    let again = ok(&args);
+    assert!(
+        stderr(&again).contains("already complete"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(!out.join("parts").exists(), "leftover parts/ still there");
+    assert!(before == csv_files(&out), "outputs changed");
+}
+
 /// The README's "Adding a nation" snippet, taken from the README itself so that it cannot rot:
 /// appended to a scenario extending the baseline, it adds a nation to every output.
 #[test]
