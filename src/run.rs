@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::experiment::{self, Chunk, ChunkSink, Failure, Plan, Progress, Recorder, Shard};
 use crate::model::Outcome;
+use crate::output::lock::{FolderLock, LOCK_FILE};
 use crate::output::manifest::{self, Manifest};
 use crate::output::parts::PartFiles;
 use crate::output::{self, OutputError, Prepared};
@@ -139,6 +140,16 @@ pub fn run_to_folder(
         None => default_out(scenario),
     };
     let mut manifest = new_manifest(scenario, options);
+    // A folder of someone else's is refused before it gets a lock file. A folder with a lock
+    // file is chipdip's, perhaps being written right now: `prepare` checks it under the lock.
+    // (The lock file is looked for after the listing: a run creates it before anything else.)
+    if let Err(e) = output::refuse_foreign(&out)
+        && !out.join(LOCK_FILE).exists()
+    {
+        return Err(e.into());
+    }
+    // Held until this function returns: one process per folder.
+    let mut lock = FolderLock::acquire(&out)?;
     let (_, state) = output::prepare(&out, &manifest)?;
     let mut report = RunReport {
         out: out.clone(),
@@ -161,6 +172,7 @@ pub fn run_to_folder(
         }
         return Ok(report);
     }
+    lock.record_holder("chipdip run")?;
     let sink = FailAt {
         sink: PartFiles::new(&out, options.timeseries),
         at: options.fail_replication,

@@ -506,3 +506,91 @@ fn issue2_the_readme_nation_snippet_adds_a_nation_to_every_output() {
     let installed = column_mean(&out, &format!("{}_installed_h100e", id.to_lowercase()));
     assert!(installed > 0.0, "{id} installs nothing");
 }
+
+/// One process per run folder: while another process holds a folder's lock, a run into it is
+/// refused at once, naming the holder, and writes nothing; once it is free the run completes
+/// with a single run's bytes. Two runs started together into one folder: one completes, the
+/// other is refused or finds the folder complete, and the folder holds a single run's bytes.
+#[test]
+fn a_run_folder_in_use_by_another_process_is_refused() {
+    use chipdip::output::lock::FolderLock;
+    let d = tmp();
+    let out = d.path().join("run");
+    let args = [
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "30",
+        "-q",
+        "--out",
+        p(&out),
+    ];
+    let mut held = FolderLock::acquire(&out).expect("free");
+    held.record_holder("a test").unwrap();
+    let r = chipdip(&args);
+    assert!(!r.status.success(), "a held folder was run into");
+    assert!(stderr(&r).contains("in use by process"), "{}", stderr(&r));
+    assert!(
+        !out.join("manifest.json").exists(),
+        "a refused run wrote its manifest"
+    );
+    drop(held);
+    ok(&args);
+    let single = d.path().join("single");
+    ok(&[
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "30",
+        "-q",
+        "--out",
+        p(&single),
+    ]);
+    assert_same_csvs(&out, &single);
+
+    let both = d.path().join("both");
+    let race = [
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "600",
+        "-q",
+        "--out",
+        p(&both),
+    ];
+    let (a, b) = (
+        command(&race)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        command(&race)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(
+        a.status.success() || b.status.success(),
+        "neither run completed"
+    );
+    for r in [&a, &b] {
+        assert!(
+            // "in use by process N on HOST since T (chipdip run)", or "by another chipdip
+            // process" when it is refused before the holder has written its name.
+            r.status.success() || stderr(r).contains(" is in use by "),
+            "{}",
+            stderr(r)
+        );
+    }
+    let alone = d.path().join("alone");
+    ok(&[
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "600",
+        "-q",
+        "--out",
+        p(&alone),
+    ]);
+    assert_same_csvs(&both, &alone);
+}

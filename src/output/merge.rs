@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::lock::FolderLock;
 use super::manifest::{Manifest, now_utc};
 use super::parts::part_path;
 use super::{OutputError, assemble};
@@ -34,18 +35,22 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, OutputError> {
         return refuse("manifest scenario does not match its hash".into());
     }
     check_chunks(&scenario, &dirs)?;
-    if out.exists()
-        && std::fs::read_dir(out)
-            .map_err(|e| OutputError::io(out, e))?
-            .next()
-            .is_some()
-    {
+    // The lock file is looked for after the listing: a merge creates it before anything else.
+    if super::lock::has_entries(out)? && !out.join(super::lock::LOCK_FILE).exists() {
         return refuse(format!(
             "{} exists and is not empty; choose another --out",
             out.display()
         ));
     }
-    std::fs::create_dir_all(out).map_err(|e| OutputError::io(out, e))?;
+    // Held until the merge returns: one process per output folder.
+    let mut lock = FolderLock::acquire(out)?;
+    if super::lock::has_entries(out)? {
+        return refuse(format!(
+            "{} exists and is not empty; choose another --out",
+            out.display()
+        ));
+    }
+    lock.record_holder("chipdip merge")?;
     let mut manifest = first.clone();
     manifest.shard = Shard::WHOLE;
     manifest.complete = false;

@@ -6,6 +6,7 @@
 //! appended in place, so an interrupted run is never mistaken for a complete one, and rerunning
 //! the same command resumes it.
 
+pub mod lock;
 pub mod manifest;
 pub mod merge;
 pub mod parts;
@@ -68,7 +69,22 @@ pub enum Prepared {
     AlreadyComplete,
 }
 
-/// Opens `path` for `manifest`'s run: creates it, resumes it, or refuses it.
+/// Refuses a folder that holds files but no run (no `manifest.json`): chipdip never writes into
+/// a folder of someone else's. Checked under the folder's lock by [`prepare`], and before
+/// locking by `run_to_folder` when the folder has no lock file yet, so that a refused folder
+/// does not even get one.
+pub fn refuse_foreign(path: &Path) -> Result<(), OutputError> {
+    if !path.join("manifest.json").exists() && lock::has_entries(path)? {
+        return Err(OutputError::Refused(format!(
+            "{} exists, is not empty and is not a chipdip run folder; choose another --out",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Opens `path` for `manifest`'s run: creates it, resumes it, or refuses it. The caller holds
+/// the folder's lock ([`lock::FolderLock`]).
 pub fn prepare(path: &Path, manifest: &Manifest) -> Result<(RunDir, Prepared), OutputError> {
     let dir = RunDir {
         path: path.to_path_buf(),
@@ -88,17 +104,7 @@ pub fn prepare(path: &Path, manifest: &Manifest) -> Result<(RunDir, Prepared), O
         }
         Prepared::Resumed
     } else {
-        if path.exists()
-            && fs::read_dir(path)
-                .map_err(|e| OutputError::io(path, e))?
-                .next()
-                .is_some()
-        {
-            return Err(OutputError::Refused(format!(
-                "{} exists, is not empty and is not a chipdip run folder; choose another --out",
-                path.display()
-            )));
-        }
+        refuse_foreign(path)?;
         Prepared::Fresh
     };
     fs::create_dir_all(path.join("parts")).map_err(|e| OutputError::io(path, e))?;
