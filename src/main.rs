@@ -115,7 +115,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<ScenarioError>().is_some() {
+            if e.downcast_ref::<ScenarioError>().is_some()
+                || e.downcast_ref::<BadArgument>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
@@ -145,9 +147,18 @@ fn params(path: &Path, sets: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A command-line argument that cannot be used (exit 2, like a bad scenario).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadArgument(String);
+
+fn bad(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadArgument(message.into()))
+}
+
 fn shard_of(args: &RunArgs) -> anyhow::Result<Shard> {
     if let Some(s) = &args.shard {
-        return Shard::parse(s).map_err(anyhow::Error::msg);
+        return Shard::parse(s).map_err(bad);
     }
     if !args.shard_from_env {
         return Ok(Shard::WHOLE);
@@ -156,19 +167,21 @@ fn shard_of(args: &RunArgs) -> anyhow::Result<Shard> {
     let (index, count) = if let Some(i) = var("SLURM_ARRAY_TASK_ID") {
         let count = var("SLURM_ARRAY_TASK_COUNT")
             .or(args.shard_count.map(|c| c.to_string()))
-            .context(
-                "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard-count)",
-            )?;
+            .ok_or_else(|| {
+                bad("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard-count)")
+            })?;
         (i, count)
     } else if let Some(i) = var("JOB_COMPLETION_INDEX") {
         let count = args
             .shard_count
-            .context("JOB_COMPLETION_INDEX needs --shard-count K")?;
+            .ok_or_else(|| bad("JOB_COMPLETION_INDEX needs --shard-count K"))?;
         (i, count.to_string())
     } else {
-        bail!("--shard-from-env: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set");
+        return Err(bad(
+            "--shard-from-env: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set",
+        ));
     };
-    Shard::parse(&format!("{index}/{count}")).map_err(anyhow::Error::msg)
+    Shard::parse(&format!("{index}/{count}")).map_err(bad)
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {

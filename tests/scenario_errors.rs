@@ -301,6 +301,9 @@ fn issue2_bad_numbers_of_replications_are_refused_before_anything_is_written() {
         &["--reps", "0"][..],
         &["--set", "simulation.months=0"],
         &["--shard", "2/2"],
+        &["--shard", "abc"],
+        &["--shard", "0/0"],
+        &["--shard-from-env"],
     ] {
         let r = chipdip(
             &[
@@ -309,7 +312,8 @@ fn issue2_bad_numbers_of_replications_are_refused_before_anything_is_written() {
             ]
             .concat(),
         );
-        assert!(!r.status.success(), "{args:?} accepted");
+        // Bad input, like a bad scenario: exit 2.
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr(&r));
         assert!(!never.exists(), "{args:?} created the folder");
     }
 }

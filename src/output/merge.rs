@@ -123,6 +123,13 @@ fn shards_in_order(
                 m.shard.count
             ));
         }
+        if m.shard.index >= count {
+            return refuse(format!(
+                "{} claims to be shard {}/{count}, which does not exist",
+                dir.display(),
+                m.shard.index
+            ));
+        }
         let slot = &mut by_index[m.shard.index as usize];
         if let Some(other) = slot {
             return refuse(format!(
