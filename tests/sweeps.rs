@@ -457,3 +457,33 @@ fn a_run_without_a_sweep_has_one_point_and_no_progress_bar_off_a_terminal() {
     let err = stderr(&r);
     assert!(!err.contains("ETA") && !err.contains('\r'), "{err}");
 }
+
+/// A shard folder whose manifest claims an index beyond its count is refused by merge, naming
+/// it, instead of crashing it.
+#[test]
+fn merge_refuses_a_shard_index_beyond_the_count() {
+    let d = tmp();
+    let (s0, s1) = (d.path().join("s0"), d.path().join("s1"));
+    for (shard, dir) in [("0/2", &s0), ("1/2", &s1)] {
+        ok(&[
+            "run",
+            "scenarios/baseline.toml",
+            "--reps",
+            "4",
+            "-q",
+            "--shard",
+            shard,
+            "--out",
+            p(dir),
+        ]);
+    }
+    let path = s1.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m["shard"]["index"] = 5.into();
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    let out = d.path().join("merged");
+    let r = chipdip(&["merge", p(&s0), p(&s1), "--out", p(&out)]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(stderr(&r).contains("does not exist"), "{}", stderr(&r));
+    assert!(!out.exists(), "a refused merge created its folder");
+}
