@@ -146,3 +146,31 @@ fn facade_a_malformed_failure_hook_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("CHIPDIP_FAIL_REPLICATION must be POINT:REP"));
 }
+
+/// A replication whose outputs cannot be reported (here: a demand of 1e19 H100e a month, beyond
+/// the ±2^62 the quantile sketch sums exactly) is a failed replication, named in
+/// `failures.csv` with the value that broke it; it used to abort the whole run with a panic.
+#[test]
+fn unreportable_values_fail_their_replication_not_the_run() {
+    let d = tmp();
+    let out = d.path().join("run");
+    let r = chipdip(&[
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "3",
+        "-q",
+        "--set",
+        "nations.MYS.demand_h100e_per_month=1e19",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    let (_, rows) = read_csv(&out.join("failures.csv"));
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter().all(|r| r[3].contains("MYS.demand_h100e")),
+        "{rows:?}"
+    );
+    assert_eq!(manifest(&out)["complete"], true);
+}

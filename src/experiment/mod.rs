@@ -125,10 +125,13 @@ pub fn run_chunk(
             model::run_replication(&point.setup, seed)
         }));
         let error = match result {
-            Ok(Ok(outcome)) => {
-                writer.add(point, rep, seed, outcome);
-                None
-            }
+            Ok(Ok(outcome)) => match outcome.unreportable(&point.setup) {
+                None => {
+                    writer.add(point, rep, seed, outcome);
+                    None
+                }
+                Some(why) => Some(why),
+            },
             Ok(Err(violation)) => Some(violation.to_string()),
             Err(payload) => Some(format!("panic: {}", panic_message(payload.as_ref()))),
         };

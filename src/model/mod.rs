@@ -136,6 +136,34 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
+/// Largest magnitude a reported value may have, 2^62: the quantile sketch keeps exact sums of
+/// up to 2^64 such values. A replication with a larger (or a non-finite) value is recorded as
+/// failed rather than written.
+pub const MAX_OUTPUT_MAGNITUDE: f64 = 4_611_686_018_427_387_904.0;
+
+impl Outcome {
+    /// The first value that cannot be reported (not finite, or beyond ±2^62), described for
+    /// `failures.csv`; `None` when every value can.
+    pub fn unreportable(&self, setup: &Setup) -> Option<String> {
+        let bad = |v: &f64| !v.is_finite() || v.abs() > MAX_OUTPUT_MAGNITUDE;
+        if let Some(k) = self.series.iter().position(bad) {
+            let names = setup.series_names();
+            let (month, (entity, metric)) = (k / names.len(), &names[k % names.len()]);
+            return Some(format!(
+                "{entity}.{metric} in month {} is {}, beyond what can be reported (|x| <= 2^62)",
+                setup.start.plus(month as u32),
+                self.series[k]
+            ));
+        }
+        let k = self.summary.iter().position(bad)?;
+        let (entity, metric) = &setup.summary_names()[k];
+        Some(format!(
+            "{entity}.{metric} is {} at the end, beyond what can be reported (|x| <= 2^62)",
+            self.summary[k]
+        ))
+    }
+}
+
 /// Runs one replication from month 0 to the end.
 pub fn run_replication(setup: &Setup, rep_seed: u64) -> Result<Outcome, LedgerViolation> {
     let mut world = World::new(setup, rep_seed);

@@ -82,7 +82,7 @@ const ZERO_THRESHOLD: f64 = 1e-12;
 
 /// Largest accepted magnitude, 2^62: keeps the exact sum within 128 integer bits for up to 2^64
 /// values, and the bucket range small.
-const MAX_ABS: f64 = 4_611_686_018_427_387_904.0;
+const MAX_ABS: f64 = crate::model::MAX_OUTPUT_MAGNITUDE;
 
 /// Bucket index of [`ZERO_THRESHOLD`], the lowest index any value can have (checked by a test).
 const MIN_INDEX: i32 = -2763;
