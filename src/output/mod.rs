@@ -220,7 +220,7 @@ pub fn assemble(
                 continue;
             }
         }
-        fs::rename(&tmp, &target).map_err(io)?;
+        publish(&tmp, &target).map_err(io)?;
     }
     write_quantiles(scenario, out, &all, part_dir)?;
     Ok(failures)
@@ -309,5 +309,21 @@ fn write_quantiles(
     }
     w.flush().map_err(io)?;
     drop(w);
-    fs::rename(&tmp, &target).map_err(io)
+    publish(&tmp, &target).map_err(io)
+}
+
+/// Publishes a finished temporary file under its final name: its data reach the disk
+/// (`fsync`) before the rename, and the rename itself before this returns (the folder is
+/// synced too, where the platform allows), so a crash or power loss never leaves a final name
+/// on a file whose bytes are not all there.
+pub fn publish(tmp: &Path, target: &Path) -> std::io::Result<()> {
+    fs::File::open(tmp)?.sync_all()?;
+    fs::rename(tmp, target)?;
+    if let Some(dir) = target.parent()
+        && let Ok(d) = fs::File::open(dir)
+    {
+        // Directories cannot be opened or synced on every platform; the data are safe anyway.
+        let _ = d.sync_all();
+    }
+    Ok(())
 }

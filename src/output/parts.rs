@@ -215,7 +215,7 @@ pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
         .collect()
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` through a temporary file, synced to disk, and a rename ([`super::publish`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let tmp = path.with_extension(format!(
         "{}.tmp",
@@ -227,5 +227,5 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         f.write_all(bytes).map_err(io)?;
         f.flush().map_err(io)?;
     }
-    fs::rename(&tmp, path).map_err(io)
+    super::publish(&tmp, path).map_err(io)
 }
