@@ -39,29 +39,14 @@ pub fn pow(x: f64, y: f64) -> f64 {
     libm::pow(x, y)
 }
 
-/// `x^n` for a whole `n` by repeated squaring: only multiplications (correctly rounded on every
-/// platform), about `2 log2 n` of them. Squaring doubles the relative error of the base, so the
-/// result is within about `n ε` relative (1e-12 at `n` = 4,000 units), far below any effect on a
-/// probability drawn against. Used where a loop needs `b^n` for many integers `n` and one base,
-/// instead of an `exp` per `n`.
-#[inline]
-pub fn powu(mut base: f64, mut n: u64) -> f64 {
-    let mut acc = 1.0;
-    while n > 0 {
-        if n & 1 == 1 {
-            acc *= base;
-        }
-        base *= base;
-        n >>= 1;
-    }
-    acc
-}
-
-/// [`powu`] with a fixed number of rounds, `bits` ≥ the bit length of `n`: the same
-/// multiplications in the same order (a round whose bit of `n` is clear multiplies by 1.0,
-/// which is exact), so the same result to the bit, but a loop whose trip count does not depend
-/// on `n` and has no data-dependent branch. In the intermediary loop, where `n` is each
-/// intermediary's lot, this removes most branch mispredictions of the step.
+/// `x^n` for a whole `n` by square-and-multiply, in exactly `bits` rounds (`bits` ≥ the bit
+/// length of `n`; a round whose bit of `n` is clear multiplies by 1.0, which is exact): only
+/// multiplications, correctly rounded on every platform. Squaring doubles the relative error of
+/// the base, so the result is within about `n ε` relative (1e-12 at `n` = 4,000 units), far
+/// below any effect on a probability drawn against. Used where a loop needs `b^n` for many
+/// integers `n` and one base, instead of an `exp` per `n`; the fixed trip count and the
+/// branch-free select keep the intermediary loop free of data-dependent branches (they
+/// mispredicted on every lot when the loop stopped at the highest set bit).
 #[inline]
 pub fn powu_bits(mut base: f64, mut n: u64, bits: u32) -> f64 {
     debug_assert!(u64::BITS - n.leading_zeros() <= bits);
@@ -195,6 +180,20 @@ pub fn beta(rng: &mut (impl Rng + ?Sized), alpha: f64, beta: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The textbook square-and-multiply, stopping at the highest set bit: the reference
+    /// `powu_bits` must match to the bit.
+    fn powu(mut base: f64, mut n: u64) -> f64 {
+        let mut acc = 1.0;
+        while n > 0 {
+            if n & 1 == 1 {
+                acc *= base;
+            }
+            base *= base;
+            n >>= 1;
+        }
+        acc
+    }
     use rand::SeedableRng;
     use rand::rngs::Xoshiro256PlusPlus;
 

@@ -150,22 +150,24 @@ impl Cx {
 
     /// Index of `id` among the ids of `kind`, or an error naming the nearest one.
     pub fn index(&self, path: &str, kind: Kind, id: &str) -> Result<usize, ParamError> {
-        let ids = self.ids(kind);
-        ids.iter().position(|x| x == id).ok_or_else(|| {
-            let hint = nearest(id, ids.iter().map(String::as_str), 1)
-                .first()
-                .map(|b| format!("; did you mean `{b}`?"))
-                .unwrap_or_default();
-            ParamError::at(
-                path,
-                format!(
-                    "unknown {} `{id}`{hint} (known: {})",
-                    kind.name(),
-                    ids.join(", ")
-                ),
-            )
-        })
+        let ids: Vec<&str> = self.ids(kind).iter().map(String::as_str).collect();
+        index_among(path, kind.name(), id, &ids)
     }
+}
+
+/// Index of `id` among `ids`, or an error naming the nearest: "unknown tier `tier9`; did you
+/// mean `tier2`? (known: tier1, tier2, tier3)".
+pub fn index_among(path: &str, what: &str, id: &str, ids: &[&str]) -> Result<usize, ParamError> {
+    ids.iter().position(|x| *x == id).ok_or_else(|| {
+        let hint = nearest(id, ids.iter().copied(), 1)
+            .first()
+            .map(|b| format!("; did you mean `{b}`?"))
+            .unwrap_or_default();
+        ParamError::at(
+            path,
+            format!("unknown {what} `{id}`{hint} (known: {})", ids.join(", ")),
+        )
+    })
 }
 
 /// Levenshtein distance (small strings only).

@@ -12,7 +12,7 @@ use super::error::ScenarioError;
 use super::file::ScenarioFile;
 use super::source::Source;
 use crate::model::params::*;
-use crate::model::schema::{Cx, FileValue, Kind, ParamError, Range, nearest};
+use crate::model::schema::{Cx, FileValue, Kind, ParamError, Range, index_among};
 
 /// Validates `file` into parameters; `source` locates errors.
 pub fn params(
@@ -110,7 +110,7 @@ fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, Para
             .for_each(|rules| rules.resize(classes, ExportRule::ALLOWED));
         let tier_names: Vec<&str> = r.tiers.keys().map(String::as_str).collect();
         let default_tier = match &r.default_tier {
-            Some(t) => Some(tier_index(&at("default_tier"), t, &tier_names)?),
+            Some(t) => Some(index_among(&at("default_tier"), "tier", t, &tier_names)?),
             None => None,
         };
         let destinations = r
@@ -121,11 +121,8 @@ fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, Para
             let tier = if tier.is_empty() {
                 default_tier
             } else {
-                Some(tier_index(
-                    &at(&format!("destinations.{n}")),
-                    tier,
-                    &tier_names,
-                )?)
+                let at = at(&format!("destinations.{n}"));
+                Some(index_among(&at, "tier", tier, &tier_names)?)
             };
             reg.rules.push(match tier {
                 Some(k) => tier_rules[k].clone(),
@@ -134,20 +131,6 @@ fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, Para
         }
     }
     Ok(out)
-}
-
-/// Index of tier `name` among a regulator's tiers, or an error naming the nearest.
-fn tier_index(path: &str, name: &str, tiers: &[&str]) -> Result<usize, ParamError> {
-    tiers.iter().position(|t| *t == name).ok_or_else(|| {
-        let hint = nearest(name, tiers.iter().copied(), 1)
-            .first()
-            .map(|b| format!("; did you mean `{b}`?"))
-            .unwrap_or_default();
-        ParamError::at(
-            path,
-            format!("unknown tier `{name}`{hint} (known: {})", tiers.join(", ")),
-        )
-    })
 }
 
 /// Transshipment hubs, each at the nation its key names.
