@@ -124,7 +124,7 @@ pub struct Population {
     free_capacity: f64,
     /// Diverters last month: the enforcer's caseload.
     cases_last_month: u64,
-    /// Bits of the largest planned lot `⌊max_divert_fraction × size⌋`: every `powu` of the
+    /// Bits of the largest planned lot `⌊max_divert_fraction × size⌋`: every `powu_bits` of the
     /// step runs this many rounds, so its loop is predictable (see [`math::powu_bits`]).
     lot_bits: u32,
 }
