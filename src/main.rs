@@ -69,7 +69,7 @@ struct RunArgs {
     /// Master seed (overrides simulation.seed).
     #[arg(long)]
     seed: Option<u64>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: all cores; at most 1024). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Override a parameter: PATH=VALUE (repeatable; see `chipdip params`).
@@ -196,6 +196,14 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         command_line: std::env::args().collect(),
         fail_replication: None,
     };
+    if let Some(t) = args.threads
+        && t > chipdip::scenario::limits::MAX_THREADS
+    {
+        return Err(bad(format!(
+            "--threads {t}: at most {} worker threads",
+            chipdip::scenario::limits::MAX_THREADS
+        )));
+    }
     let scenario = options.load(&args.scenario)?;
     options.shard = shard_of(&args)?;
     options.fail_replication = fail_replication_hook()?;

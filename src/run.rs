@@ -62,7 +62,7 @@ impl RunOptions {
     pub fn thread_count(&self) -> usize {
         self.threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1)
+            .clamp(1, crate::scenario::limits::MAX_THREADS)
     }
 }
 

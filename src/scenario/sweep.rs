@@ -27,7 +27,7 @@ use toml::Value;
 
 use super::design::{Design, FactorValues, design_points};
 use super::source::{self, Source};
-use super::{Point, ScenarioError, Settings, build_setup, origin_from, paths};
+use super::{Point, ScenarioError, Settings, build_setup, limits, origin_from, paths};
 
 /// `[sweep]`: which parameters vary, and how points are chosen.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -39,7 +39,11 @@ pub struct SweepFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<usize>,
     /// Seed of the design (default: `simulation.seed`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::file::seed_text::option"
+    )]
     pub seed: Option<u64>,
     /// Parameter path → its values or range.
     pub factors: BTreeMap<String, FactorFile>,
@@ -137,6 +141,16 @@ impl SweepFile {
             ));
         }
         let (targets, factors) = self.factors(source, design)?;
+        // Every point is validated (tens of kB, milliseconds) before anything runs: refuse a
+        // sampled design's size before drawing it, a grid's once its levels are known.
+        let too_many = |n: usize| {
+            limits::POINTS
+                .check(n as u64, "points")
+                .map_err(|m| source.error_at("sweep.points", m))
+        };
+        if let Some(n) = self.points {
+            too_many(n)?;
+        }
         let rows = design_points(
             design,
             &factors,
@@ -164,6 +178,9 @@ impl SweepFile {
                     rows.len()
                 ),
             ));
+        }
+        if design == Design::Grid {
+            too_many(rows.len()).map_err(|e| source.error_at("sweep.factors", e.message))?;
         }
         // Errors about a swept parameter point at its factor.
         let mut located = source.clone();
