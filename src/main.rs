@@ -317,7 +317,23 @@ fn progress_bar(plan: &Plan, quiet: bool) -> ProgressBar {
 
 fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let merged = chipdip::output::merge::merge(shards, out)?;
-    eprintln!("merged {} shards -> {}", merged.shards, out.display());
+    if merged.already_complete {
+        eprintln!(
+            "{} already holds this merge, complete; nothing to do",
+            out.display()
+        );
+    } else {
+        let again = if merged.redone {
+            " (an interrupted merge was cleared and redone)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "merged {} shards -> {}{again}",
+            merged.shards,
+            out.display()
+        );
+    }
     if merged.failed_replications > 0 {
         bail!(
             "{} replication(s) failed; see {}/failures.csv",

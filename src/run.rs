@@ -150,6 +150,7 @@ pub fn run_to_folder(
     }
     // Held until this function returns: one process per folder.
     let mut lock = FolderLock::acquire(&out)?;
+    output::remove_temporaries(&out)?;
     let (_, state) = output::prepare(&out, &manifest)?;
     let mut report = RunReport {
         out: out.clone(),

@@ -19,4 +19,6 @@ mod golden;
 
 // The library façade and the failure path.
 mod failures;
+mod hostile;
+mod interrupts;
 mod library;

@@ -217,10 +217,7 @@ pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
 
 /// Writes `bytes` to `path` through a temporary file, synced to disk, and a rename ([`super::publish`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
+    let tmp = super::temporary(path);
     let io = |e| OutputError::io(path, e);
     {
         let mut f = BufWriter::new(fs::File::create(&tmp).map_err(io)?);
