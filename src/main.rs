@@ -44,6 +44,11 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
+    /// Recheck a run folder's files against the checksums it recorded (exit 1 on a mismatch).
+    Verify {
+        /// The run, shard or merged folder.
+        folder: PathBuf,
+    },
     /// Merge the folders of a sharded run into the files an unsharded run writes.
     Merge {
         /// Shard folders (all K of them).
@@ -107,6 +112,7 @@ fn main() -> ExitCode {
             );
         }),
         Command::Merge { shards, out } => merge(&shards, &out),
+        Command::Verify { folder } => verify(&folder),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -313,6 +319,22 @@ fn progress_bar(plan: &Plan, quiet: bool) -> ProgressBar {
     // Work found done on resume is not work done now: estimate the rate from here on.
     bar.reset_eta();
     bar
+}
+
+fn verify(folder: &Path) -> anyhow::Result<()> {
+    let v = chipdip::output::verify::verify(folder)?;
+    let state = if v.complete {
+        "complete"
+    } else {
+        "not complete (rerun it to resume)"
+    };
+    println!(
+        "{}: ok, {} final file(s) and {} chunk(s) match their checksums; {state}",
+        folder.display(),
+        v.files,
+        v.chunks
+    );
+    Ok(())
 }
 
 fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<()> {

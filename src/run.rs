@@ -216,6 +216,7 @@ fn new_manifest(scenario: &Scenario, options: &RunOptions) -> Manifest {
         finished_at: None,
         failed_replications: 0,
         outputs: Vec::new(),
+        files: Default::default(),
         merged_from: Vec::new(),
         complete: false,
     }
@@ -234,6 +235,7 @@ fn finish(
         let failed = output::assemble(scenario, out, options.timeseries, &|_| out.to_path_buf())?;
         manifest.failed_replications = failed;
         manifest.outputs = output::output_files(options.timeseries, failed);
+        manifest.files = output::integrity::final_sums(out, &manifest.outputs)?;
     } else {
         manifest.failed_replications = count_failures(out)?;
         manifest.outputs = vec!["parts/".into()];

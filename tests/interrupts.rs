@@ -218,3 +218,92 @@ fn a_failed_merge_is_redone_and_a_foreign_folder_is_still_refused() {
     assert_ne!(r.status.code(), Some(0));
     assert!(foreign.join("notes.txt").exists());
 }
+
+/// Changes one byte of `path` (the middle one), keeping its length.
+fn flip_one_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    assert!(!bytes.is_empty(), "{}", path.display());
+    let k = bytes.len() / 2;
+    bytes[k] = if bytes[k] == b'1' { b'2' } else { b'1' };
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Cuts `path` to half its length.
+fn truncate_half(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+}
+
+#[test]
+fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify() {
+    let d = tmp();
+    let shard = |name: &str, i: u32| {
+        let out = d.path().join(name);
+        ok(&[
+            "run",
+            "scenarios/malaysia_2025.toml",
+            "--reps",
+            "120",
+            "--timeseries",
+            "-q",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            p(&out),
+        ]);
+        out
+    };
+    let (s0, s1) = (shard("s0", 0), shard("s1", 1));
+    let clean = ok(&["verify", p(&s0)]);
+    assert!(stdout(&clean).contains("ok"), "{}", stdout(&clean));
+
+    // verify and merge name the chunk whose part changed.
+    let part = s1.join("parts").join("c000001.events");
+    let original = std::fs::read(&part).unwrap();
+    flip_one_byte(&part);
+    let v = chipdip(&["verify", p(&s1)]);
+    assert_eq!(v.status.code(), Some(1), "{}", stderr(&v));
+    assert!(stderr(&v).contains("chunk 1"), "{}", stderr(&v));
+    let merged = d.path().join("merged");
+    let m = chipdip(&["merge", p(&s0), p(&s1), "--out", p(&merged)]);
+    assert_ne!(m.status.code(), Some(0));
+    assert!(stderr(&m).contains("chunk 1"), "{}", stderr(&m));
+    std::fs::write(&part, &original).unwrap();
+
+    // Resume redoes a chunk whose part was cut short, back to the same bytes.
+    truncate_half(&s0.join("parts").join("c000002.summary"));
+    let path = s0.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+    shard("s0", 0);
+    ok(&["verify", p(&s0)]);
+    ok(&["merge", p(&s0), p(&s1), "--out", p(&merged)]);
+    let whole = d.path().join("whole");
+    ok(&[
+        "run",
+        "scenarios/malaysia_2025.toml",
+        "--reps",
+        "120",
+        "--timeseries",
+        "-q",
+        "--out",
+        p(&whole),
+    ]);
+    assert_same_csvs(&whole, &merged);
+
+    // A final file changed by one byte, or cut short.
+    ok(&["verify", p(&whole)]);
+    flip_one_byte(&whole.join("summary.csv"));
+    truncate_half(&whole.join("events.csv"));
+    let v = chipdip(&["verify", p(&whole)]);
+    assert_eq!(v.status.code(), Some(1));
+    let err = stderr(&v);
+    assert!(
+        err.contains("summary.csv") && err.contains("events.csv"),
+        "{err}"
+    );
+}

@@ -158,6 +158,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, OutputError> {
     })?;
     manifest.failed_replications = failed;
     manifest.outputs = super::output_files(first.timeseries, failed);
+    manifest.files = super::integrity::final_sums(out, &manifest.outputs)?;
     manifest.finished_at = Some(now_utc());
     manifest.complete = true;
     manifest.write(&manifest_path)?;
@@ -257,7 +258,16 @@ fn shards_in_order(
 fn check_chunks(scenario: &Scenario, dirs: &[PathBuf]) -> Result<(), OutputError> {
     for c in chunks(scenario.points.len(), scenario.settings.replications) {
         let dir = &dirs[c.index % dirs.len()];
-        if !part_path(dir, c.index, "sketch").exists() {
+        if part_path(dir, c.index, "sketch").exists() {
+            super::integrity::verify_chunk(dir, c.index).map_err(|why| {
+                OutputError::Refused(format!(
+                    "{} chunk {} does not match its checksums ({why}); rerun that shard into \
+                     a new folder",
+                    dir.display(),
+                    c.index
+                ))
+            })?;
+        } else {
             return Err(OutputError::Refused(format!(
                 "{} lacks chunk {} (point {}, replications {}..{}); rerun that shard into it",
                 dir.display(),

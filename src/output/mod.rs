@@ -6,11 +6,13 @@
 //! appended in place, so an interrupted run is never mistaken for a complete one, and rerunning
 //! the same command resumes it.
 
+pub mod integrity;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
 pub mod parts;
 pub mod sketch;
+pub mod verify;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
