@@ -20,3 +20,6 @@ mod golden;
 // The library façade and the failure path.
 mod failures;
 mod library;
+
+// Outputs for analysts: the data dictionary, compare, collect, progress lines.
+mod outputs;

@@ -106,7 +106,10 @@ fn shards_in_order(
     let count = first.shard.count;
     let mut by_index: Vec<Option<PathBuf>> = vec![None; count as usize];
     for (dir, m) in shards.iter().zip(manifests) {
-        if m.scenario_hash != first.scenario_hash || m.timeseries != first.timeseries {
+        if m.scenario_hash != first.scenario_hash
+            || m.timeseries != first.timeseries
+            || m.events != first.events
+        {
             return refuse(format!(
                 "{} belongs to another run ({}) than {} ({})",
                 dir.display(),
