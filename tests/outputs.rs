@@ -310,3 +310,46 @@ fn events_selects_the_kinds_written() {
         "another selection into a's folder is refused"
     );
 }
+
+/// Ctrl-C (SIGINT) stops a run with a line saying how to resume it, and that command resumes.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_says_how_to_resume() {
+    let d = tmp();
+    let out = d.path().join("run");
+    let args = [
+        "run",
+        REPLAY,
+        "--reps",
+        "3000",
+        "--threads",
+        "1",
+        "--out",
+        p(&out),
+    ];
+    let child = command(&args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !out.join("parts/c000000.summary").exists() {
+        assert!(Instant::now() < deadline, "no chunk finished in 120 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let r = child.wait_with_output().unwrap();
+    assert_eq!(r.status.code(), Some(130));
+    let err = stderr(&r);
+    assert!(
+        err.contains("interrupted") && err.contains("rerun the same command to resume"),
+        "{err}"
+    );
+    assert!(err.contains(&args.join(" ")), "the command is shown: {err}");
+    assert_eq!(manifest(&out)["complete"], false);
+    let again = stderr(&ok(&args));
+    assert!(again.contains("resuming"), "{again}");
+}
