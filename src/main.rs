@@ -76,6 +76,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write a Parquet copy of every CSV of a complete run folder (NAME.csv -> NAME.parquet).
+    #[cfg(feature = "parquet")]
+    Parquet {
+        /// The run folder.
+        run: PathBuf,
+    },
     /// Merge the folders of a sharded run into the files an unsharded run writes.
     Merge {
         /// Shard folders (all K of them).
@@ -154,6 +160,14 @@ fn main() -> ExitCode {
                     &chipdip::output::compare::compare_csv(&rows),
                     out.as_deref(),
                 )
+            }),
+        #[cfg(feature = "parquet")]
+        Command::Parquet { run } => chipdip::output::parquet::run_to_parquet(&run)
+            .map_err(|e| bad(e.to_string()))
+            .map(|files| {
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
             }),
         Command::Collect { runs, file, out } => chipdip::output::compare::collect(&runs, &file)
             .map_err(|e| bad(e.to_string()))

@@ -11,6 +11,8 @@ pub mod dictionary;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod parts;
 pub mod sketch;
 
