@@ -49,6 +49,44 @@ enum Command {
         /// The run, shard or merged folder.
         folder: PathBuf,
     },
+    /// Print the data dictionary of a scenario's outputs (every column, metric and event kind:
+    /// type, unit, stock or flow, meaning); every run folder holds it as dictionary.csv.
+    Dictionary {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Compare two runs of the same seed replication by replication (common random numbers):
+    /// per summary metric and point, the mean difference B - A with its paired and unpaired
+    /// 95% intervals.
+    Compare {
+        /// The baseline run folder (A).
+        run_a: PathBuf,
+        /// The other run folder (B).
+        run_b: PathBuf,
+        /// Write the CSV here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Stack one file of several run folders into one table, labelled by run and scenario.
+    Collect {
+        /// Run folders.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// The file to stack (summary.csv, quantiles.csv, events.csv, timeseries.csv, ...).
+        #[arg(long, default_value = "summary.csv")]
+        file: String,
+        /// Write the CSV here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a Parquet copy of every CSV of a complete run folder (NAME.csv -> NAME.parquet).
+    #[cfg(feature = "parquet")]
+    Parquet {
+        /// The run folder.
+        run: PathBuf,
+    },
     /// Merge the folders of a sharded run into the files an unsharded run writes.
     Merge {
         /// Shard folders (all K of them).
@@ -83,6 +121,10 @@ struct RunArgs {
     /// Also write timeseries.csv (every replication, month, entity and metric).
     #[arg(long)]
     timeseries: bool,
+    /// Event kinds to write to events.csv, separated by commas, or `all` (default: all but the
+    /// monthly licence logs licence_deny and cap_reached, which the denied_h100e series holds).
+    #[arg(long, value_name = "KINDS")]
+    events: Option<String>,
     /// Run only shard I of K (0-based), into its own folder; combine with `chipdip merge`.
     #[arg(long, value_name = "I/K", conflicts_with = "shard_from_env")]
     shard: Option<String>,
@@ -113,6 +155,29 @@ fn main() -> ExitCode {
         }),
         Command::Merge { shards, out } => merge(&shards, &out),
         Command::Verify { folder } => verify(&folder),
+        Command::Dictionary { scenario, sets } => load(&scenario, &sets).and_then(|s| {
+            let d = chipdip::output::dictionary::entries(&s);
+            emit(&chipdip::output::dictionary::to_csv(&d), None)
+        }),
+        Command::Compare { run_a, run_b, out } => chipdip::output::compare::compare(&run_a, &run_b)
+            .map_err(|e| bad(e.to_string()))
+            .and_then(|rows| {
+                emit(
+                    &chipdip::output::compare::compare_csv(&rows),
+                    out.as_deref(),
+                )
+            }),
+        #[cfg(feature = "parquet")]
+        Command::Parquet { run } => chipdip::output::parquet::run_to_parquet(&run)
+            .map_err(|e| bad(e.to_string()))
+            .map(|files| {
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
+            }),
+        Command::Collect { runs, file, out } => chipdip::output::compare::collect(&runs, &file)
+            .map_err(|e| bad(e.to_string()))
+            .and_then(|bytes| emit(&bytes, out.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,6 +201,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain()
         .filter_map(|c| c.downcast_ref::<std::io::Error>())
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Writes `bytes` to `out`, or to standard output.
+fn emit(bytes: &[u8], out: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::Write;
+    match out {
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+        }
+        None => Ok(std::io::stdout().lock().write_all(bytes)?),
+    }
 }
 
 fn load(path: &Path, sets: &[String]) -> anyhow::Result<Scenario> {
@@ -197,6 +273,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         seed: args.seed,
         threads: args.threads,
         timeseries: args.timeseries,
+        events: match &args.events {
+            Some(e) => Some(chipdip::output::dictionary::parse_events(e).map_err(bad)?),
+            None => None,
+        },
         shard: Shard::WHOLE,
         out: args.out.clone(),
         command_line: std::env::args().collect(),
@@ -216,6 +296,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let bar = Bar {
         quiet: args.quiet,
         bar: OnceLock::new(),
+        lines: OnceLock::new(),
     };
     let report = run_to_folder(&scenario, &options, &bar)?;
     let out = report.out.display();
@@ -260,12 +341,59 @@ fn fail_replication_hook() -> anyhow::Result<Option<(usize, u32)>> {
 }
 
 /// The progress bar: replications done of the total, points done, replications per second and
-/// ETA; drawn only on a terminal. Made once the run is planned (it starts at the work a resumed
-/// folder already holds).
+/// ETA; drawn only on a terminal. Off a terminal (a batch job's log) a plain line with the same
+/// figures every `CHIPDIP_PROGRESS_SECONDS` (default 30) seconds. Made once the run is planned
+/// (it starts at the work a resumed folder already holds).
 struct Bar {
     quiet: bool,
     /// The bar and the points of the run.
     bar: OnceLock<(ProgressBar, usize)>,
+    /// Plain progress lines off a terminal: (interval, start, done when planned, next line).
+    lines: OnceLock<Lines>,
+}
+
+/// Plain progress lines for logs.
+struct Lines {
+    every: std::time::Duration,
+    start: std::time::Instant,
+    done_at_start: u64,
+    total: u64,
+    points: usize,
+    next: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Lines {
+    fn tick(&self, p: &Progress) {
+        let now = std::time::Instant::now();
+        {
+            let Ok(mut next) = self.next.lock() else {
+                return;
+            };
+            if now < *next {
+                return;
+            }
+            *next = now + self.every;
+        }
+        let secs = now.duration_since(self.start).as_secs_f64();
+        let rate = (p.replications - self.done_at_start) as f64 / secs.max(1e-9);
+        let eta = if rate > 0.0 {
+            let left = (self.total - p.replications) as f64 / rate;
+            format!(
+                "{}",
+                indicatif::HumanDuration(std::time::Duration::from_secs_f64(left))
+            )
+        } else {
+            "unknown".into()
+        };
+        eprintln!(
+            "progress: {}/{} replications ({:.1}%), {}/{} points, {rate:.1} reps/s, ETA {eta}",
+            p.replications,
+            self.total,
+            100.0 * p.replications as f64 / self.total.max(1) as f64,
+            p.points,
+            self.points,
+        );
+    }
 }
 
 impl RunObserver for Bar {
@@ -281,12 +409,33 @@ impl RunObserver for Bar {
         let _ = self
             .bar
             .set((progress_bar(plan, self.quiet), plan.total.points));
+        if !self.quiet && !std::io::stderr().is_terminal() {
+            let secs = std::env::var("CHIPDIP_PROGRESS_SECONDS")
+                .ok()
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .unwrap_or(30.0);
+            let every = std::time::Duration::from_secs_f64(secs);
+            let start = std::time::Instant::now();
+            let _ = self.lines.set(Lines {
+                every,
+                start,
+                done_at_start: plan.done.replications,
+                total: plan.total.replications,
+                points: plan.total.points,
+                next: std::sync::Mutex::new(start + every),
+            });
+        }
+        interrupt::on_ctrl_c(out);
     }
 
     fn progress(&self, p: Progress) {
         if let Some((bar, points)) = self.bar.get() {
             bar.set_position(p.replications);
             bar.set_message(format!("{}/{points} points", p.points));
+        }
+        if let Some(lines) = self.lines.get() {
+            lines.tick(&p);
         }
     }
 
@@ -307,7 +456,7 @@ fn progress_bar(plan: &Plan, quiet: bool) -> ProgressBar {
     let bar = ProgressBar::new(total).with_position(plan.done.replications);
     bar.set_style(
         ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {msg}  {human_pos}/{human_len} reps  {per_sec:.0}  ETA {eta}",
+            "{elapsed_precise} [{bar:30}] {msg}  {human_pos}/{human_len} reps  {per_sec:.cyan}  ETA {eta}",
         )
         .expect("valid template")
         .with_key("per_sec", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
@@ -364,4 +513,49 @@ fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// On Ctrl-C (SIGINT) during a run: a line saying how to resume, then exit 130. The run folder
+/// keeps every finished chunk, and rerunning the same command resumes it.
+mod interrupt {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    static MESSAGE: OnceLock<Vec<u8>> = OnceLock::new();
+
+    /// Installs the handler for the run folder `out` (once per process).
+    pub fn on_ctrl_c(out: &Path) {
+        let args: Vec<String> = std::env::args().collect();
+        let command = if args.iter().any(|a| a == "--out") {
+            args.join(" ")
+        } else {
+            format!("{} --out {}", args.join(" "), out.display())
+        };
+        let text = format!(
+            "\ninterrupted: finished chunks are kept in {}; rerun the same command to resume:\n  {command}\n",
+            out.display()
+        );
+        if MESSAGE.set(text.into_bytes()).is_ok() {
+            install();
+        }
+    }
+
+    #[cfg(unix)]
+    fn install() {
+        extern "C" fn handler(_: libc::c_int) {
+            // Only async-signal-safe calls here: write(2) and _exit(2).
+            if let Some(m) = MESSAGE.get() {
+                unsafe {
+                    libc::write(2, m.as_ptr().cast(), m.len());
+                }
+            }
+            unsafe { libc::_exit(130) };
+        }
+        unsafe {
+            libc::signal(libc::SIGINT, handler as *const () as libc::sighandler_t);
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn install() {}
 }

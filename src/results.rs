@@ -137,7 +137,7 @@ impl Results {
     }
 
     /// An end-of-run outcome by name: `ENTITY.metric` (`MYS.retract_count`) or its
-    /// `summary.csv` column (`mys_retract_count`).
+    /// `summary.csv` column (`MYS_retract_count`; the entity's case does not matter).
     pub fn summary_by_name(&self, name: &str) -> Result<Vec<f64>, LookupError> {
         if let Some((entity, metric)) = name.split_once('.') {
             return self.summary(entity, metric);
@@ -145,7 +145,7 @@ impl Results {
         let found = self
             .summary_names()
             .iter()
-            .find(|(e, m)| summary_column(e, m) == name);
+            .find(|(e, m)| summary_column(e, m).eq_ignore_ascii_case(name));
         match found {
             Some((e, m)) => self.summary(e, m),
             None => Err(self.unknown("summary outcome", name, |c| &c.summary)),

@@ -5,7 +5,10 @@
 //! [`splitmix64`] mixing from:
 //!
 //! - the replication seed: [`replication_seed`]`(master, point, replication)`
-//!   `= mix(mix(mix(master) ^ point) ^ replication)`, written to every `summary.csv` row;
+//!   `= mix(mix(mix(master) ^ point) ^ replication) >> 11`, written to every `summary.csv`
+//!   row. It is kept below 2^53 so that every reader gets it back exactly: R has no 64-bit
+//!   integer and reads numbers as doubles (53-bit mantissa), and polars reads integers above
+//!   2^63 as Int128. The master seed (`--seed`) may be any u64;
 //! - a stream id that names what the stream is for and which agent owns it
 //!   ([`stream_id`]`(purpose, agent)`), so each agent draws from its own stream and adding a
 //!   draw for one agent never shifts another agent's numbers.
@@ -27,9 +30,15 @@ pub const fn splitmix64(x: u64) -> u64 {
 }
 
 /// Seed of replication `replication` of sweep point `point` (point 0 when there is no sweep).
+/// It is below 2^53 ([`MAX_REPLICATION_SEED`]): a 53-bit seed still keys 9·10^15 distinct
+/// replications, and a double holds it exactly (see the module documentation).
 pub const fn replication_seed(master: u64, point: u64, replication: u64) -> u64 {
-    splitmix64(splitmix64(splitmix64(master) ^ point) ^ replication)
+    splitmix64(splitmix64(splitmix64(master) ^ point) ^ replication) >> 11
 }
+
+/// Every replication seed is at most this (2^53 − 1), the largest integer of a double's range
+/// of consecutive integers.
+pub const MAX_REPLICATION_SEED: u64 = (1 << 53) - 1;
 
 /// What a stream is used for; the discriminant enters the stream seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +97,12 @@ mod tests {
         assert_ne!(a, replication_seed(7, 0, 1));
         assert_ne!(a, replication_seed(7, 1, 0));
         assert_ne!(a, replication_seed(8, 0, 0));
+        // Seeds are exact in a double, hence in R and in any CSV reader.
+        for (m, p, r) in [(u64::MAX, 0, 0), (0, u64::MAX, 7), (7, 3, u64::MAX)] {
+            let s = replication_seed(m, p, r);
+            assert!(s <= MAX_REPLICATION_SEED);
+            assert_eq!(s as f64 as u64, s);
+        }
         // SplitMix64's published first output from state 0: the mixer is the documented one.
         assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
     }

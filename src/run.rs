@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Also write `timeseries.csv`.
     pub timeseries: bool,
+    /// The event kinds to write to `events.csv` (`--events`); `None` for the default,
+    /// [`crate::output::dictionary::default_events`] (all but the monthly licence logs).
+    pub events: Option<Vec<String>>,
     /// Which part of the work to run (`Shard::WHOLE` for all of it).
     pub shard: Shard,
     /// The run folder; `None` for a new folder `output/<scenario>-<time>/`.
@@ -175,7 +178,14 @@ pub fn run_to_folder(
     }
     lock.record_holder("chipdip run")?;
     let sink = FailAt {
-        sink: PartFiles::new(&out, options.timeseries),
+        sink: {
+            let files = PartFiles::new(&out, options.timeseries).with_events(&manifest.events);
+            if options.shard.count == 1 {
+                files
+            } else {
+                files.keep_sketches()
+            }
+        },
         at: options.fail_replication,
     };
     let plan = Plan::new(scenario, &sink, options.shard);
@@ -218,6 +228,10 @@ fn new_manifest(scenario: &Scenario, options: &RunOptions) -> Manifest {
         outputs: Vec::new(),
         files: Default::default(),
         merged_from: Vec::new(),
+        events: options
+            .events
+            .clone()
+            .unwrap_or_else(crate::output::dictionary::default_events),
         complete: false,
     }
 }

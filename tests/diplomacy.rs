@@ -55,7 +55,7 @@ fn summary_mean(s: &Scenario, outs: &[Outcome], column: &str) -> f64 {
     let names = s.points[0].setup.summary_names();
     let k = names
         .iter()
-        .position(|(e, m)| chipdip::output::summary_column(e, m) == column)
+        .position(|(e, m)| chipdip::output::summary_column(e, m).eq_ignore_ascii_case(column))
         .unwrap_or_else(|| panic!("no summary column {column}"));
     outs.iter().map(|o| o.summary[k]).sum::<f64>() / outs.len() as f64
 }

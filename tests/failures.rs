@@ -41,7 +41,7 @@ fn assert_failure_recorded(dir: &Path, reps: u32) {
     let (_, summary) = read_csv(&dir.join("summary.csv"));
     let got: Vec<(String, String)> = summary
         .iter()
-        .map(|r| (r[1].clone(), r[2].clone()))
+        .map(|r| (r[2].clone(), r[3].clone()))
         .collect();
     let want: Vec<(String, String)> = (0..reps)
         .filter(|&r| r != FAILING)
@@ -94,7 +94,7 @@ fn facade_a_failed_replication_is_recorded_the_run_goes_on_and_exits_1() {
     let (_, kept) = read_csv(&out.join("summary.csv"));
     let expected: Vec<_> = all
         .into_iter()
-        .filter(|r| r[1] != FAILING.to_string())
+        .filter(|r| r[2] != FAILING.to_string())
         .collect();
     assert_eq!(kept, expected, "the other rows are unchanged");
     assert!(!clean.join("failures.csv").exists());

@@ -129,7 +129,7 @@ fn same_seed_same_design_other_seed_other_points() {
     let text = String::from_utf8(a.clone()).unwrap();
     assert_eq!(text.lines().count(), 13, "header and 12 points:\n{text}");
     assert!(
-        text.starts_with("point,hubs.MYS.permit_regime,regulators.USA."),
+        text.starts_with("scenario,point,hubs.MYS.permit_regime,regulators.USA."),
         "{text}"
     );
     let c = run("c", &["--set", "sweep.seed=7"]);
@@ -180,7 +180,7 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     let header = summary.lines().next().unwrap();
     assert!(
         header.starts_with(
-            "point,replication,seed,hubs.MYS.permit_regime,\
+            "scenario,point,replication,seed,hubs.MYS.permit_regime,\
              regulators.USA.enforcement.effort,regulators.USA.pressure.intensity,"
         ),
         "{header}"
@@ -276,14 +276,20 @@ fn a_killed_run_resumes_to_the_same_bytes() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn chipdip");
-    // Kill once a few chunks are done (their sketch files mark them done).
+    // Kill once a few chunks or points are done (their sketch files, or a point's merged
+    // quantile rows, mark them done).
     let parts = killed.join("parts");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let done = fs::read_dir(&parts)
             .map(|rd| {
                 rd.filter_map(Result::ok)
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "sketch"))
+                    // A chunk's sketch, or a finished point's merged quantile rows.
+                    .filter(|e| {
+                        e.path()
+                            .extension()
+                            .is_some_and(|x| x == "sketch" || x == "quantiles")
+                    })
                     .count()
             })
             .unwrap_or(0);
@@ -423,6 +429,29 @@ fn bad_sweeps_are_refused_before_anything_runs() {
             "`simulation` settings cannot be swept",
             "",
         ),
+        // A value of the wrong type is reported at the `values` line, saying what is expected.
+        (
+            &format!(
+                "[sweep]\ndesign = \"grid\"\n[sweep.factors.\"{SANCTION}\"]\n\nvalues = [0.5, \"high\"]\n"
+            ),
+            "t.toml:6: sweep.factors.\"regulators.USA.guidance_sanction_share\".values",
+            "a numeric parameter takes numbers",
+        ),
+        (
+            "[sweep]\ndesign = \"grid\"\n[sweep.factors.\"regulators.USA.guidance.huawei\"]\nvalues = [\"none\", 2]\n",
+            "t.toml:5: sweep.factors.\"regulators.USA.guidance.huawei\".values",
+            "holds text",
+        ),
+        (
+            "[sweep]\ndesign = \"random\"\npoints = 3\n[sweep.factors.\"regulators.USA.guidance.huawei\"]\nmin = 0\nmax = 1\n",
+            "t.toml:6: sweep.factors.\"regulators.USA.guidance.huawei\".min",
+            "`values = [...]`",
+        ),
+        (
+            "[sweep]\ndesign = \"grid\"\n[sweep.factors.\"regulators.USA.guidance.huawei\"]\nvalues = [\"none\", \"worldwide\"]\n",
+            "t.toml:4:",
+            "(at sweep point 1: regulators.USA.guidance.huawei = worldwide)",
+        ),
     ];
     for (body, want, also) in cases {
         let path = scenario(d, "t.toml", body);
@@ -436,6 +465,68 @@ fn bad_sweeps_are_refused_before_anything_runs() {
         );
         assert!(!out.exists(), "bad input writes nothing");
     }
+}
+
+/// Text and boolean parameters are swept like numbers, in a grid and in a sampled design; their
+/// levels are the factor columns of `points.csv`, `summary.csv` and `quantiles.csv`.
+#[test]
+fn categorical_and_boolean_factors_sweep_in_every_design() {
+    let dir = tmp();
+    let replay = Path::new("scenarios/malaysia_2025.toml")
+        .canonicalize()
+        .unwrap();
+    let guidance = "regulators.USA.guidance.huawei";
+    let enabled = "regulators.USA.pressure.enabled";
+    let body = |design: &str| {
+        format!(
+            "extends = {:?}\nname = \"cat\"\n[sweep]\ndesign = \"{design}\"\n{}\
+             [sweep.factors.\"{guidance}\"]\nvalues = [\"none\", \"home_only\", \"global\"]\n\
+             [sweep.factors.\"{enabled}\"]\nvalues = [true, false]\n",
+            p(&replay),
+            if design == "grid" { "" } else { "points = 6\n" }
+        )
+    };
+    for design in ["grid", "random", "latin_hypercube", "sobol"] {
+        let path = dir.path().join(format!("{design}.toml"));
+        fs::write(&path, body(design)).unwrap();
+        let s = Scenario::load(&path, &[]).unwrap_or_else(|e| panic!("{design}: {e}"));
+        assert_eq!(s.points.len(), 6, "{design}");
+        // Factors in path order (guidance, then enabled); each point's label is the level it
+        // set, its numeric value the level's position.
+        for pt in &s.points {
+            let level = ["none", "home_only", "global"][pt.values[0].1 as usize];
+            assert_eq!(pt.labels[0], level, "{design}");
+            assert_eq!(pt.labels[1], ["true", "false"][pt.values[1].1 as usize]);
+        }
+        if design == "grid" {
+            let labels: Vec<_> = s.points.iter().map(|p| p.labels.join("/")).collect();
+            assert_eq!(labels[..3], ["none/true", "none/false", "home_only/true"]);
+        }
+    }
+    let path = dir.path().join("grid.toml");
+    let out = dir.path().join("out");
+    ok(&["run", p(&path), "--reps", "2", "--out", p(&out)]);
+    let points = fs::read_to_string(out.join("points.csv")).unwrap();
+    assert_eq!(
+        points.lines().take(3).collect::<Vec<_>>(),
+        [
+            format!("scenario,point,{guidance},{enabled}").as_str(),
+            "cat,0,none,true",
+            "cat,1,none,false"
+        ]
+    );
+    let (h, rows) = read_csv(&out.join("summary.csv"));
+    assert_eq!(h[4..6], [guidance, enabled]);
+    assert_eq!(
+        rows[11][..6],
+        ["cat", "5", "1", &rows[11][3], "global", "false"]
+    );
+    let (qh, q) = read_csv(&out.join("quantiles.csv"));
+    assert_eq!(qh[..5], ["scenario", "point", guidance, enabled, "month"]);
+    assert!(
+        q.iter()
+            .any(|r| r[1] == "3" && r[2] == "home_only" && r[3] == "false")
+    );
 }
 
 #[test]
@@ -452,7 +543,7 @@ fn a_run_without_a_sweep_has_one_point_and_no_progress_bar_off_a_terminal() {
     ]);
     assert_eq!(
         fs::read_to_string(out.join("points.csv")).unwrap(),
-        "point\n0\n"
+        "scenario,point\nbaseline,0\n"
     );
     let err = stderr(&r);
     assert!(!err.contains("ETA") && !err.contains('\r'), "{err}");

@@ -22,3 +22,6 @@ mod failures;
 mod hostile;
 mod interrupts;
 mod library;
+
+// Outputs for analysts: the data dictionary, compare, collect, progress lines.
+mod outputs;

@@ -21,7 +21,7 @@ fn column(s: &Scenario, outs: &[Outcome], name: &str) -> Vec<f64> {
     let names = s.points[0].setup.summary_names();
     let k = names
         .iter()
-        .position(|(e, m)| chipdip::output::summary_column(e, m) == name)
+        .position(|(e, m)| chipdip::output::summary_column(e, m).eq_ignore_ascii_case(name))
         .unwrap_or_else(|| panic!("no summary column {name}"));
     outs.iter().map(|o| o.summary[k]).collect()
 }

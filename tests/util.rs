@@ -128,7 +128,7 @@ pub fn column(dir: &Path, name: &str) -> Vec<f64> {
     let (h, rows) = read_csv(&dir.join("summary.csv"));
     let k = h
         .iter()
-        .position(|c| c == name)
+        .position(|c| c.eq_ignore_ascii_case(name))
         .unwrap_or_else(|| panic!("no column {name} in {}", dir.display()));
     rows.iter()
         .map(|r| {

@@ -4,7 +4,8 @@
 //! - Each chunk's part files are summed (bytes, rows, SHA-256) into `parts/cNNNNNN.sums`,
 //!   written after the row files and before the sketch whose presence marks the chunk done.
 //!   A chunk counts as done only when its sums are there and every file matches them: resume
-//!   redoes a chunk that does not, merge refuses it.
+//!   redoes a chunk that does not, merge refuses it. When a point's sketches are merged into
+//!   its quantile rows (`pNNNNNN.quantiles`), those rows get their own sum (`pNNNNNN.sums`).
 //! - The final files of a complete folder are summed into the manifest (`files`), written last.
 //!
 //! Rows are lines (`\n`); a CSV here never holds a newline inside a field.
@@ -94,8 +95,9 @@ pub fn write_chunk_sums(dir: &Path, chunk: usize, sums: &Sums) -> Result<(), Out
 }
 
 /// `Ok` when chunk `chunk` of `dir` has its sums and every part file matches them; else the
-/// first problem, in words.
-pub fn verify_chunk(dir: &Path, chunk: usize) -> Result<(), String> {
+/// first problem, in words. `sketch_merged`: the chunk's sketch has been merged into its
+/// point's quantile rows and removed (checked by [`verify_point`] instead).
+pub fn verify_chunk(dir: &Path, chunk: usize, sketch_merged: bool) -> Result<(), String> {
     let path = part_path(dir, chunk, "sums");
     let text =
         fs::read_to_string(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -105,9 +107,34 @@ pub fn verify_chunk(dir: &Path, chunk: usize) -> Result<(), String> {
         return Err(format!("{}: lists no files", path.display()));
     }
     for (kind, sum) in &sums {
+        if sketch_merged && kind == "sketch" {
+            continue;
+        }
         sum.check(&part_path(dir, chunk, kind))?;
     }
     Ok(())
+}
+
+/// Where the checksum of point `point`'s merged quantile rows is kept.
+fn point_sums_path(dir: &Path, point: usize) -> std::path::PathBuf {
+    dir.join("parts").join(format!("p{point:06}.sums"))
+}
+
+/// Writes the checksum of point `point`'s quantile rows (`rows`, before they are written).
+pub fn write_point_sums(dir: &Path, point: usize, rows: &[u8]) -> Result<(), OutputError> {
+    let mut text = serde_json::to_string_pretty(&FileSum::of_bytes(rows)).expect("serialises");
+    text.push('\n');
+    write_atomic(&point_sums_path(dir, point), text.as_bytes())
+}
+
+/// `Ok` when point `point`'s merged quantile rows match their checksum.
+pub fn verify_point(dir: &Path, point: usize) -> Result<(), String> {
+    let path = point_sums_path(dir, point);
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let sum: FileSum = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a checksum: {e}", path.display()))?;
+    sum.check(&super::parts::point_quantiles_path(dir, point))
 }
 
 /// The sums of the final files `names` of the folder `dir`.

@@ -47,6 +47,9 @@ pub struct Manifest {
     /// Shard folders merged into this one (`chipdip merge`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// The event kinds written to `events.csv` (`--events`).
+    #[serde(default)]
+    pub events: Vec<String>,
     pub complete: bool,
 }
 
@@ -56,6 +59,7 @@ impl Manifest {
         self.scenario_hash == other.scenario_hash
             && self.shard == other.shard
             && self.timeseries == other.timeseries
+            && self.events == other.events
     }
 
     /// Whether this folder's shard runs chunk `index` (see [`Shard::owns`]).
@@ -88,7 +92,7 @@ impl Manifest {
     }
 }
 
-pub const RNG_DESCRIPTION: &str = "Xoshiro256++ streams; replication seed = splitmix64(splitmix64(splitmix64(master) ^ point) ^ replication); stream seed = splitmix64(rep_seed ^ splitmix64(purpose << 32 | agent))";
+pub const RNG_DESCRIPTION: &str = "Xoshiro256++ streams; replication seed = splitmix64(splitmix64(splitmix64(master) ^ point) ^ replication) >> 11 (below 2^53, exact as a double); stream seed = splitmix64(rep_seed ^ splitmix64(purpose << 32 | agent))";
 
 pub fn crate_versions() -> String {
     env!("CHIPDIP_DEP_VERSIONS").to_string()

@@ -203,7 +203,10 @@ fn shards_in_order(
     let count = first.shard.count;
     let mut by_index: Vec<Option<PathBuf>> = vec![None; count as usize];
     for (dir, m) in shards.iter().zip(manifests) {
-        if m.scenario_hash != first.scenario_hash || m.timeseries != first.timeseries {
+        if m.scenario_hash != first.scenario_hash
+            || m.timeseries != first.timeseries
+            || m.events != first.events
+        {
             return refuse(format!(
                 "{} belongs to another run ({}) than {} ({})",
                 dir.display(),
@@ -259,7 +262,7 @@ fn check_chunks(scenario: &Scenario, dirs: &[PathBuf]) -> Result<(), OutputError
     for c in chunks(scenario.points.len(), scenario.settings.replications) {
         let dir = &dirs[c.index % dirs.len()];
         if part_path(dir, c.index, "sketch").exists() {
-            super::integrity::verify_chunk(dir, c.index).map_err(|why| {
+            super::integrity::verify_chunk(dir, c.index, false).map_err(|why| {
                 OutputError::Refused(format!(
                     "{} chunk {} does not match its checksums ({why}); rerun that shard into \
                      a new folder",

@@ -6,10 +6,14 @@
 //! appended in place, so an interrupted run is never mistaken for a complete one, and rerunning
 //! the same command resumes it.
 
+pub mod compare;
+pub mod dictionary;
 pub mod integrity;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod parts;
 pub mod sketch;
 pub mod verify;
@@ -22,7 +26,7 @@ use crate::calendar::YearMonth;
 use crate::experiment::{Chunk, chunks};
 use crate::scenario::Scenario;
 use manifest::Manifest;
-use parts::{ROW_KINDS, part_path, read_sketches};
+use parts::{ROW_KINDS, part_path, point_quantiles_path, read_sketches};
 use sketch::QuantileSketch;
 
 /// Errors writing or reading run folders.
@@ -141,12 +145,16 @@ pub fn prepare(path: &Path, manifest: &Manifest) -> Result<(RunDir, Prepared), O
     Ok((dir, state))
 }
 
-/// A number as the CSVs print it: shortest text that reads back to the same f64; NaN empty.
+/// A real number as the CSVs print it: the shortest text that reads back to the same f64,
+/// always recognisable as a float (`0.0`, `2437.0`, `1e-7`, `1e20`), so that pandas, polars and
+/// R's readr all infer a float column from any first rows; NaN is empty (a missing value).
 pub fn format_number(v: f64) -> String {
     if v.is_nan() {
         String::new()
     } else {
-        format!("{v}")
+        // `Debug` keeps a `.0` on whole numbers and switches to exponent notation for very large
+        // or small magnitudes; `Display` would print `0` and let readers guess an integer.
+        format!("{v:?}")
     }
 }
 
@@ -155,9 +163,15 @@ pub fn format_month(start: YearMonth, m: u32) -> String {
     start.plus(m).to_string()
 }
 
-/// Column name of a summary outcome: `mys_installed_h100e_huawei`.
+/// Column name of a summary outcome: `MYS_installed_h100e_huawei` (the entity code as it is
+/// everywhere else, uppercase, then the metric).
 pub fn summary_column(entity: &str, metric: &str) -> String {
-    format!("{}_{}", entity.to_lowercase(), metric)
+    format!("{entity}_{metric}")
+}
+
+/// The factor columns of a sweep (its swept paths, in order; none without a sweep).
+fn factor_columns(scenario: &Scenario) -> impl Iterator<Item = String> + '_ {
+    scenario.points[0].values.iter().map(|(p, _)| p.clone())
 }
 
 /// Header line of each row file.
@@ -165,8 +179,8 @@ fn header(kind: &str, scenario: &Scenario) -> Vec<String> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     match kind {
         "summary" => {
-            let mut h = s(&["point", "replication", "seed"]);
-            h.extend(scenario.points[0].values.iter().map(|(p, _)| p.clone()));
+            let mut h = s(&["scenario", "point", "replication", "seed"]);
+            h.extend(factor_columns(scenario));
             h.extend(
                 scenario.points[0]
                     .setup
@@ -187,9 +201,14 @@ fn header(kind: &str, scenario: &Scenario) -> Vec<String> {
         ]),
         "timeseries" => s(&["point", "replication", "month", "entity", "metric", "value"]),
         "failures" => s(&["point", "replication", "seed", "error"]),
-        "quantiles" => s(&[
-            "point", "month", "entity", "metric", "mean", "p05", "p25", "p50", "p75", "p95",
-        ]),
+        "quantiles" => {
+            let mut h = s(&["scenario", "point"]);
+            h.extend(factor_columns(scenario));
+            h.extend(s(&[
+                "month", "entity", "metric", "mean", "p05", "p25", "p50", "p75", "p95",
+            ]));
+            h
+        }
         other => unreachable!("no header for {other}"),
     }
 }
@@ -208,6 +227,10 @@ pub fn assemble(
 ) -> Result<u64, OutputError> {
     let all = chunks(scenario.points.len(), scenario.settings.replications);
     write_points(scenario, out)?;
+    parts::write_atomic(
+        &out.join("dictionary.csv"),
+        &dictionary::to_csv(&dictionary::entries(scenario)),
+    )?;
     let mut failures = 0;
     for kind in ROW_KINDS {
         if kind == "timeseries" && !timeseries {
@@ -256,17 +279,17 @@ pub fn assemble(
 }
 
 /// `points.csv`: every point id with its swept values, one column per swept path (a run
-/// without a sweep has the single point 0).
+/// without a sweep has the single point 0), after the scenario's name.
 pub fn write_points(scenario: &Scenario, out: &Path) -> Result<(), OutputError> {
     let target = out.join("points.csv");
     let io = |e: std::io::Error| OutputError::io(&target, e);
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut head = vec!["point".to_string()];
-    head.extend(scenario.points[0].values.iter().map(|(p, _)| p.clone()));
+    let mut head = vec!["scenario".to_string(), "point".to_string()];
+    head.extend(factor_columns(scenario));
     w.write_record(&head).map_err(|e| io(e.into()))?;
     for point in &scenario.points {
-        let mut row = vec![point.index.to_string()];
-        row.extend(point.values.iter().map(|(_, v)| format_number(*v)));
+        let mut row = vec![scenario.name.clone(), point.index.to_string()];
+        row.extend(point.labels.iter().cloned());
         w.write_record(&row).map_err(|e| io(e.into()))?;
     }
     let bytes = w.into_inner().map_err(|e| io(e.into_error()))?;
@@ -275,7 +298,13 @@ pub fn write_points(scenario: &Scenario, out: &Path) -> Result<(), OutputError> 
 
 /// The files a complete unsharded (or merged) run folder holds, as the manifest lists them.
 pub fn output_files(timeseries: bool, failed: u64) -> Vec<String> {
-    let mut v = vec!["summary.csv", "quantiles.csv", "events.csv", "points.csv"];
+    let mut v = vec![
+        "summary.csv",
+        "quantiles.csv",
+        "events.csv",
+        "points.csv",
+        "dictionary.csv",
+    ];
     if timeseries {
         v.push("timeseries.csv");
     }
@@ -299,46 +328,74 @@ fn write_quantiles(
         csv::Writer::from_writer(std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?));
     w.write_record(header("quantiles", scenario))
         .map_err(|e| io(e.into()))?;
-    // Chunks are point-major: one group per point, read one point at a time.
+    w.flush().map_err(io)?;
+    let mut w = w.into_inner().map_err(|e| io(e.into_error()))?;
+    // Chunks are point-major: one group per point, read one point at a time; a point whose
+    // sketches were merged as it finished has its rows ready.
     for of_point in all.chunk_by(|a, b| a.point == b.point) {
-        let point = &scenario.points[of_point[0].point];
-        let setup = &point.setup;
-        let names = setup.series_names();
-        let mut merged = vec![QuantileSketch::new(); names.len() * setup.months as usize];
-        for c in of_point {
-            let sketches = read_sketches(&part_path(&part_dir(c), c.index, "sketch"))?;
-            if sketches.len() != merged.len() {
-                return Err(OutputError::Refused(format!(
-                    "chunk {} has {} sketches, expected {}",
-                    c.index,
-                    sketches.len(),
-                    merged.len()
-                )));
-            }
-            for (m, s) in merged.iter_mut().zip(&sketches) {
-                m.merge(s);
-            }
-        }
-        let p = point.index.to_string();
-        for (k, s) in merged.iter().enumerate() {
-            if s.count() == 0 {
-                continue;
-            }
-            let (month, (entity, metric)) = (k / names.len(), &names[k % names.len()]);
-            let mut row = vec![
-                p.clone(),
-                format_month(setup.start, month as u32),
-                entity.clone(),
-                metric.clone(),
-                format_number(s.mean()),
-            ];
-            row.extend(QUANTILES.iter().map(|q| format_number(s.quantile(*q))));
-            w.write_record(&row).map_err(|e| io(e.into()))?;
-        }
+        let p = of_point[0].point;
+        let ready = point_quantiles_path(&part_dir(&of_point[0]), p);
+        let rows = if ready.exists() {
+            fs::read(&ready).map_err(|e| OutputError::io(&ready, e))?
+        } else {
+            let sketches: Vec<PathBuf> = of_point
+                .iter()
+                .map(|c| part_path(&part_dir(c), c.index, "sketch"))
+                .collect();
+            point_quantile_rows(scenario, p, &sketches)?
+        };
+        w.write_all(&rows).map_err(io)?;
     }
     w.flush().map_err(io)?;
     drop(w);
     publish(&tmp, &target).map_err(io)
+}
+
+/// The rows of `quantiles.csv` for point `p` (no header): the sketches of its chunks (one file
+/// each) merged, one row per (month, series) with any value.
+pub fn point_quantile_rows(
+    scenario: &Scenario,
+    p: usize,
+    sketch_files: &[PathBuf],
+) -> Result<Vec<u8>, OutputError> {
+    let point = &scenario.points[p];
+    let setup = &point.setup;
+    let names = setup.series_names();
+    let mut merged = vec![QuantileSketch::new(); names.len() * setup.months as usize];
+    for path in sketch_files {
+        let sketches = read_sketches(path)?;
+        if sketches.len() != merged.len() {
+            return Err(OutputError::Refused(format!(
+                "{} has {} sketches, expected {}",
+                path.display(),
+                sketches.len(),
+                merged.len()
+            )));
+        }
+        for (m, s) in merged.iter_mut().zip(&sketches) {
+            m.merge(s);
+        }
+    }
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for (k, s) in merged.iter().enumerate() {
+        if s.count() == 0 {
+            continue;
+        }
+        let (month, (entity, metric)) = (k / names.len(), &names[k % names.len()]);
+        let mut row = vec![scenario.name.clone(), point.index.to_string()];
+        row.extend(point.labels.iter().cloned());
+        row.extend([
+            format_month(setup.start, month as u32),
+            entity.clone(),
+            metric.clone(),
+            format_number(s.mean()),
+        ]);
+        row.extend(QUANTILES.iter().map(|q| format_number(s.quantile(*q))));
+        w.write_record(&row).expect("writing to memory");
+    }
+    Ok(w.into_inner().expect("memory writer cannot fail"))
 }
 
 /// Publishes a finished temporary file under its final name: its data reach the disk

@@ -9,6 +9,15 @@
 //!
 //! Each file goes through a temporary name and a rename, so a killed run leaves either a whole
 //! chunk or a chunk that is redone on resume — never half a chunk that looks whole.
+//!
+//! A chunk's sketches are large (one per month and series, a few MB for 50 replications), so
+//! they do not wait for the end of the run: as soon as every chunk of a point is done, the
+//! point's sketches are merged into its rows of `quantiles.csv`, written as `pNNNNNN.quantiles`,
+//! and the chunks' sketch files are removed (an unsharded run; a shard keeps its sketches for
+//! `chipdip merge`). A chunk is then done if its sketch or its point's quantile rows are there.
+//! So the sketches on disk at any time are those of the points in progress, and the peak disk
+//! use stays within about twice the final output (the part files, then the final files
+//! assembled from them).
 
 use std::fs;
 use std::io::{BufReader, BufWriter, Write};
@@ -29,20 +38,38 @@ pub fn part_path(dir: &Path, chunk: usize, kind: &str) -> PathBuf {
     dir.join("parts").join(format!("c{chunk:06}.{kind}"))
 }
 
-/// Whether chunk `chunk` is complete in `dir`: its sketch is there (written last) and every
-/// part file matches the checksums written before it ([`super::integrity`]). A chunk that
-/// fails the check is not done, so resume runs it again and overwrites its files.
-pub fn is_done(dir: &RunDir, chunk: usize) -> bool {
-    part_path(&dir.path, chunk, "sketch").exists()
-        && super::integrity::verify_chunk(&dir.path, chunk).is_ok()
+/// The quantile rows of point `point`, once all its chunks are merged.
+pub fn point_quantiles_path(dir: &Path, point: usize) -> PathBuf {
+    dir.join("parts").join(format!("p{point:06}.quantiles"))
+}
+
+/// Whether chunk `chunk` of point `point` is complete in `dir`: its sketch (written last) or
+/// its point's merged quantile rows are there, and every part file matches the checksums
+/// written before them ([`super::integrity`]). A chunk that fails the check is not done, so
+/// resume runs it again and overwrites its files.
+pub fn is_done(dir: &RunDir, chunk: usize, point: usize) -> bool {
+    use super::integrity::{verify_chunk, verify_point};
+    if point_quantiles_path(&dir.path, point).exists() {
+        verify_point(&dir.path, point).is_ok() && verify_chunk(&dir.path, chunk, true).is_ok()
+    } else {
+        part_path(&dir.path, chunk, "sketch").exists()
+            && verify_chunk(&dir.path, chunk, false).is_ok()
+    }
 }
 
 /// Accumulates one chunk's rows and sketches in memory (bounded by the chunk size).
 pub struct ChunkWriter<'s> {
+    /// The scenario's name (the `scenario` column).
+    scenario: &'s str,
+    /// The scenario itself, when the writer belongs to a run folder (to merge a finished
+    /// point's sketches).
+    whole: Option<&'s Scenario>,
+    /// Whether each kind of `dictionary::EVENT_KINDS` is written (empty: every kind).
+    events: Vec<bool>,
     setup: &'s Setup,
     timeseries: bool,
     summary: csv::Writer<Vec<u8>>,
-    events: csv::Writer<Vec<u8>>,
+    rows_of_events: csv::Writer<Vec<u8>>,
     series: csv::Writer<Vec<u8>>,
     failures: csv::Writer<Vec<u8>>,
     sketches: Vec<QuantileSketch>,
@@ -56,14 +83,18 @@ fn rows() -> csv::Writer<Vec<u8>> {
 }
 
 impl<'s> ChunkWriter<'s> {
-    /// An empty chunk of `setup`'s replications (with timeseries rows if `timeseries`).
-    pub fn new(setup: &'s Setup, timeseries: bool) -> ChunkWriter<'s> {
+    /// An empty chunk of `setup`'s replications of the scenario named `scenario` (with
+    /// timeseries rows if `timeseries`).
+    pub fn new(scenario: &'s str, setup: &'s Setup, timeseries: bool) -> ChunkWriter<'s> {
         let names = setup.series_names();
         ChunkWriter {
+            scenario,
+            whole: None,
+            events: Vec::new(),
             setup,
             timeseries,
             summary: rows(),
-            events: rows(),
+            rows_of_events: rows(),
             series: rows(),
             failures: rows(),
             sketches: vec![QuantileSketch::new(); names.len() * setup.months as usize],
@@ -74,13 +105,21 @@ impl<'s> ChunkWriter<'s> {
     /// Adds one replication's outcome.
     pub fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: &Outcome) {
         let (p, r, s) = (point.index.to_string(), rep.to_string(), seed.to_string());
-        let mut row = vec![p.clone(), r.clone(), s];
-        row.extend(point.values.iter().map(|(_, v)| format_number(*v)));
+        let mut row = vec![self.scenario.to_string(), p.clone(), r.clone(), s];
+        row.extend(point.labels.iter().cloned());
         row.extend(outcome.summary.iter().map(|v| format_number(*v)));
         self.summary.write_record(&row).expect("writing to memory");
         let base = self.setup.base();
         for e in &outcome.events {
-            self.events
+            if !self.events.is_empty() {
+                let k = super::dictionary::EVENT_KINDS
+                    .iter()
+                    .position(|x| *x == e.kind);
+                if !k.is_some_and(|k| self.events[k]) {
+                    continue;
+                }
+            }
+            self.rows_of_events
                 .write_record([
                     p.as_str(),
                     r.as_str(),
@@ -128,7 +167,7 @@ impl<'s> ChunkWriter<'s> {
         let mut sums = Sums::new();
         for (kind, w) in [
             ("summary", self.summary),
-            ("events", self.events),
+            ("events", self.rows_of_events),
             ("timeseries", self.series),
             ("failures", self.failures),
         ] {
@@ -162,6 +201,13 @@ pub struct PartFiles {
     pub dir: RunDir,
     /// Whether to write the timeseries rows too (`--timeseries`).
     pub timeseries: bool,
+    /// Whether a finished point's sketches are merged into its quantile rows at once (an
+    /// unsharded run), or kept for `chipdip merge` (a shard).
+    pub merge_points: bool,
+    /// Which event kinds go to `events.csv` (by `EventKind` name).
+    pub events: Vec<String>,
+    /// Held while a point's sketches are merged (two chunks of a point may finish together).
+    merging: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl PartFiles {
@@ -172,7 +218,54 @@ impl PartFiles {
                 path: path.to_path_buf(),
             },
             timeseries,
+            merge_points: true,
+            events: super::dictionary::default_events(),
+            merging: Default::default(),
         }
+    }
+
+    /// Writes only these event kinds to `events.csv`.
+    pub fn with_events(mut self, kinds: &[String]) -> PartFiles {
+        self.events = kinds.to_vec();
+        self
+    }
+
+    /// The part files of one shard: sketches are kept for `chipdip merge`.
+    pub fn keep_sketches(mut self) -> PartFiles {
+        self.merge_points = false;
+        self
+    }
+
+    /// If every chunk of `point` is done, merges their sketches into the point's quantile rows
+    /// (`pNNNNNN.quantiles`, written atomically) and removes the sketch files.
+    fn merge_point(&self, scenario: &Scenario, point: usize) -> Result<(), OutputError> {
+        let per_point = scenario
+            .settings
+            .replications
+            .div_ceil(crate::experiment::CHUNK_REPS) as usize;
+        let of_point: Vec<usize> = (point * per_point..(point + 1) * per_point).collect();
+        let _held = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+        let target = point_quantiles_path(&self.dir.path, point);
+        let merged =
+            target.exists() && super::integrity::verify_point(&self.dir.path, point).is_ok();
+        if merged
+            || !of_point
+                .iter()
+                .all(|&c| part_path(&self.dir.path, c, "sketch").exists())
+        {
+            return Ok(());
+        }
+        let sketches: Vec<PathBuf> = of_point
+            .iter()
+            .map(|&c| part_path(&self.dir.path, c, "sketch"))
+            .collect();
+        let rows = super::point_quantile_rows(scenario, point, &sketches)?;
+        super::integrity::write_point_sums(&self.dir.path, point, &rows)?;
+        write_atomic(&target, &rows)?;
+        for s in &sketches {
+            fs::remove_file(s).map_err(|e| OutputError::io(s, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -181,15 +274,30 @@ impl ChunkSink for PartFiles {
     type Error = OutputError;
 
     fn is_done(&self, chunk: &Chunk) -> bool {
-        is_done(&self.dir, chunk.index)
+        is_done(&self.dir, chunk.index, chunk.point)
     }
 
     fn open<'s>(&'s self, scenario: &'s Scenario, chunk: &Chunk) -> ChunkWriter<'s> {
-        ChunkWriter::new(&scenario.points[chunk.point].setup, self.timeseries)
+        let mut w = ChunkWriter::new(
+            &scenario.name,
+            &scenario.points[chunk.point].setup,
+            self.timeseries,
+        );
+        w.whole = Some(scenario);
+        w.events = super::dictionary::EVENT_KINDS
+            .iter()
+            .map(|k| self.events.iter().any(|e| e == k.name()))
+            .collect();
+        w
     }
 
     fn close(&self, chunk: &Chunk, writer: ChunkWriter<'_>) -> Result<(), OutputError> {
-        writer.finish(&self.dir, chunk.index)
+        let scenario = writer.whole;
+        writer.finish(&self.dir, chunk.index)?;
+        match scenario {
+            Some(s) if self.merge_points => self.merge_point(s, chunk.point),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use super::OutputError;
-use super::integrity::verify_chunk;
+use super::integrity::{verify_chunk, verify_point};
 use super::manifest::Manifest;
-use super::parts::part_path;
+use super::parts::{part_path, point_quantiles_path};
 use crate::experiment::chunks;
 
 /// What a folder that passed holds.
@@ -60,19 +60,23 @@ pub fn verify(dir: &Path) -> Result<Verified, OutputError> {
             if !manifest.shard_owns(c.index) {
                 continue;
             }
-            let done = part_path(dir, c.index, "sketch").exists();
-            if !done {
+            let merged = point_quantiles_path(dir, c.point).exists();
+            if merged && let Err(why) = verify_point(dir, c.point) {
+                problems.push(format!("point {}: {why}", c.point));
+            }
+            if !merged && !part_path(dir, c.index, "sketch").exists() {
                 if manifest.complete {
                     problems.push(format!("chunk {}: missing from parts/", c.index));
                 }
                 continue;
             }
-            match verify_chunk(dir, c.index) {
+            match verify_chunk(dir, c.index, merged) {
                 Ok(()) => verified.chunks += 1,
                 Err(why) => problems.push(format!("chunk {}: {why}", c.index)),
             }
         }
     }
+    problems.dedup();
     if !problems.is_empty() {
         return Err(OutputError::Refused(format!(
             "{} does not match its checksums:\n  {}",

@@ -46,8 +46,12 @@ pub struct Settings {
 #[derive(Clone, Debug)]
 pub struct Point {
     pub index: usize,
-    /// (path, value) of each swept parameter at this point.
+    /// (path, value) of each swept parameter at this point (a categorical factor's value is
+    /// the position of its level in the factor's `values`).
     pub values: Vec<(String, f64)>,
+    /// Each swept parameter's value as the CSVs show it, in the order of `values`: an integer
+    /// (`3`), a float (`0.5`), or a categorical level (`home_only`, `true`).
+    pub labels: Vec<String>,
     pub setup: Setup,
 }
 
@@ -91,6 +95,7 @@ impl Scenario {
             None => vec![Point {
                 index: 0,
                 values: Vec::new(),
+                labels: Vec::new(),
                 setup,
             }],
             Some(sweep) => sweep.points(&source, &settings)?,

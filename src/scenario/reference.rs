@@ -28,7 +28,7 @@ const FRAME: &[(&str, &str, &str)] = &[
     ("sweep.design", "grid | random | latin_hypercube | sobol", "sweep design"),
     ("sweep.points", "integer", "number of points of a sampled design"),
     ("sweep.seed", "integer", "seed of the sampled design"),
-    ("sweep.factors.*.values", "list", "values of a swept parameter"),
+    ("sweep.factors.*.values", "list", "values of a swept parameter: numbers, or the levels of a text or boolean parameter"),
     ("sweep.factors.*.min", "number", "lower end of a swept parameter's range"),
     ("sweep.factors.*.max", "number", "upper end of a swept parameter's range"),
     ("sweep.factors.*.log", "true | false", "sample the range on a log scale"),

@@ -19,6 +19,19 @@
 //! values come from [`super::design`]. A swept value is the point's value from the start; a
 //! timeline entry that sets the same path still replaces it from its month on (to sweep the
 //! dated change itself, sweep `timeline.ID.set."PATH"`).
+//!
+//! A parameter that holds text or a boolean (a guidance scope, a tier, a timeline entry's
+//! `enabled`, a cost type) is swept through `values` of its own type:
+//!
+//! ```toml
+//! [sweep.factors."regulators.USA.guidance.huawei"]
+//! values = ["none", "home_only", "global"]
+//! ```
+//!
+//! Such a *categorical* factor works in every design: the design chooses a position in the
+//! list (a grid takes every level; sampled designs take position `floor(u * len)`), the point's
+//! numeric value ([`Point::values`]) is that position, and its label ([`Point::labels`], the
+//! CSV columns) is the level itself.
 
 use std::collections::BTreeMap;
 
@@ -54,8 +67,9 @@ pub struct SweepFile {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FactorFile {
+    /// Numbers for a numeric parameter; strings or booleans for a categorical one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<f64>>,
+    pub values: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +98,19 @@ impl FactorFile {
                             .into(),
                     );
                 }
-                FactorValues::List(values.clone())
+                let numbers = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Float(x) => Ok(*x),
+                        Value::Integer(i) => Ok(*i as f64),
+                        other => Err(format!(
+                            "`values` mixes numbers with a {} ({other}); a numeric parameter \
+                             takes numbers",
+                            other.type_str()
+                        )),
+                    })
+                    .collect::<Result<Vec<f64>, String>>()?;
+                FactorValues::List(numbers)
             }
             (None, Some(min), Some(max)) => FactorValues::Range {
                 min,
@@ -107,12 +133,31 @@ impl FactorFile {
     }
 }
 
-/// A swept parameter: its path, where its factor was written, and whether it holds integers.
+/// A swept parameter: its path, where its factor was written, and what it holds.
 struct Target<'a> {
     path: &'a str,
     /// `sweep.factors."<path>"`: where errors about this factor point.
     at: String,
     integer: bool,
+    /// The levels of a categorical factor (text or booleans), by position; empty for numbers.
+    levels: Vec<Value>,
+}
+
+/// What a swept path holds: a number (integer or not), or a categorical type.
+#[derive(Clone, Copy, PartialEq)]
+enum Holds {
+    Integer,
+    Float,
+    Text,
+    Boolean,
+}
+
+/// The label of a categorical level in the CSVs: the text itself, or `true`/`false`.
+fn level_label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 impl SweepFile {
@@ -204,10 +249,32 @@ impl SweepFile {
         let mut targets = Vec::with_capacity(self.factors.len());
         let mut factors = Vec::with_capacity(self.factors.len());
         for (path, factor) in &self.factors {
-            let target = target(source, path)?;
-            let values = factor
-                .to_values(design)
-                .map_err(|m| source.error_at(&target.at, m))?;
+            let (mut target, holds) = target(source, path)?;
+            let values = if matches!(holds, Holds::Text | Holds::Boolean) {
+                target.levels = categorical_levels(factor, holds, design).map_err(|(key, m)| {
+                    let at = if key.is_empty() {
+                        target.at.clone()
+                    } else {
+                        paths::join(&target.at, key)
+                    };
+                    source.error_at(&at, m)
+                })?;
+                FactorValues::List((0..target.levels.len()).map(|i| i as f64).collect())
+            } else {
+                if let Some(v) = factor.values.iter().flatten().find(|v| !is_number(v)) {
+                    return Err(source.error_at(
+                        &paths::join(&target.at, "values"),
+                        format!(
+                            "`{path}` holds a number, but `values` holds a {} ({v}); a numeric \
+                             parameter takes numbers",
+                            v.type_str()
+                        ),
+                    ));
+                }
+                factor
+                    .to_values(design)
+                    .map_err(|m| source.error_at(&target.at, m))?
+            };
             if target.integer && !produces_integers(&values) {
                 return Err(source.error_at(
                     &target.at,
@@ -235,22 +302,29 @@ fn point_at(
     settings: &Settings,
 ) -> Result<Point, ScenarioError> {
     let mut values = Vec::with_capacity(row.len());
+    let mut labels = Vec::with_capacity(row.len());
     located.tree = source.tree.clone();
     for (t, v) in targets.iter().zip(row) {
-        let (value, shown) = if t.integer {
+        let (value, shown, label) = if !t.levels.is_empty() {
+            let level = t.levels[v as usize].clone();
+            let label = level_label(&level);
+            (level, v, label)
+        } else if t.integer {
             let i = v.round() as i64;
-            (Value::Integer(i), i as f64)
+            (Value::Integer(i), i as f64, i.to_string())
         } else {
-            (Value::Float(v), v)
+            (Value::Float(v), v, crate::output::format_number(v))
         };
         source::set_path(&mut located.tree, t.path, value)
             .map_err(|m| source.error_at(&t.at, m))?;
         values.push((t.path.to_string(), shown));
+        labels.push(label);
     }
     let setup = build_setup(located, settings).map_err(|mut e| {
         let at: Vec<String> = values
             .iter()
-            .map(|(p, v)| format!("{p} = {}", crate::output::format_number(*v)))
+            .zip(&labels)
+            .map(|((p, _), l)| format!("{p} = {l}"))
             .collect();
         e.message = format!("{} (at sweep point {index}: {})", e.message, at.join(", "));
         e
@@ -258,12 +332,71 @@ fn point_at(
     Ok(Point {
         index,
         values,
+        labels,
         setup,
     })
 }
 
-/// Checks that `path` names a number of the resolved tree that a sweep may set.
-fn target<'a>(source: &Source, path: &'a str) -> Result<Target<'a>, ScenarioError> {
+/// The levels of a categorical factor: `values` of the parameter's type (text or booleans),
+/// distinct, and nothing else. Errors carry the key they are about (`values`, `min`, ...).
+fn categorical_levels(
+    f: &FactorFile,
+    holds: Holds,
+    design: Design,
+) -> Result<Vec<Value>, (&'static str, String)> {
+    let kind = if holds == Holds::Text {
+        "text"
+    } else {
+        "a boolean"
+    };
+    for (key, given) in [
+        ("min", f.min.is_some()),
+        ("max", f.max.is_some()),
+        ("log", f.log),
+        ("integer", f.integer),
+        ("levels", f.levels.is_some()),
+    ] {
+        if given {
+            return Err((
+                key,
+                format!("the parameter holds {kind}: sweep it with `values = [...]`, not `{key}`"),
+            ));
+        }
+    }
+    let Some(values) = &f.values else {
+        return Err((
+            "",
+            format!("the parameter holds {kind}: give `values = [...]`"),
+        ));
+    };
+    if values.is_empty() {
+        return Err(("values", "value list is empty".into()));
+    }
+    for (i, v) in values.iter().enumerate() {
+        let fits = match holds {
+            Holds::Text => v.is_str(),
+            _ => v.is_bool(),
+        };
+        if !fits {
+            return Err((
+                "values",
+                format!(
+                    "the parameter holds {kind}; value {} of the list is {v}",
+                    i + 1
+                ),
+            ));
+        }
+        if values[..i].contains(v) {
+            return Err(("values", format!("{v} is listed twice")));
+        }
+    }
+    let _ = design; // every design takes a list of levels
+    Ok(values.clone())
+}
+
+/// Checks that `path` names a parameter of the resolved tree that a sweep may set: a number,
+/// text or a boolean (not a table or a list).
+fn target<'a>(source: &Source, path: &'a str) -> Result<(Target<'a>, Holds), ScenarioError> {
     let at = paths::join("sweep.factors", path);
     let segments = paths::split(path).map_err(|m| source.error_at(&at, m))?;
     if let Some(first @ ("simulation" | "sweep" | "name" | "description")) =
@@ -281,14 +414,16 @@ fn target<'a>(source: &Source, path: &'a str) -> Result<Target<'a>, ScenarioErro
             .expect_err("the path does not exist");
         return Err(source.error_at(&at, message));
     }
-    let integer = match paths::get(&source.tree, path) {
-        Some(Value::Integer(_)) => true,
-        Some(Value::Float(_)) => false,
+    let holds = match paths::get(&source.tree, path) {
+        Some(Value::Integer(_)) => Holds::Integer,
+        Some(Value::Float(_)) => Holds::Float,
+        Some(Value::String(_)) => Holds::Text,
+        Some(Value::Boolean(_)) => Holds::Boolean,
         Some(other) => {
             return Err(source.error_at(
                 &at,
                 format!(
-                    "`{path}` holds a {}, not a number; a sweep sets numbers{}",
+                    "`{path}` holds a {}; a sweep sets numbers, text or booleans{}",
                     other.type_str(),
                     if other.is_table() {
                         " (a range is swept through its `.min`, `.mode` or `.max`)"
@@ -300,7 +435,17 @@ fn target<'a>(source: &Source, path: &'a str) -> Result<Target<'a>, ScenarioErro
         }
         None => unreachable!("checked above"),
     };
-    Ok(Target { path, at, integer })
+    let target = Target {
+        path,
+        at,
+        integer: holds == Holds::Integer,
+        levels: Vec::new(),
+    };
+    Ok((target, holds))
+}
+
+fn is_number(v: &Value) -> bool {
+    matches!(v, Value::Integer(_) | Value::Float(_))
 }
 
 fn produces_integers(values: &FactorValues) -> bool {
