@@ -8,6 +8,7 @@
 //! - [`run`]: a whole run into a folder (what `chipdip run` does);
 //! - [`memory`], [`results`]: replications into memory, read back by name;
 //! - [`rng`], [`calendar`]: seeded streams and `YYYY-MM` months;
+//! - [`analysis`]: sensitivity indices, Monte Carlo noise and PRIM boxes of a finished sweep;
 //! - [`math`]: portable transcendental functions and random variates (same bits everywhere).
 //!
 //! # Embedding
@@ -27,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod analysis;
 pub mod calendar;
 pub mod experiment;
 pub mod math;

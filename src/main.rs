@@ -53,6 +53,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Sensitivity indices of a finished saltelli or morris sweep: writes RUN/sensitivity.csv.
+    Analyze {
+        /// Run folder (complete, or merged from shards).
+        run: PathBuf,
+        /// Outcome columns of summary.csv to analyse (default: all).
+        #[arg(long, value_delimiter = ',', value_name = "M,...")]
+        metrics: Option<Vec<String>>,
+    },
+    /// Scenario discovery (PRIM) on a finished sweep: writes RUN/prim.csv.
+    Discover {
+        /// Run folder (complete, or merged from shards).
+        run: PathBuf,
+        /// The outcome of interest, e.g. 'mys_hub_diverted_units > 50000' (> >= < <=).
+        #[arg(long = "where", value_name = "METRIC OP VALUE")]
+        condition: String,
+        /// Smallest coverage of the chosen box.
+        #[arg(long, default_value_t = chipdip::analysis::prim::MIN_COVERAGE)]
+        min_coverage: f64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -107,6 +126,12 @@ fn main() -> ExitCode {
             );
         }),
         Command::Merge { shards, out } => merge(&shards, &out),
+        Command::Analyze { run, metrics } => analyze(&run, metrics.as_deref()),
+        Command::Discover {
+            run,
+            condition,
+            min_coverage,
+        } => discover(&run, &condition, min_coverage),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -317,5 +342,49 @@ fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<()> {
             out.display()
         );
     }
+    Ok(())
+}
+
+/// An analysis error as an exit code: bad input (2) or I/O (1).
+fn analysis_error(e: chipdip::analysis::folder::AnalysisError) -> anyhow::Error {
+    match e {
+        chipdip::analysis::folder::AnalysisError::Input(m) => bad(m),
+        io => anyhow::Error::new(io),
+    }
+}
+
+fn analyze(run: &Path, metrics: Option<&[String]>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let a = chipdip::analysis::folder::analyze(run, metrics).map_err(analysis_error)?;
+    eprintln!(
+        "{} metric(s) of a {} sweep, {} rows in {:.1}s -> {}",
+        a.metrics,
+        a.design,
+        a.rows,
+        started.elapsed().as_secs_f64(),
+        a.path.display()
+    );
+    Ok(())
+}
+
+fn discover(run: &Path, condition: &str, min_coverage: f64) -> anyhow::Result<()> {
+    use chipdip::analysis::folder;
+    if !(0.0..=1.0).contains(&min_coverage) {
+        return Err(bad(format!(
+            "--min-coverage must be in [0, 1], got {min_coverage}"
+        )));
+    }
+    let condition = folder::Condition::parse(condition).map_err(analysis_error)?;
+    let d = folder::discover(run, &condition, min_coverage).map_err(analysis_error)?;
+    eprintln!(
+        "{} {} {}: {} cases, {} peeling steps -> {}",
+        condition.metric,
+        condition.op,
+        condition.value,
+        d.cases,
+        d.prim.steps.len(),
+        d.path.display()
+    );
+    println!("{}", folder::describe_box(&d));
     Ok(())
 }

@@ -20,3 +20,6 @@ mod golden;
 // The library façade and the failure path.
 mod failures;
 mod library;
+
+// Sensitivity analysis, scenario discovery, replication to a precision target.
+mod analysis;

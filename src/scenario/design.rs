@@ -528,7 +528,9 @@ impl Sensitivity {
             return Err(format!("a {design} design needs at least one factor"));
         }
         match self {
-            Sensitivity::Saltelli { base_samples, .. } if base_samples == 0 => {
+            Sensitivity::Saltelli {
+                base_samples: 0, ..
+            } => {
                 return Err("base_samples must be at least 1, got 0".to_string());
             }
             Sensitivity::Morris { trajectories, .. } if trajectories < 2 => {
@@ -538,7 +540,7 @@ impl Sensitivity {
                 ));
             }
             Sensitivity::Morris { levels, .. }
-                if levels < 2 || levels % 2 == 1 || levels > MORRIS_MAX_LEVELS =>
+                if levels < 2 || !levels.is_multiple_of(2) || levels > MORRIS_MAX_LEVELS =>
             {
                 return Err(format!(
                     "levels must be an even number from 2 to {MORRIS_MAX_LEVELS} (the step \
@@ -647,7 +649,7 @@ fn morris_points(dims: usize, trajectories: usize, levels: usize, seed: u64) -> 
 // ---------------------------------------------------------------------------------------------
 // Random numbers: only `next_u64` of Xoshiro256PlusPlus, so designs cannot drift with `rand`.
 
-fn generator(seed: u64) -> Xoshiro256PlusPlus {
+pub(crate) fn generator(seed: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed)
 }
 
@@ -662,7 +664,7 @@ fn bits32(rng: &mut Xoshiro256PlusPlus) -> u32 {
 }
 
 /// Uniform on `0..bound` (`bound > 0`), unbiased: Lemire's multiply-and-reject.
-fn below(rng: &mut Xoshiro256PlusPlus, bound: u64) -> u64 {
+pub(crate) fn below(rng: &mut Xoshiro256PlusPlus, bound: u64) -> u64 {
     let threshold = bound.wrapping_neg() % bound; // 2^64 mod bound
     loop {
         let m = u128::from(rng.next_u64()) * u128::from(bound);

@@ -1,0 +1,217 @@
+//! Sensitivity analysis and scenario discovery on finished sweeps: saltelli and morris designs
+//! lay out their points as SALib does, `chipdip analyze` writes the indices, `chipdip discover`
+//! finds a box denser than the base rate, and bad requests are refused with exit code 2.
+
+use std::path::Path;
+
+use crate::util::*;
+
+const SALTELLI: &str = "scenarios/sweep_sensitivity.toml";
+const MORRIS: &str = "scenarios/sweep_screening.toml";
+const DIVERTED: &str = "mys_hub_diverted_units";
+
+fn rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    read_csv(path)
+}
+
+fn run_small(scenario: &str, set: &str, reps: &str, out: &Path) {
+    ok(&[
+        "run",
+        scenario,
+        "--reps",
+        reps,
+        "--set",
+        set,
+        "--out",
+        p(out),
+        "--quiet",
+    ]);
+}
+
+#[test]
+fn saltelli_sweep_is_in_salib_block_order_and_analyze_writes_both_indices() {
+    let dir = tmp();
+    let out = dir.path().join("saltelli");
+    run_small(SALTELLI, "sweep.base_samples=8", "2", &out);
+    let (header, points) = rows(&out.join("points.csv"));
+    let k = header.len() - 1;
+    assert_eq!(k, 5);
+    assert_eq!(points.len(), 8 * (k + 2));
+    for block in points.chunks(k + 2) {
+        let (a, b) = (&block[0][1..], &block[k + 1][1..]);
+        for (j, ab) in block[1..=k].iter().enumerate() {
+            for d in 0..k {
+                let want = if d == j { &b[d] } else { &a[d] };
+                assert_eq!(&ab[1 + d], want, "AB_{j}, factor {d}");
+            }
+        }
+    }
+    ok(&[
+        "analyze",
+        p(&out),
+        "--metrics",
+        &format!("{DIVERTED},mys_retract_count"),
+    ]);
+    let (header, idx) = rows(&out.join("sensitivity.csv"));
+    assert_eq!(
+        header,
+        [
+            "metric", "factor", "method", "index", "estimate", "ci_low", "ci_high"
+        ]
+    );
+    // Per metric: 3 noise rows, then S1 and ST per factor.
+    assert_eq!(idx.len(), 2 * (3 + 2 * k));
+    let of = |index: &str| idx.iter().filter(|r| r[3] == index).count();
+    assert_eq!(
+        (of("S1"), of("ST"), of("noise_variance_share")),
+        (2 * k, 2 * k, 2)
+    );
+    for r in idx.iter().filter(|r| r[2] == "sobol") {
+        let (e, lo, hi): (f64, f64, f64) = (
+            r[4].parse().unwrap(),
+            r[5].parse().unwrap(),
+            r[6].parse().unwrap(),
+        );
+        assert!(lo <= e && e <= hi, "{r:?}");
+    }
+    // Same folder, same bytes.
+    let first = std::fs::read(out.join("sensitivity.csv")).unwrap();
+    ok(&[
+        "analyze",
+        p(&out),
+        "--metrics",
+        &format!("{DIVERTED},mys_retract_count"),
+    ]);
+    assert_eq!(first, std::fs::read(out.join("sensitivity.csv")).unwrap());
+}
+
+#[test]
+fn morris_sweep_moves_one_factor_per_step_and_analyze_gives_mu_star() {
+    let dir = tmp();
+    let out = dir.path().join("morris");
+    run_small(MORRIS, "sweep.trajectories=4", "2", &out);
+    let (header, points) = rows(&out.join("points.csv"));
+    let k = header.len() - 1;
+    assert_eq!(points.len(), 4 * (k + 1));
+    for t in points.chunks(k + 1) {
+        for w in t.windows(2) {
+            let moved = (1..=k).filter(|&d| w[0][d] != w[1][d]).count();
+            assert_eq!(moved, 1, "{w:?}");
+        }
+    }
+    ok(&["analyze", p(&out), "--metrics", DIVERTED]);
+    let (_, idx) = rows(&out.join("sensitivity.csv"));
+    let mu_star: Vec<f64> = idx
+        .iter()
+        .filter(|r| r[3] == "mu_star")
+        .map(|r| r[4].parse().unwrap())
+        .collect();
+    assert_eq!(mu_star.len(), k);
+    assert!(mu_star.iter().all(|m| *m >= 0.0), "{mu_star:?}");
+    assert!(mu_star.iter().any(|m| *m > 0.0), "{mu_star:?}");
+}
+
+#[test]
+fn discover_finds_a_box_denser_than_the_base_rate() {
+    let dir = tmp();
+    let out = dir.path().join("lhs");
+    ok(&[
+        "run",
+        "scenarios/sweep_enforcement_pressure.toml",
+        "--reps",
+        "10",
+        "--set",
+        "sweep.points=24",
+        "--out",
+        p(&out),
+        "--quiet",
+    ]);
+    let (_, summary) = rows(&out.join("summary.csv"));
+    let (header, _) = rows(&out.join("summary.csv"));
+    let c = header.iter().position(|h| h == DIVERTED).unwrap();
+    let mut values: Vec<f64> = summary.iter().map(|r| r[c].parse().unwrap()).collect();
+    values.sort_by(f64::total_cmp);
+    let median = values[values.len() / 2];
+    let said = ok(&[
+        "discover",
+        p(&out),
+        "--where",
+        &format!("{DIVERTED} > {median}"),
+    ]);
+    assert!(stdout(&said).contains("density"), "{}", stdout(&said));
+    let (header, steps) = rows(&out.join("prim.csv"));
+    assert_eq!(
+        &header[..5],
+        ["step", "coverage", "density", "mass", "cases"]
+    );
+    assert_eq!(header.last().unwrap(), "chosen");
+    assert_eq!(header.len(), 5 + 2 * 3 + 1);
+    let chosen: Vec<&Vec<String>> = steps.iter().filter(|r| r.last().unwrap() == "1").collect();
+    assert_eq!(chosen.len(), 1);
+    let base: f64 = steps[0][2].parse().unwrap();
+    let density: f64 = chosen[0][2].parse().unwrap();
+    let coverage: f64 = chosen[0][1].parse().unwrap();
+    assert!(density > base, "box density {density} vs base rate {base}");
+    assert!(coverage >= 0.5, "{coverage}");
+}
+
+#[test]
+fn analyze_and_discover_refuse_what_they_cannot_use() {
+    let dir = tmp();
+    let lhs = dir.path().join("lhs");
+    ok(&[
+        "run",
+        "scenarios/sweep_enforcement_pressure.toml",
+        "--reps",
+        "1",
+        "--set",
+        "sweep.points=4",
+        "--out",
+        p(&lhs),
+        "--quiet",
+    ]);
+    let e = chipdip(&["analyze", p(&lhs)]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(
+        stderr(&e).contains("latin_hypercube sweep"),
+        "{}",
+        stderr(&e)
+    );
+    let e = chipdip(&["discover", p(&lhs), "--where", "nonsense > 1"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(
+        stderr(&e).contains("no metric `nonsense`"),
+        "{}",
+        stderr(&e)
+    );
+    let e = chipdip(&["discover", p(&lhs), "--where", "mys_hub_diverted_units = 1"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(stderr(&e).contains("METRIC OP VALUE"), "{}", stderr(&e));
+    let single = dir.path().join("single");
+    ok(&[
+        "run",
+        "scenarios/baseline.toml",
+        "--reps",
+        "1",
+        "--out",
+        p(&single),
+        "--quiet",
+    ]);
+    let e = chipdip(&["analyze", p(&single)]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(stderr(&e).contains("not a sweep"), "{}", stderr(&e));
+    // A design setting the design does not use is refused at its key.
+    let bad = scenario(
+        dir.path(),
+        "bad.toml",
+        "[sweep]\ndesign = \"saltelli\"\nbase_samples = 4\ntrajectories = 3\n\
+         [sweep.factors.\"regulators.USA.enforcement.effort\"]\nmin = 0.1\nmax = 0.3\n",
+    );
+    let e = chipdip(&["check", p(&bad)]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(
+        stderr(&e).contains("bad.toml:5: sweep.trajectories"),
+        "{}",
+        stderr(&e)
+    );
+}
