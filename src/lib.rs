@@ -5,6 +5,7 @@
 //! - [`model`]: the pure simulation core (world, mechanisms, ledger, what it reports);
 //! - [`experiment`]: seeds, work plan, parallel replications into a sink;
 //! - [`output`]: CSV writers, quantile sketches, manifest (the run folder as a sink);
+//! - [`precision`]: how many replications a `--target` precision needs;
 //! - [`run`]: a whole run into a folder (what `chipdip run` does);
 //! - [`memory`], [`results`]: replications into memory, read back by name;
 //! - [`rng`], [`calendar`]: seeded streams and `YYYY-MM` months;
@@ -35,6 +36,7 @@ pub mod math;
 pub mod memory;
 pub mod model;
 pub mod output;
+pub mod precision;
 pub mod results;
 pub mod rng;
 pub mod run;

@@ -110,6 +110,14 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Replicate to a precision: add replications (50 at a time, from --reps) until each
+    /// listed summary.csv metric's standard error of the mean is at most REL × |mean| at every
+    /// point, or --max-reps; e.g. mys_hub_diverted_units=0.05.
+    #[arg(long, value_name = "METRIC=REL[,METRIC=REL]")]
+    target: Option<String>,
+    /// Cap on the replications per point with --target.
+    #[arg(long, requires = "target", default_value_t = chipdip::precision::DEFAULT_MAX_REPLICATIONS)]
+    max_reps: u32,
 }
 
 fn main() -> ExitCode {
@@ -220,8 +228,15 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         out: args.out.clone(),
         command_line: std::env::args().collect(),
         fail_replication: None,
+        precision: None,
     };
-    let scenario = options.load(&args.scenario)?;
+    let mut scenario = options.load(&args.scenario)?;
+    if let Some(target) = &args.target {
+        let precision = decide_replications(&scenario, target, &args, options.thread_count())?;
+        options.reps = Some(precision.replications);
+        options.precision = Some(precision);
+        scenario = options.load(&args.scenario)?;
+    }
     options.shard = shard_of(&args)?;
     options.fail_replication = fail_replication_hook()?;
     let bar = Bar {
@@ -254,6 +269,47 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--target`: the replications per point that meet the targets (or the cap), decided in
+/// memory before the run (see `chipdip::precision`).
+fn decide_replications(
+    scenario: &Scenario,
+    target: &str,
+    args: &RunArgs,
+    threads: usize,
+) -> anyhow::Result<chipdip::precision::Precision> {
+    use chipdip::precision::{self, PrecisionError};
+    let targets = precision::parse_targets(target).map_err(bad)?;
+    let started = std::time::Instant::now();
+    let p = precision::decide(scenario, &targets, args.max_reps, threads).map_err(|e| match e {
+        PrecisionError::Input(m) => bad(m),
+        other => anyhow::Error::new(other),
+    })?;
+    if !args.quiet || !p.met {
+        let reached: Vec<String> = p
+            .reached
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:.4} (target {}, worst point {})",
+                    r.metric, r.max_relative_standard_error, r.target, r.worst_point
+                )
+            })
+            .collect();
+        eprintln!(
+            "--target: {} replications per point{} in {:.1}s; largest relative standard errors: {}",
+            p.replications,
+            if p.met {
+                ""
+            } else {
+                " (the cap; targets NOT met)"
+            },
+            started.elapsed().as_secs_f64(),
+            reached.join("; ")
+        );
+    }
+    Ok(p)
 }
 
 /// Test hook (see `RunOptions::fail_replication`): `CHIPDIP_FAIL_REPLICATION=POINT:REP` makes

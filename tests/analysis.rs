@@ -215,3 +215,141 @@ fn analyze_and_discover_refuse_what_they_cannot_use() {
         stderr(&e)
     );
 }
+
+/// Each point's standard error of the mean over |mean| for `metric`, from summary.csv.
+fn relative_standard_errors(dir: &Path, metric: &str) -> Vec<f64> {
+    let (header, rows) = read_csv(&dir.join("summary.csv"));
+    let c = header.iter().position(|h| h == metric).unwrap();
+    let mut by_point: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+    for r in &rows {
+        by_point
+            .entry(r[0].parse().unwrap())
+            .or_default()
+            .push(r[c].parse().unwrap());
+    }
+    by_point
+        .values()
+        .map(|v| {
+            let n = v.len() as f64;
+            let m = v.iter().sum::<f64>() / n;
+            let s2 = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+            (s2 / n).sqrt() / m.abs()
+        })
+        .collect()
+}
+
+#[test]
+fn target_stops_under_the_target_with_the_same_bytes_on_any_threads_and_shards() {
+    let dir = tmp();
+    let target = "mys_hub_diverted_units=0.08,mys_installed_h100e=0.02";
+    let args = |out: &Path, threads: &str| -> Vec<String> {
+        [
+            "run",
+            "scenarios/sweep_enforcement_pressure.toml",
+            "--set",
+            "sweep.points=3",
+            "--reps",
+            "10",
+            "--target",
+            target,
+            "--max-reps",
+            "500",
+            "--threads",
+            threads,
+            "--quiet",
+            "--out",
+            p(out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let run = |out: &Path, threads: &str, extra: &[&str]| {
+        let mut a = args(out, threads);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    };
+    let one = dir.path().join("one");
+    run(&one, "1", &[]);
+    let m = manifest(&one);
+    let precision = &m["precision"];
+    assert_eq!(precision["met"], true, "{precision}");
+    let reps = precision["replications"].as_u64().unwrap();
+    assert!(reps > 10 && reps < 500, "{reps}");
+    assert_eq!(
+        (reps - 10) % 50,
+        0,
+        "added in chunks of 50 from --reps: {reps}"
+    );
+    assert_eq!(m["replications"].as_u64(), Some(reps));
+    for (metric, rel) in [
+        ("mys_hub_diverted_units", 0.08),
+        ("mys_installed_h100e", 0.02),
+    ] {
+        let got = relative_standard_errors(&one, metric);
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|r| *r <= rel), "{metric}: {got:?}");
+        let reached = precision["reached"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == metric)
+            .unwrap();
+        let worst = got.iter().cloned().fold(0.0, f64::max);
+        let recorded = reached["max_relative_standard_error"].as_f64().unwrap();
+        assert!(
+            (worst - recorded).abs() <= 1e-9 * worst,
+            "{worst} vs {recorded}"
+        );
+    }
+    // One chunk fewer would not have met the targets (the rule stopped at the first round).
+    let fewer = dir.path().join("fewer");
+    ok(&[
+        "run",
+        "scenarios/sweep_enforcement_pressure.toml",
+        "--set",
+        "sweep.points=3",
+        "--reps",
+        &(reps - 50).to_string(),
+        "--quiet",
+        "--out",
+        p(&fewer),
+    ]);
+    let missed = [
+        ("mys_hub_diverted_units", 0.08),
+        ("mys_installed_h100e", 0.02),
+    ]
+    .iter()
+    .any(|(metric, rel)| {
+        relative_standard_errors(&fewer, metric)
+            .iter()
+            .any(|r| r > rel)
+    });
+    assert!(missed, "{} replications already met the targets", reps - 50);
+    // Two threads, and two shards merged: the same bytes.
+    let two = dir.path().join("two");
+    run(&two, "2", &[]);
+    assert_same_csvs(&one, &two);
+    let shards: Vec<_> = (0..2)
+        .map(|i| dir.path().join(format!("shard{i}")))
+        .collect();
+    for (i, s) in shards.iter().enumerate() {
+        run(s, "1", &["--shard", &format!("{i}/2")]);
+    }
+    let merged = dir.path().join("merged");
+    ok(&["merge", p(&shards[0]), p(&shards[1]), "--out", p(&merged)]);
+    assert_same_csvs(&one, &merged);
+    assert_eq!(manifest(&merged)["precision"], *precision);
+    // A target on an unknown metric is bad input.
+    let e = chipdip(&[
+        "run",
+        "scenarios/sweep_enforcement_pressure.toml",
+        "--reps",
+        "2",
+        "--target",
+        "nope=0.1",
+        "--out",
+        p(&dir.path().join("bad")),
+    ]);
+    assert_eq!(e.status.code(), Some(2), "{}", stderr(&e));
+    assert!(stderr(&e).contains("nope"), "{}", stderr(&e));
+}
