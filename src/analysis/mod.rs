@@ -262,7 +262,9 @@ fn resample_indices(n: usize, count: usize) -> Vec<Vec<usize>> {
 pub struct Noise {
     /// Mean over points of the standard error of the point's mean (`s / √n`).
     pub mean_standard_error: f64,
-    /// Largest standard error of a point's mean relative to |mean| (NaN when some mean is 0).
+    /// Largest standard error of a point's mean relative to |mean| (0 at a point whose
+    /// replications agree, infinite at a point whose mean is 0 but whose replications differ;
+    /// NaN with a single replication).
     pub max_relative_standard_error: f64,
     /// `mean(s²/n) / var(point means)`: the share of the across-point variance that is noise.
     pub noise_variance_share: f64,
@@ -279,10 +281,11 @@ pub fn point_means(by_point: &[Vec<f64>]) -> (Vec<f64>, Noise) {
             sd * sd / r.len() as f64
         })
         .collect();
+    // 0 where the replications agree exactly; infinite where the mean is 0 but they do not.
     let relative = se2
         .iter()
         .zip(&means)
-        .map(|(s, m)| s.sqrt() / m.abs())
+        .map(|(s, m)| if *s == 0.0 { 0.0 } else { s.sqrt() / m.abs() })
         .fold(0.0f64, |a, b| {
             if a.is_nan() || b.is_nan() {
                 f64::NAN

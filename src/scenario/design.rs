@@ -424,7 +424,12 @@ pub fn design_points(
     }
     let n = n.ok_or_else(|| format!("a {design} design needs a number of points"))?;
     let units = unit_points(design, factors.len(), n, seed)?;
-    Ok(units
+    Ok(to_values(units, factors))
+}
+
+/// Unit-cube points mapped through their factors ([`FactorValues::value_at`]).
+fn to_values(units: Vec<Vec<f64>>, factors: &[FactorValues]) -> Vec<Vec<f64>> {
+    units
         .into_iter()
         .map(|u| {
             u.into_iter()
@@ -432,7 +437,7 @@ pub fn design_points(
                 .map(|(u, f)| f.value_at(u))
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// Full factorial over `levels`, row-major: the last factor varies fastest.
@@ -601,15 +606,7 @@ impl Sensitivity {
                 .map_err(|e| format!("factor {} of {}: {e}", i + 1, factors.len()))?;
         }
         let units = self.unit_points(factors.len(), seed)?;
-        Ok(units
-            .into_iter()
-            .map(|u| {
-                u.into_iter()
-                    .zip(factors)
-                    .map(|(u, f)| f.value_at(u))
-                    .collect()
-            })
-            .collect())
+        Ok(to_values(units, factors))
     }
 }
 
