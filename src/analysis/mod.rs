@@ -5,9 +5,9 @@
 //! # Sobol' indices (design = "saltelli")
 //!
 //! The outputs `y` (one per point, in the design's order: per base row `A`, `AB_1..AB_k`,
-//! [`BA_1..BA_k`], `B`) are first standardised over all points, `y ← (y − ȳ) / sd(y)` (population
-//! standard deviation), as SALib's `sobol.analyze` does; the centring matters for the first-order
-//! estimator. With `V = var([A; B])` (population variance of the `2N` outputs of the `A` and `B`
+//! `BA_1..BA_k` with second order, `B`) are first standardised over all points,
+//! `y ← (y − ȳ) / sd(y)` (population standard deviation), as SALib's `sobol.analyze` does; the
+//! centring matters for the first-order estimator. With `V = var([A; B])` (population variance of the `2N` outputs of the `A` and `B`
 //! rows):
 //!
 //! - first order (Saltelli et al. 2010): `S1_j = mean(B · (AB_j − A)) / V`;
