@@ -44,6 +44,11 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
+    /// Recheck a run folder's files against the checksums it recorded (exit 1 on a mismatch).
+    Verify {
+        /// The run, shard or merged folder.
+        folder: PathBuf,
+    },
     /// Merge the folders of a sharded run into the files an unsharded run writes.
     Merge {
         /// Shard folders (all K of them).
@@ -88,7 +93,7 @@ struct RunArgs {
     /// Master seed (overrides simulation.seed).
     #[arg(long)]
     seed: Option<u64>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: all cores; at most 1024). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Override a parameter: PATH=VALUE (repeatable; see `chipdip params`).
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
             condition,
             min_coverage,
         } => discover(&run, &condition, min_coverage),
+        Command::Verify { folder } => verify(&folder),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -230,6 +236,14 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         fail_replication: None,
         precision: None,
     };
+    if let Some(t) = args.threads
+        && t > chipdip::scenario::limits::MAX_THREADS
+    {
+        return Err(bad(format!(
+            "--threads {t}: at most {} worker threads",
+            chipdip::scenario::limits::MAX_THREADS
+        )));
+    }
     let mut scenario = options.load(&args.scenario)?;
     if let Some(target) = &args.target {
         let precision = decide_replications(&scenario, target, &args, options.thread_count())?;
@@ -388,9 +402,41 @@ fn progress_bar(plan: &Plan, quiet: bool) -> ProgressBar {
     bar
 }
 
+fn verify(folder: &Path) -> anyhow::Result<()> {
+    let v = chipdip::output::verify::verify(folder)?;
+    let state = if v.complete {
+        "complete"
+    } else {
+        "not complete (rerun it to resume)"
+    };
+    println!(
+        "{}: ok, {} final file(s) and {} chunk(s) match their checksums; {state}",
+        folder.display(),
+        v.files,
+        v.chunks
+    );
+    Ok(())
+}
+
 fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let merged = chipdip::output::merge::merge(shards, out)?;
-    eprintln!("merged {} shards -> {}", merged.shards, out.display());
+    if merged.already_complete {
+        eprintln!(
+            "{} already holds this merge, complete; nothing to do",
+            out.display()
+        );
+    } else {
+        let again = if merged.redone {
+            " (an interrupted merge was cleared and redone)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "merged {} shards -> {}{again}",
+            merged.shards,
+            out.display()
+        );
+    }
     if merged.failed_replications > 0 {
         bail!(
             "{} replication(s) failed; see {}/failures.csv",

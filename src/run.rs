@@ -65,7 +65,7 @@ impl RunOptions {
     pub fn thread_count(&self) -> usize {
         self.threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1)
+            .clamp(1, crate::scenario::limits::MAX_THREADS)
     }
 }
 
@@ -153,6 +153,7 @@ pub fn run_to_folder(
     }
     // Held until this function returns: one process per folder.
     let mut lock = FolderLock::acquire(&out)?;
+    output::remove_temporaries(&out)?;
     let (_, state) = output::prepare(&out, &manifest)?;
     let mut report = RunReport {
         out: out.clone(),
@@ -219,6 +220,7 @@ fn new_manifest(scenario: &Scenario, options: &RunOptions) -> Manifest {
         failed_replications: 0,
         outputs: Vec::new(),
         precision: options.precision.clone(),
+        files: Default::default(),
         merged_from: Vec::new(),
         complete: false,
     }
@@ -237,6 +239,7 @@ fn finish(
         let failed = output::assemble(scenario, out, options.timeseries, &|_| out.to_path_buf())?;
         manifest.failed_replications = failed;
         manifest.outputs = output::output_files(options.timeseries, failed);
+        manifest.files = output::integrity::final_sums(out, &manifest.outputs)?;
     } else {
         manifest.failed_replications = count_failures(out)?;
         manifest.outputs = vec!["parts/".into()];

@@ -147,12 +147,22 @@ fn facade_a_malformed_failure_hook_is_refused() {
     assert!(stderr(&out).contains("CHIPDIP_FAIL_REPLICATION must be POINT:REP"));
 }
 
-/// A replication whose outputs cannot be reported (here: a demand of 1e19 H100e a month, beyond
-/// the ±2^62 the quantile sketch sums exactly) is a failed replication, named in
-/// `failures.csv` with the value that broke it; it used to abort the whole run with a panic.
+/// A value no quantity of the model can take (a demand of 1e19 H100e a month) is refused up
+/// front, located; one that grows beyond what can be counted (1e15 a month growing elevenfold a
+/// year for 50 years) fails its replications — checked arithmetic or an unreportable output,
+/// named in `failures.csv` — and the run goes on to a complete folder instead of panicking or
+/// wrapping into chips from nothing.
 #[test]
-fn unreportable_values_fail_their_replication_not_the_run() {
+fn unrepresentable_values_are_refused_or_fail_their_replication_not_the_run() {
     let d = tmp();
+    let refused = chipdip(&[
+        "check",
+        "scenarios/baseline.toml",
+        "--set",
+        "nations.MYS.demand_h100e_per_month=1e19",
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("nations.MYS.demand_h100e_per_month"));
     let out = d.path().join("run");
     let r = chipdip(&[
         "run",
@@ -161,7 +171,11 @@ fn unreportable_values_fail_their_replication_not_the_run() {
         "3",
         "-q",
         "--set",
-        "nations.MYS.demand_h100e_per_month=1e19",
+        "nations.MYS.demand_h100e_per_month=1e15",
+        "--set",
+        "nations.MYS.demand_growth_annual=10",
+        "--set",
+        "simulation.months=600",
         "--out",
         p(&out),
     ]);
@@ -169,7 +183,8 @@ fn unreportable_values_fail_their_replication_not_the_run() {
     let (_, rows) = read_csv(&out.join("failures.csv"));
     assert_eq!(rows.len(), 3);
     assert!(
-        rows.iter().all(|r| r[3].contains("MYS.demand_h100e")),
+        rows.iter()
+            .all(|r| r[3].contains("overflow") || r[3].contains("MYS.demand_h100e")),
         "{rows:?}"
     );
     assert_eq!(manifest(&out)["complete"], true);

@@ -157,9 +157,9 @@ const BROKEN: &[Broken] = &[
     },
     Broken {
         name: "cycle.toml",
-        body: "extends = \"cycle.toml\"\n",
+        body: "# a file that extends itself\nextends = \"cycle.toml\"\n",
         args: &[],
-        mentions: &["cycle.toml", "extends", "cycle"],
+        mentions: &["cycle.toml:2", "extends", "cycle"],
     },
     Broken {
         name: "syntax.toml",
@@ -222,6 +222,24 @@ const BROKEN: &[Broken] = &[
         body: "extends = \"BASE\"\n[timeline.x]\nmonth = \"2024-01\"\nset = { \"nations.MYS.alignment\" = 0.3 }\n",
         args: &[],
         mentions: &["timelinemonth.toml:3", "timeline.x.month", "2024-01"],
+    },
+    Broken {
+        name: "devzero.toml",
+        body: "\n\nextends = \"/dev/zero\"\n",
+        args: &[],
+        mentions: &["devzero.toml:3", "extends", "not a regular file"],
+    },
+    Broken {
+        name: "manypoints.toml",
+        body: "extends = \"BASE\"\n[sweep]\ndesign = \"random\"\npoints = 16000000\n[sweep.factors.\"nations.MYS.alignment\"]\nmin = 0.0\nmax = 0.5\n",
+        args: &[],
+        mentions: &["manypoints.toml:4", "sweep.points", "CHIPDIP_MAX_POINTS"],
+    },
+    Broken {
+        name: "threads.toml",
+        body: "extends = \"BASE\"\n",
+        args: &["--threads", "100000"],
+        mentions: &["--threads 100000", "1024"],
     },
     // A file two levels up: the error names the file that holds the mistake, not the one run.
     Broken {
@@ -330,4 +348,78 @@ fn a_start_only_key_may_be_set_by_a_change_dated_at_the_start() {
     );
     let out = chipdip(&["check", p(&path)]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn oversized_scenario_files_are_refused_before_they_are_read() {
+    let d = tmp();
+    let big = d.path().join("big.toml");
+    let mut body = String::from("name = \"big\"\n");
+    while body.len() <= 1 << 20 {
+        body.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    fs::write(&big, body).unwrap();
+    let out = chipdip(&["check", p(&big)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bytes"), "{}", stderr(&out));
+}
+
+#[test]
+fn seeds_cover_the_whole_u64_range_on_the_command_line_and_in_files() {
+    let d = tmp();
+    let top = u64::MAX.to_string();
+    let a = d.path().join("a");
+    ok(&[
+        "run",
+        p(&baseline()),
+        "--reps",
+        "2",
+        "--seed",
+        &top,
+        "--out",
+        p(&a),
+        "--quiet",
+    ]);
+    assert_eq!(manifest(&a)["master_seed"].as_u64(), Some(u64::MAX));
+    // In a file, a seed above TOML's integers is a string, and gives the same run.
+    let file = scenario(
+        d.path(),
+        "topseed.toml",
+        &format!("[simulation]\nseed = \"{top}\"\n"),
+    );
+    let b = d.path().join("b");
+    ok(&["run", p(&file), "--reps", "2", "--out", p(&b), "--quiet"]);
+    let (ka, kb) = (csv_files(&a), csv_files(&b));
+    assert_eq!(ka.len(), kb.len());
+    for ((na, ba), (nb, bb)) in ka.iter().zip(&kb) {
+        assert_eq!(na, nb);
+        assert!(
+            ba == bb,
+            "{na} differs between --seed and a string seed in the file"
+        );
+    }
+    let neg = chipdip(&["check", p(&baseline()), "--set", "simulation.seed=-1"]);
+    assert_eq!(neg.status.code(), Some(2));
+    assert!(stderr(&neg).contains("simulation.seed"), "{}", stderr(&neg));
+}
+
+#[test]
+fn runs_beyond_the_replication_ceiling_are_refused_before_planning() {
+    let out = chipdip(&[
+        "run",
+        p(&baseline()),
+        "--reps",
+        "4000000000",
+        "--out",
+        "/nonexistent/x",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    for m in [
+        "--set",
+        "simulation.replications",
+        "CHIPDIP_MAX_REPLICATIONS",
+    ] {
+        assert!(err.contains(m), "{m}: {err}");
+    }
 }

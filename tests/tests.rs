@@ -19,6 +19,8 @@ mod golden;
 
 // The library façade and the failure path.
 mod failures;
+mod hostile;
+mod interrupts;
 mod library;
 
 // Sensitivity analysis, scenario discovery, replication to a precision target.

@@ -72,8 +72,14 @@ pub enum Range {
     Within(f64, f64),
 }
 
+/// The largest magnitude of any numeric parameter: a quantity of 1e15 units a month summed
+/// over 1,200 months and a few dozen agents still fits the ±2^62 the outputs hold exactly
+/// ([`super::MAX_OUTPUT_MAGNITUDE`]), while no real quantity of this model comes near it.
+pub const MAX_PARAMETER_MAGNITUDE: f64 = 1e15;
+
 impl Range {
-    /// `Ok(v)` when `v` is finite and in range, else the message users see.
+    /// `Ok(v)` when `v` is finite, in range and within [`MAX_PARAMETER_MAGNITUDE`], else the
+    /// message users see.
     pub fn check(self, path: &str, v: f64) -> Result<f64, ParamError> {
         let ok = match self {
             Range::Any => v.is_finite(),
@@ -82,8 +88,17 @@ impl Range {
             Range::Above(lo) => v.is_finite() && v > lo,
             Range::Within(lo, hi) => v.is_finite() && v > lo && v <= hi,
         };
-        if ok {
+        if ok && v.abs() <= MAX_PARAMETER_MAGNITUDE {
             return Ok(v);
+        }
+        if ok {
+            return Err(ParamError::at(
+                path,
+                format!(
+                    "{v} is beyond ±{MAX_PARAMETER_MAGNITUDE:e}, the largest magnitude a \
+                     parameter may have (its sums over months and agents must stay exact)"
+                ),
+            ));
         }
         // Only a failing check formats its message.
         let message = match self {

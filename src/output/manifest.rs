@@ -44,6 +44,10 @@ pub struct Manifest {
     /// errors reached (see `crate::precision`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<crate::precision::Precision>,
+    /// Bytes, rows and SHA-256 of each final file, written with `"complete": true`
+    /// (`chipdip verify` checks them).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub files: super::integrity::Sums,
     /// Shard folders merged into this one (`chipdip merge`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
@@ -56,6 +60,11 @@ impl Manifest {
         self.scenario_hash == other.scenario_hash
             && self.shard == other.shard
             && self.timeseries == other.timeseries
+    }
+
+    /// Whether this folder's shard runs chunk `index` (see [`Shard::owns`]).
+    pub fn shard_owns(&self, index: usize) -> bool {
+        index % self.shard.count.max(1) as usize == self.shard.index as usize
     }
 
     pub fn describe(&self) -> String {

@@ -1,7 +1,9 @@
 //! `chipdip merge`: shard folders → the files an unsharded run writes, byte for byte.
 //!
 //! Refuses shards that are incomplete, of another scenario (hash), of another shard count, or
-//! that leave a shard missing or repeated.
+//! that leave a shard missing or repeated. Rerunning a merge is safe: into a folder holding the
+//! same merge complete it does nothing; interrupted (killed, disk full), it clears the folder's
+//! files and merges again, so a requeued merge job heals instead of failing.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,87 @@ pub struct Merged {
     pub shards: usize,
     /// Failed replications found in the shards (listed in `failures.csv`).
     pub failed_replications: u64,
+    /// The output folder already held this merge, complete: nothing was written.
+    pub already_complete: bool,
+    /// The output folder held this merge, interrupted: it was cleared and merged again.
+    pub redone: bool,
+}
+
+/// What the output folder held before a merge.
+enum Earlier {
+    /// Nothing (or only its lock file).
+    None,
+    /// The same merge, complete.
+    Complete(Box<Manifest>),
+    /// The same merge, killed or failed part way (or only its temporary files).
+    Interrupted,
+}
+
+/// What `out` holds, as far as a merge of `first`'s run is concerned; anything that is not an
+/// earlier merge of the same run is refused, so a merge never deletes files it did not write.
+fn earlier_merge(out: &Path, first: &Manifest) -> Result<Earlier, OutputError> {
+    if !super::lock::has_entries(out)? {
+        return Ok(Earlier::None);
+    }
+    let manifest = out.join("manifest.json");
+    if !manifest.exists() {
+        // A merge killed before its manifest was renamed into place leaves only `*.tmp`.
+        if only_temporaries(out)? {
+            return Ok(Earlier::Interrupted);
+        }
+        return Err(OutputError::Refused(format!(
+            "{} exists and is not empty; choose another --out",
+            out.display()
+        )));
+    }
+    let old = Manifest::read(&manifest)?;
+    let same = !old.merged_from.is_empty()
+        && old.shard == Shard::WHOLE
+        && old.scenario_hash == first.scenario_hash
+        && old.timeseries == first.timeseries;
+    if !same {
+        return Err(OutputError::Refused(format!(
+            "{} holds another run ({}); choose another --out",
+            out.display(),
+            old.describe()
+        )));
+    }
+    Ok(if old.complete {
+        Earlier::Complete(Box::new(old))
+    } else {
+        Earlier::Interrupted
+    })
+}
+
+fn only_temporaries(dir: &Path) -> Result<bool, OutputError> {
+    let io = |e| OutputError::io(dir, e);
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let name = entry.map_err(io)?.file_name();
+        let name = name.to_string_lossy();
+        if name != super::lock::LOCK_FILE && !name.ends_with(".tmp") {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Removes everything in `dir` but its lock file (an interrupted merge's own files).
+fn clear_except_lock(dir: &Path) -> Result<(), OutputError> {
+    let io = |e| OutputError::io(dir, e);
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.file_name() == super::lock::LOCK_FILE {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if entry.file_type().map_err(io)?.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| OutputError::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// Merges `shards` into `out`.
@@ -44,11 +127,22 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, OutputError> {
     }
     // Held until the merge returns: one process per output folder.
     let mut lock = FolderLock::acquire(out)?;
-    if super::lock::has_entries(out)? {
-        return refuse(format!(
-            "{} exists and is not empty; choose another --out",
-            out.display()
-        ));
+    super::remove_temporaries(out)?;
+    let mut redone = false;
+    match earlier_merge(out, first)? {
+        Earlier::None => {}
+        Earlier::Complete(m) => {
+            return Ok(Merged {
+                shards: dirs.len(),
+                failed_replications: m.failed_replications,
+                already_complete: true,
+                redone: false,
+            });
+        }
+        Earlier::Interrupted => {
+            clear_except_lock(out)?;
+            redone = true;
+        }
     }
     lock.record_holder("chipdip merge")?;
     let mut manifest = first.clone();
@@ -64,12 +158,15 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, OutputError> {
     })?;
     manifest.failed_replications = failed;
     manifest.outputs = super::output_files(first.timeseries, failed);
+    manifest.files = super::integrity::final_sums(out, &manifest.outputs)?;
     manifest.finished_at = Some(now_utc());
     manifest.complete = true;
     manifest.write(&manifest_path)?;
     Ok(Merged {
         shards: dirs.len(),
         failed_replications: failed,
+        already_complete: false,
+        redone,
     })
 }
 
@@ -161,7 +258,16 @@ fn shards_in_order(
 fn check_chunks(scenario: &Scenario, dirs: &[PathBuf]) -> Result<(), OutputError> {
     for c in chunks(scenario.points.len(), scenario.settings.replications) {
         let dir = &dirs[c.index % dirs.len()];
-        if !part_path(dir, c.index, "sketch").exists() {
+        if part_path(dir, c.index, "sketch").exists() {
+            super::integrity::verify_chunk(dir, c.index).map_err(|why| {
+                OutputError::Refused(format!(
+                    "{} chunk {} does not match its checksums ({why}); rerun that shard into \
+                     a new folder",
+                    dir.display(),
+                    c.index
+                ))
+            })?;
+        } else {
             return Err(OutputError::Refused(format!(
                 "{} lacks chunk {} (point {}, replications {}..{}); rerun that shard into it",
                 dir.display(),

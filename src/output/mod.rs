@@ -6,11 +6,13 @@
 //! appended in place, so an interrupted run is never mistaken for a complete one, and rerunning
 //! the same command resumes it.
 
+pub mod integrity;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
 pub mod parts;
 pub mod sketch;
+pub mod verify;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -79,6 +81,33 @@ pub fn refuse_foreign(path: &Path) -> Result<(), OutputError> {
             "{} exists, is not empty and is not a chipdip run folder; choose another --out",
             path.display()
         )));
+    }
+    Ok(())
+}
+
+/// Where `path` is written before [`publish`] renames it into place: `summary.csv` →
+/// `summary.csv.<pid>.tmp`, unique to this process, so a writer that is not the lock holder
+/// (a bug, or a folder shared without locks over some network file system) never clobbers the
+/// holder's file.
+pub fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Removes the temporary files (`*.tmp`) that killed processes left in `dir` and `dir/parts`.
+/// Only the holder of the folder's lock calls it, so no live writer owns them.
+pub fn remove_temporaries(dir: &Path) -> Result<(), OutputError> {
+    for d in [dir.to_path_buf(), dir.join("parts")] {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.map_err(|e| OutputError::io(&d, e))?.path();
+            if path.extension().is_some_and(|x| x == "tmp") {
+                fs::remove_file(&path).map_err(|e| OutputError::io(&path, e))?;
+            }
+        }
     }
     Ok(())
 }
@@ -185,7 +214,7 @@ pub fn assemble(
             continue;
         }
         let target = out.join(format!("{kind}.csv"));
-        let tmp = out.join(format!("{kind}.csv.tmp"));
+        let tmp = temporary(&target);
         let io = |e| OutputError::io(&target, e);
         let mut w = std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?);
         let mut rows = 0u64;
@@ -264,7 +293,7 @@ fn write_quantiles(
     part_dir: &dyn Fn(&Chunk) -> PathBuf,
 ) -> Result<(), OutputError> {
     let target = out.join("quantiles.csv");
-    let tmp = out.join("quantiles.csv.tmp");
+    let tmp = temporary(&target);
     let io = |e: std::io::Error| OutputError::io(&target, e);
     let mut w =
         csv::Writer::from_writer(std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?));

@@ -3,6 +3,7 @@
 //! A chunk `c` leaves in `parts/`:
 //! - `cNNNNNN.summary.csv`, `cNNNNNN.events.csv`, `cNNNNNN.timeseries.csv` (rows, no header),
 //! - `cNNNNNN.failures.csv` (failed replications, usually empty),
+//! - `cNNNNNN.sums`: bytes, rows and SHA-256 of each of them and of the sketch,
 //! - `cNNNNNN.sketch`: one quantile sketch per (month, series) over the chunk's replications,
 //!   written last: its presence is what marks the chunk done.
 //!
@@ -13,6 +14,7 @@ use std::fs;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::integrity::{FileSum, Sums, write_chunk_sums};
 use super::sketch::QuantileSketch;
 use super::{OutputError, RunDir, format_month, format_number};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
@@ -27,9 +29,12 @@ pub fn part_path(dir: &Path, chunk: usize, kind: &str) -> PathBuf {
     dir.join("parts").join(format!("c{chunk:06}.{kind}"))
 }
 
-/// Whether chunk `chunk` is complete in `dir`.
+/// Whether chunk `chunk` is complete in `dir`: its sketch is there (written last) and every
+/// part file matches the checksums written before it ([`super::integrity`]). A chunk that
+/// fails the check is not done, so resume runs it again and overwrites its files.
 pub fn is_done(dir: &RunDir, chunk: usize) -> bool {
     part_path(&dir.path, chunk, "sketch").exists()
+        && super::integrity::verify_chunk(&dir.path, chunk).is_ok()
 }
 
 /// Accumulates one chunk's rows and sketches in memory (bounded by the chunk size).
@@ -118,8 +123,9 @@ impl<'s> ChunkWriter<'s> {
             .expect("writing to memory");
     }
 
-    /// Writes the chunk's files into `dir/parts`, the sketch last.
+    /// Writes the chunk's files into `dir/parts`: the rows, their checksums, the sketch last.
     pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<(), OutputError> {
+        let mut sums = Sums::new();
         for (kind, w) in [
             ("summary", self.summary),
             ("events", self.events),
@@ -128,9 +134,12 @@ impl<'s> ChunkWriter<'s> {
         ] {
             let bytes = w.into_inner().expect("memory writer cannot fail");
             write_atomic(&part_path(&dir.path, chunk, kind), &bytes)?;
+            sums.insert(kind.to_string(), FileSum::of_bytes(&bytes));
         }
         let mut bytes = Vec::new();
         write_sketches(&mut bytes, &self.sketches).expect("writing to memory");
+        sums.insert("sketch".to_string(), FileSum::of_bytes(&bytes));
+        write_chunk_sums(&dir.path, chunk, &sums)?;
         write_atomic(&part_path(&dir.path, chunk, "sketch"), &bytes)
     }
 }
@@ -217,10 +226,7 @@ pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
 
 /// Writes `bytes` to `path` through a temporary file, synced to disk, and a rename ([`super::publish`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
+    let tmp = super::temporary(path);
     let io = |e| OutputError::io(path, e);
     {
         let mut f = BufWriter::new(fs::File::create(&tmp).map_err(io)?);

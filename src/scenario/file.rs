@@ -53,7 +53,54 @@ pub struct SimulationFile {
     pub start_month: String,
     pub months: u32,
     pub replications: u32,
+    /// Any u64. TOML integers stop at 2^63 - 1, so a larger seed is written as a string
+    /// (`seed = "18446744073709551615"`); `--seed` takes either.
+    #[serde(with = "seed_text")]
     pub seed: u64,
+}
+
+/// A u64 seed in TOML: an integer when it fits in TOML's i64, else a decimal string.
+pub mod seed_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(seed: &u64, s: S) -> Result<S::Ok, S::Error> {
+        match i64::try_from(*seed) {
+            Ok(n) => s.serialize_i64(n),
+            Err(_) => s.serialize_str(&seed.to_string()),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrText {
+        Int(i64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let why = "a seed is an integer in 0..=18446744073709551615 (as a string above \
+                   9223372036854775807)";
+        match IntOrText::deserialize(d)? {
+            IntOrText::Int(n) => u64::try_from(n).map_err(|_| D::Error::custom(why)),
+            IntOrText::Text(t) => t.trim().parse().map_err(|_| D::Error::custom(why)),
+        }
+    }
+
+    /// The same for an optional seed (`sweep.seed`).
+    pub mod option {
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(seed: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+            match seed {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
+    }
 }
 
 /// A dated change: `[timeline.rescind]` with `month`, `set = { "path" = value, ... }`.

@@ -13,6 +13,7 @@
 pub mod design;
 pub mod error;
 pub mod file;
+pub mod limits;
 pub mod paths;
 pub mod reference;
 pub mod source;
@@ -94,6 +95,13 @@ impl Scenario {
             }],
             Some(sweep) => sweep.points(&source, &settings)?,
         };
+        // The run's chunks are planned before the first replication: bound their number.
+        limits::REPLICATIONS
+            .check(
+                points.len() as u64 * u64::from(settings.replications),
+                "replications (points × simulation.replications)",
+            )
+            .map_err(|m| source.error_at("simulation.replications", m))?;
         let json = serde_json::to_string(&source.tree).expect("a TOML table serialises to JSON");
         let hash: String = Sha256::digest(json.as_bytes())
             .iter()
@@ -210,10 +218,10 @@ fn settings(source: &Source, file: &ScenarioFile) -> Result<Settings, ScenarioEr
         .start_month
         .parse()
         .map_err(|e: String| source.error_at("simulation.start_month", e))?;
-    if !(1..=1200).contains(&s.months) {
+    if !(1..=limits::MAX_MONTHS).contains(&s.months) {
         return Err(source.error_at(
             "simulation.months",
-            format!("must be in 1..=1200, got {}", s.months),
+            format!("must be in 1..={}, got {}", limits::MAX_MONTHS, s.months),
         ));
     }
     if s.replications == 0 {

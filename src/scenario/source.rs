@@ -12,7 +12,7 @@ use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
 
 use super::error::ScenarioError;
-use super::paths;
+use super::{limits, paths};
 
 /// Where a parameter's value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct Source {
 impl Source {
     /// Reads `path` and every file it `extends`, child values overriding parent values.
     pub fn load(path: &Path) -> Result<Source, ScenarioError> {
-        load_chain(path, &mut Vec::new())
+        load_chain(path, &mut Vec::new(), None)
     }
 
     /// Where `path` (or, failing that, its nearest written ancestor) came from.
@@ -71,30 +71,39 @@ impl Source {
     }
 }
 
-fn load_chain(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Source, ScenarioError> {
+/// Reads `path`, then the chain of files it `extends`. `referrer` is where the `extends` that
+/// named `path` was written (`None` for the file on the command line): errors about reaching
+/// the file point there.
+fn load_chain(
+    path: &Path,
+    chain: &mut Vec<PathBuf>,
+    referrer: Option<&str>,
+) -> Result<Source, ScenarioError> {
     let shown = path.display().to_string();
-    let canonical = path.canonicalize().map_err(|e| {
-        ScenarioError::at(
-            shown.clone(),
-            None,
-            format!("cannot read scenario file: {e}"),
-        )
-    })?;
+    let unreadable = |why: String| {
+        let (at, key) = match referrer {
+            Some(at) => (at.to_string(), Some("extends".to_string())),
+            None => (shown.clone(), None),
+        };
+        let name = if referrer.is_some() {
+            format!(" ({shown})")
+        } else {
+            String::new()
+        };
+        ScenarioError::at(at, key, format!("cannot read scenario file{name}: {why}"))
+    };
+    let canonical = path.canonicalize().map_err(|e| unreadable(e.to_string()))?;
     if chain.contains(&canonical) {
-        return Err(ScenarioError::at(
-            shown,
-            Some("extends".into()),
-            "`extends` forms a cycle",
-        ));
+        return Err(unreadable("`extends` forms a cycle".into()));
     }
+    if chain.len() >= limits::MAX_EXTENDS_DEPTH {
+        return Err(unreadable(format!(
+            "an `extends` chain may hold at most {} files",
+            limits::MAX_EXTENDS_DEPTH
+        )));
+    }
+    let text = read_scenario_text(&canonical).map_err(unreadable)?;
     chain.push(canonical);
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ScenarioError::at(
-            shown.clone(),
-            None,
-            format!("cannot read scenario file: {e}"),
-        )
-    })?;
     let mut tree: Table = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(1);
         ScenarioError::at(
@@ -107,31 +116,18 @@ fn load_chain(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Source, ScenarioE
     if let Ok(spanned) = DeTable::parse(&text) {
         record_origins(&text, &shown, "", spanned.get_ref(), &mut origins);
     }
+    let extends_at = origins
+        .get("extends")
+        .map_or(shown.clone(), |o| o.to_string());
     let mut source = match tree.remove("extends") {
         None => Source::default(),
         Some(Value::String(parent)) => {
             let parent_path = path.parent().unwrap_or(Path::new(".")).join(&parent);
-            load_chain(&parent_path, chain).map_err(|e| {
-                if e.message.starts_with("cannot read scenario file") {
-                    let at = origins
-                        .get("extends")
-                        .map_or(shown.clone(), |o| o.to_string());
-                    ScenarioError::at(
-                        at,
-                        Some("extends".into()),
-                        format!("{} ({})", e.message, parent_path.display()),
-                    )
-                } else {
-                    e
-                }
-            })?
+            load_chain(&parent_path, chain, Some(&extends_at))?
         }
         Some(other) => {
-            let at = origins
-                .get("extends")
-                .map_or(shown.clone(), |o| o.to_string());
             return Err(ScenarioError::at(
-                at,
+                extends_at,
                 Some("extends".into()),
                 format!("must be a file name (a string), got {}", other.type_str()),
             ));
@@ -143,6 +139,37 @@ fn load_chain(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Source, ScenarioE
     source.file = shown.clone();
     source.files.insert(0, shown);
     Ok(source)
+}
+
+/// The text of a scenario file: a regular file of at most [`limits::MAX_FILE_BYTES`], in
+/// UTF-8. Checked before reading, so that `/dev/zero` or a mistyped multi-gigabyte path is
+/// refused at once instead of read into memory.
+fn read_scenario_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > limits::MAX_FILE_BYTES {
+        return Err(format!(
+            "{} bytes is more than the {} a scenario file may have",
+            meta.len(),
+            limits::MAX_FILE_BYTES
+        ));
+    }
+    // The length is read again through a bounded reader: the file may grow meanwhile.
+    let mut bytes = Vec::new();
+    file.take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(format!(
+            "more than the {} bytes a scenario file may have",
+            limits::MAX_FILE_BYTES
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
 }
 
 /// Deep merge: tables merge key by key, anything else in `child` replaces `base`.

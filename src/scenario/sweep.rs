@@ -28,7 +28,7 @@ use toml::Value;
 
 use super::design::{Design, FactorValues, Sensitivity, design_points};
 use super::source::{self, Source};
-use super::{Point, ScenarioError, Settings, build_setup, origin_from, paths};
+use super::{Point, ScenarioError, Settings, build_setup, limits, origin_from, paths};
 
 /// `[sweep]`: which parameters vary, and how points are chosen.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -40,7 +40,11 @@ pub struct SweepFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<usize>,
     /// Seed of the design (default: `simulation.seed`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::file::seed_text::option"
+    )]
     pub seed: Option<u64>,
     /// `saltelli`: base samples `N` (`N·(k+2)` points).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +214,11 @@ impl SweepFile {
             for (t, f) in targets.iter().zip(&factors) {
                 sensitivity_factor(f).map_err(|m| source.error_at(&t.at, m))?;
             }
+            if let Some(n) = sensitivity.point_count(factors.len()) {
+                limits::POINTS
+                    .check(n as u64, "points")
+                    .map_err(|m| source.error_at("sweep", m))?;
+            }
             sensitivity
                 .points(&factors, self.design_seed(settings.seed))
                 .map_err(|m| source.error_at("sweep", m))?
@@ -237,6 +246,16 @@ impl SweepFile {
         source: &Source,
         settings: &Settings,
     ) -> Result<Vec<Vec<f64>>, ScenarioError> {
+        // Every point is validated (tens of kB, milliseconds) before anything runs: refuse a
+        // sampled design's size before drawing it, a grid's once its levels are known.
+        let too_many = |n: usize| {
+            limits::POINTS
+                .check(n as u64, "points")
+                .map_err(|m| source.error_at("sweep.points", m))
+        };
+        if let Some(n) = self.points {
+            too_many(n)?;
+        }
         let rows = design_points(
             design,
             factors,
@@ -264,6 +283,9 @@ impl SweepFile {
                     rows.len()
                 ),
             ));
+        }
+        if design == Design::Grid {
+            too_many(rows.len()).map_err(|e| source.error_at("sweep.factors", e.message))?;
         }
         Ok(rows)
     }

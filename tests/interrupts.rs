@@ -1,0 +1,309 @@
+//! Runs and merges killed at random points resume to the bytes of an uninterrupted run and
+//! leave no leftovers; a rerun merge heals instead of refusing its own folder.
+//!
+//! The kill times are drawn from a seeded generator over the length of an uninterrupted run,
+//! so some land while replications run, some during the assembly of the final files, and some
+//! after the folder is complete (the rerun must then do nothing and change nothing).
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+use crate::util::*;
+
+/// Starts `chipdip args` silently.
+fn spawn(args: &[&str]) -> Child {
+    command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn chipdip")
+}
+
+/// Kills `child` after `delay` unless it ended first (SIGKILL: no chance to tidy up).
+fn kill_after(mut child: Child, delay: Duration) {
+    let until = Instant::now() + delay;
+    while Instant::now() < until {
+        if child.try_wait().expect("wait").is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = child.kill();
+    child.wait().expect("wait");
+}
+
+/// A finished folder holds no part files, no temporary files, and a complete manifest.
+fn assert_clean_and_complete(dir: &Path) {
+    assert_eq!(manifest(dir)["complete"], true, "{}", dir.display());
+    assert!(
+        !dir.join("parts").exists(),
+        "{}: parts/ left",
+        dir.display()
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{}: {leftovers:?}", dir.display());
+}
+
+/// Wall time of `args`, run to the end.
+fn timed(args: &[&str]) -> Duration {
+    let t = Instant::now();
+    ok(args);
+    t.elapsed()
+}
+
+#[test]
+fn runs_killed_at_random_points_resume_to_the_same_bytes() {
+    let d = tmp();
+    let args = |out: &Path| -> Vec<String> {
+        let reps = if cfg!(debug_assertions) { "60" } else { "400" };
+        [
+            "run",
+            "scenarios/malaysia_2025.toml",
+            "--reps",
+            reps,
+            "--seed",
+            "11",
+            "--threads",
+            "2",
+            "--timeseries",
+            "-q",
+            "--out",
+            p(out),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let whole = d.path().join("whole");
+    let a = args(&whole);
+    let length = timed(&a.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2025);
+    for trial in 0..4 {
+        let out = d.path().join(format!("killed{trial}"));
+        let a = args(&out);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        // Killed up to three times at random points of a run's length (a resumed run is
+        // shorter, so later kills may land after it completed), then run to the end.
+        for _ in 0..3 {
+            let at = length.mul_f64(rng.random_range(0.0..1.2));
+            kill_after(spawn(&a), at);
+            if out.join("manifest.json").exists() && manifest(&out)["complete"] == true {
+                for f in [
+                    "summary.csv",
+                    "quantiles.csv",
+                    "events.csv",
+                    "timeseries.csv",
+                ] {
+                    assert!(out.join(f).exists(), "complete without {f}");
+                }
+            }
+        }
+        ok(&a);
+        assert_clean_and_complete(&out);
+        assert_same_csvs(&whole, &out);
+    }
+}
+
+#[test]
+fn merges_killed_at_random_points_complete_when_rerun() {
+    let d = tmp();
+    let shard = |i: u32| {
+        let out = d.path().join(format!("s{i}"));
+        ok(&[
+            "run",
+            "scenarios/malaysia_2025.toml",
+            "--reps",
+            "300",
+            "--seed",
+            "4",
+            "--timeseries",
+            "-q",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            p(&out),
+        ]);
+        out
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    let merge = |out: &Path| -> Vec<String> {
+        ["merge", p(&s0), p(&s1), "--out", p(out)]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let reference = d.path().join("reference");
+    let m = merge(&reference);
+    let length = timed(&m.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+    for trial in 0..4 {
+        let out = d.path().join(format!("merged{trial}"));
+        let m = merge(&out);
+        let m: Vec<&str> = m.iter().map(String::as_str).collect();
+        kill_after(spawn(&m), length.mul_f64(rng.random_range(0.0..1.1)));
+        let again = ok(&m);
+        assert!(
+            stderr(&again).contains("merged") || stderr(&again).contains("nothing to do"),
+            "{}",
+            stderr(&again)
+        );
+        assert_clean_and_complete(&out);
+        assert_same_csvs(&reference, &out);
+    }
+    // A complete merge rerun does nothing and says so.
+    let again = ok(&merge(&reference)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(
+        stderr(&again).contains("nothing to do"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn a_failed_merge_is_redone_and_a_foreign_folder_is_still_refused() {
+    let d = tmp();
+    let shard = |i: u32| {
+        let out = d.path().join(format!("s{i}"));
+        ok(&[
+            "run",
+            "scenarios/baseline.toml",
+            "--reps",
+            "60",
+            "-q",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            p(&out),
+        ]);
+        out
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    let out = d.path().join("merged");
+    ok(&["merge", p(&s0), p(&s1), "--out", p(&out)]);
+    let reference = d.path().join("reference");
+    ok(&["merge", p(&s0), p(&s1), "--out", p(&reference)]);
+    // As a merge that died part way leaves it: manifest not complete, a final file cut short.
+    let path = out.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+    let summary = std::fs::read(out.join("summary.csv")).unwrap();
+    std::fs::write(out.join("summary.csv"), &summary[..summary.len() / 2]).unwrap();
+    let again = ok(&["merge", p(&s0), p(&s1), "--out", p(&out)]);
+    assert!(stderr(&again).contains("redone"), "{}", stderr(&again));
+    assert_same_csvs(&reference, &out);
+
+    // A folder that holds something else is never cleared.
+    let foreign = d.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let r = chipdip(&["merge", p(&s0), p(&s1), "--out", p(&foreign)]);
+    assert_ne!(r.status.code(), Some(0));
+    assert!(foreign.join("notes.txt").exists());
+}
+
+/// Changes one byte of `path` (the middle one), keeping its length.
+fn flip_one_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    assert!(!bytes.is_empty(), "{}", path.display());
+    let k = bytes.len() / 2;
+    bytes[k] = if bytes[k] == b'1' { b'2' } else { b'1' };
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Cuts `path` to half its length.
+fn truncate_half(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+}
+
+#[test]
+fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify() {
+    let d = tmp();
+    let shard = |name: &str, i: u32| {
+        let out = d.path().join(name);
+        ok(&[
+            "run",
+            "scenarios/malaysia_2025.toml",
+            "--reps",
+            "120",
+            "--timeseries",
+            "-q",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            p(&out),
+        ]);
+        out
+    };
+    let (s0, s1) = (shard("s0", 0), shard("s1", 1));
+    let clean = ok(&["verify", p(&s0)]);
+    assert!(stdout(&clean).contains("ok"), "{}", stdout(&clean));
+
+    // verify and merge name the chunk whose part changed.
+    let part = s1.join("parts").join("c000001.events");
+    let original = std::fs::read(&part).unwrap();
+    flip_one_byte(&part);
+    let v = chipdip(&["verify", p(&s1)]);
+    assert_eq!(v.status.code(), Some(1), "{}", stderr(&v));
+    assert!(stderr(&v).contains("chunk 1"), "{}", stderr(&v));
+    let merged = d.path().join("merged");
+    let m = chipdip(&["merge", p(&s0), p(&s1), "--out", p(&merged)]);
+    assert_ne!(m.status.code(), Some(0));
+    assert!(stderr(&m).contains("chunk 1"), "{}", stderr(&m));
+    std::fs::write(&part, &original).unwrap();
+
+    // Resume redoes a chunk whose part was cut short, back to the same bytes.
+    truncate_half(&s0.join("parts").join("c000002.summary"));
+    let path = s0.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+    shard("s0", 0);
+    ok(&["verify", p(&s0)]);
+    ok(&["merge", p(&s0), p(&s1), "--out", p(&merged)]);
+    let whole = d.path().join("whole");
+    ok(&[
+        "run",
+        "scenarios/malaysia_2025.toml",
+        "--reps",
+        "120",
+        "--timeseries",
+        "-q",
+        "--out",
+        p(&whole),
+    ]);
+    assert_same_csvs(&whole, &merged);
+
+    // A final file changed by one byte, or cut short.
+    ok(&["verify", p(&whole)]);
+    flip_one_byte(&whole.join("summary.csv"));
+    truncate_half(&whole.join("events.csv"));
+    let v = chipdip(&["verify", p(&whole)]);
+    assert_eq!(v.status.code(), Some(1));
+    let err = stderr(&v);
+    assert!(
+        err.contains("summary.csv") && err.contains("events.csv"),
+        "{err}"
+    );
+}
