@@ -5,9 +5,11 @@
 //! - [`model`]: the pure simulation core (world, mechanisms, ledger, what it reports);
 //! - [`experiment`]: seeds, work plan, parallel replications into a sink;
 //! - [`output`]: CSV writers, quantile sketches, manifest (the run folder as a sink);
+//! - [`precision`]: how many replications a `--target` precision needs;
 //! - [`run`]: a whole run into a folder (what `chipdip run` does);
 //! - [`memory`], [`results`]: replications into memory, read back by name;
 //! - [`rng`], [`calendar`]: seeded streams and `YYYY-MM` months;
+//! - [`analysis`]: sensitivity indices, Monte Carlo noise and PRIM boxes of a finished sweep;
 //! - [`math`]: portable transcendental functions and random variates (same bits everywhere).
 //!
 //! # Embedding
@@ -27,12 +29,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod analysis;
 pub mod calendar;
 pub mod experiment;
 pub mod math;
 pub mod memory;
 pub mod model;
 pub mod output;
+pub mod precision;
 pub mod results;
 pub mod rng;
 pub mod run;

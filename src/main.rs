@@ -96,6 +96,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Sensitivity indices of a finished saltelli or morris sweep: writes RUN/sensitivity.csv.
+    Analyze {
+        /// Run folder (complete, or merged from shards).
+        run: PathBuf,
+        /// Outcome columns of summary.csv to analyse (default: all).
+        #[arg(long, value_delimiter = ',', value_name = "M,...")]
+        metrics: Option<Vec<String>>,
+    },
+    /// Scenario discovery (PRIM) on a finished sweep: writes RUN/prim.csv.
+    Discover {
+        /// Run folder (complete, or merged from shards).
+        run: PathBuf,
+        /// The outcome of interest, e.g. 'mys_hub_diverted_units > 50000' (> >= < <=).
+        #[arg(long = "where", value_name = "METRIC OP VALUE")]
+        condition: String,
+        /// Smallest coverage of the chosen box.
+        #[arg(long, default_value_t = chipdip::analysis::prim::MIN_COVERAGE)]
+        min_coverage: f64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -138,6 +157,14 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Replicate to a precision: add replications (50 at a time, from --reps) until each
+    /// listed summary.csv metric's standard error of the mean is at most REL × |mean| at every
+    /// point, or --max-reps; e.g. mys_hub_diverted_units=0.05.
+    #[arg(long, value_name = "METRIC=REL[,METRIC=REL]")]
+    target: Option<String>,
+    /// Cap on the replications per point with --target.
+    #[arg(long, requires = "target", default_value_t = chipdip::precision::DEFAULT_MAX_REPLICATIONS)]
+    max_reps: u32,
 }
 
 fn main() -> ExitCode {
@@ -154,6 +181,12 @@ fn main() -> ExitCode {
             );
         }),
         Command::Merge { shards, out } => merge(&shards, &out),
+        Command::Analyze { run, metrics } => analyze(&run, metrics.as_deref()),
+        Command::Discover {
+            run,
+            condition,
+            min_coverage,
+        } => discover(&run, &condition, min_coverage),
         Command::Verify { folder } => verify(&folder),
         Command::Dictionary { scenario, sets } => load(&scenario, &sets).and_then(|s| {
             let d = chipdip::output::dictionary::entries(&s);
@@ -281,6 +314,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         out: args.out.clone(),
         command_line: std::env::args().collect(),
         fail_replication: None,
+        precision: None,
     };
     if let Some(t) = args.threads
         && t > chipdip::scenario::limits::MAX_THREADS
@@ -290,7 +324,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             chipdip::scenario::limits::MAX_THREADS
         )));
     }
-    let scenario = options.load(&args.scenario)?;
+    let mut scenario = options.load(&args.scenario)?;
+    if let Some(target) = &args.target {
+        let precision = decide_replications(&scenario, target, &args, options.thread_count())?;
+        options.reps = Some(precision.replications);
+        options.precision = Some(precision);
+        scenario = options.load(&args.scenario)?;
+    }
     options.shard = shard_of(&args)?;
     options.fail_replication = fail_replication_hook()?;
     let bar = Bar {
@@ -324,6 +364,47 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--target`: the replications per point that meet the targets (or the cap), decided in
+/// memory before the run (see `chipdip::precision`).
+fn decide_replications(
+    scenario: &Scenario,
+    target: &str,
+    args: &RunArgs,
+    threads: usize,
+) -> anyhow::Result<chipdip::precision::Precision> {
+    use chipdip::precision::{self, PrecisionError};
+    let targets = precision::parse_targets(target).map_err(bad)?;
+    let started = std::time::Instant::now();
+    let p = precision::decide(scenario, &targets, args.max_reps, threads).map_err(|e| match e {
+        PrecisionError::Input(m) => bad(m),
+        other => anyhow::Error::new(other),
+    })?;
+    if !args.quiet || !p.met {
+        let reached: Vec<String> = p
+            .reached
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:.4} (target {}, worst point {})",
+                    r.metric, r.max_relative_standard_error, r.target, r.worst_point
+                )
+            })
+            .collect();
+        eprintln!(
+            "--target: {} replications per point{} in {:.1}s; largest relative standard errors: {}",
+            p.replications,
+            if p.met {
+                ""
+            } else {
+                " (the cap; targets NOT met)"
+            },
+            started.elapsed().as_secs_f64(),
+            reached.join("; ")
+        );
+    }
+    Ok(p)
 }
 
 /// Test hook (see `RunOptions::fail_replication`): `CHIPDIP_FAIL_REPLICATION=POINT:REP` makes
@@ -558,4 +639,48 @@ mod interrupt {
 
     #[cfg(not(unix))]
     fn install() {}
+}
+
+/// An analysis error as an exit code: bad input (2) or I/O (1).
+fn analysis_error(e: chipdip::analysis::folder::AnalysisError) -> anyhow::Error {
+    match e {
+        chipdip::analysis::folder::AnalysisError::Input(m) => bad(m),
+        io => anyhow::Error::new(io),
+    }
+}
+
+fn analyze(run: &Path, metrics: Option<&[String]>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let a = chipdip::analysis::folder::analyze(run, metrics).map_err(analysis_error)?;
+    eprintln!(
+        "{} metric(s) of a {} sweep, {} rows in {:.1}s -> {}",
+        a.metrics,
+        a.design,
+        a.rows,
+        started.elapsed().as_secs_f64(),
+        a.path.display()
+    );
+    Ok(())
+}
+
+fn discover(run: &Path, condition: &str, min_coverage: f64) -> anyhow::Result<()> {
+    use chipdip::analysis::folder;
+    if !(0.0..=1.0).contains(&min_coverage) {
+        return Err(bad(format!(
+            "--min-coverage must be in [0, 1], got {min_coverage}"
+        )));
+    }
+    let condition = folder::Condition::parse(condition).map_err(analysis_error)?;
+    let d = folder::discover(run, &condition, min_coverage).map_err(analysis_error)?;
+    eprintln!(
+        "{} {} {}: {} cases, {} peeling steps -> {}",
+        condition.metric,
+        condition.op,
+        condition.value,
+        d.cases,
+        d.prim.steps.len(),
+        d.path.display()
+    );
+    println!("{}", folder::describe_box(&d));
+    Ok(())
 }

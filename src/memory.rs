@@ -16,8 +16,20 @@ use crate::scenario::{Point, Scenario};
 /// kB each). A failed replication is in [`Results::failures`], and the others go on.
 pub fn run_in_memory(scenario: &Scenario, reps: u32) -> Result<Results, ThreadsError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let all = experiment::chunks(scenario.points.len(), reps);
-    let plan = Plan::of(&all, Shard::WHOLE, |_| false);
+    run_chunks_in_memory(
+        scenario,
+        &experiment::chunks(scenario.points.len(), reps),
+        threads,
+    )
+}
+
+/// Runs the given chunks (any points and replications) on `threads` threads into memory.
+pub fn run_chunks_in_memory(
+    scenario: &Scenario,
+    chunks: &[Chunk],
+    threads: usize,
+) -> Result<Results, ThreadsError> {
+    let plan = Plan::of(chunks, Shard::WHOLE, |_| false);
     let sink = Memory::default();
     experiment::run_plan(scenario, &sink, &plan, threads, &|_| {})?;
     let collected = sink.chunks.into_inner().unwrap_or_else(|e| e.into_inner());

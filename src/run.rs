@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// `failures.csv`, the run going on, exit 1) without a model bug to trigger it. The CLI
     /// sets it from the environment variable `CHIPDIP_FAIL_REPLICATION=POINT:REP`.
     pub fail_replication: Option<(usize, u32)>,
+    /// The precision record of `--target` (decided by `crate::precision::decide`), written
+    /// to the manifest; `reps` is then the replications it chose.
+    pub precision: Option<crate::precision::Precision>,
 }
 
 impl RunOptions {
@@ -226,6 +229,7 @@ fn new_manifest(scenario: &Scenario, options: &RunOptions) -> Manifest {
         finished_at: None,
         failed_replications: 0,
         outputs: Vec::new(),
+        precision: options.precision.clone(),
         files: Default::default(),
         merged_from: Vec::new(),
         events: options

@@ -25,3 +25,5 @@ mod library;
 
 // Outputs for analysts: the data dictionary, compare, collect, progress lines.
 mod outputs;
+// Sensitivity analysis, scenario discovery, replication to a precision target.
+mod analysis;

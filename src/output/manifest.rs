@@ -40,6 +40,10 @@ pub struct Manifest {
     /// Replications that failed (see failures.csv when not zero).
     pub failed_replications: u64,
     pub outputs: Vec<String>,
+    /// `chipdip run --target`: the precision targets, the replications chosen and the standard
+    /// errors reached (see `crate::precision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<crate::precision::Precision>,
     /// Bytes, rows and SHA-256 of each final file, written with `"complete": true`
     /// (`chipdip verify` checks them).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

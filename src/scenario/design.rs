@@ -14,6 +14,10 @@
 //!   numbers `new-joe-kuo-6.21201`, at most [`SOBOL_MAX_DIMS`] factors). Balance is exact when
 //!   `n` is a power of two; other `n` are allowed but give a prefix of a balanced set.
 //!
+//! - [`Design::Saltelli`] and [`Design::Morris`]: designs for global sensitivity analysis
+//!   (Sobol' indices, elementary effects), sized by their own settings; see [`Sensitivity`].
+//!   `chipdip analyze` reads them back from a run folder's manifest.
+//!
 //! The sampled designs first build points of the unit hypercube ([`unit_points`]), one
 //! coordinate in `[0, 1)` per factor, then map coordinate `d` through factor `d`
 //! ([`FactorValues::value_at`]).
@@ -83,16 +87,28 @@ pub enum Design {
     Random,
     LatinHypercube,
     Sobol,
+    /// Saltelli's design for Sobol' indices (see [`Sensitivity`]).
+    Saltelli,
+    /// Morris trajectories for elementary effects (see [`Sensitivity`]).
+    Morris,
 }
 
 impl Design {
     /// Every design, in the order the error messages list them.
-    pub const ALL: [Design; 4] = [
+    pub const ALL: [Design; 6] = [
         Design::Grid,
         Design::Random,
         Design::LatinHypercube,
         Design::Sobol,
+        Design::Saltelli,
+        Design::Morris,
     ];
+
+    /// Whether the design is one of the sensitivity-analysis designs ([`Sensitivity`]), sized
+    /// by their own settings rather than by a number of points.
+    pub fn is_sensitivity(self) -> bool {
+        matches!(self, Design::Saltelli | Design::Morris)
+    }
 
     /// The name used in scenario files.
     pub fn name(self) -> &'static str {
@@ -101,6 +117,8 @@ impl Design {
             Design::Random => "random",
             Design::LatinHypercube => "latin_hypercube",
             Design::Sobol => "sobol",
+            Design::Saltelli => "saltelli",
+            Design::Morris => "morris",
         }
     }
 }
@@ -349,6 +367,11 @@ pub fn unit_points(
             "grid is not a sampled design; its points come from the factors' levels".to_string(),
         );
     }
+    if design.is_sensitivity() {
+        return Err(format!(
+            "{design} is sized by its own settings, not by a number of points (see Sensitivity)"
+        ));
+    }
     if n == 0 {
         return Err(format!("a {design} design needs at least 1 point, got 0"));
     }
@@ -358,7 +381,7 @@ pub fn unit_points(
         ));
     }
     Ok(match design {
-        Design::Grid => unreachable!("handled above"),
+        Design::Grid | Design::Saltelli | Design::Morris => unreachable!("handled above"),
         Design::Random => random_points(dims, n, seed),
         Design::LatinHypercube => latin_hypercube_points(dims, n, seed),
         Design::Sobol => {
@@ -401,7 +424,12 @@ pub fn design_points(
     }
     let n = n.ok_or_else(|| format!("a {design} design needs a number of points"))?;
     let units = unit_points(design, factors.len(), n, seed)?;
-    Ok(units
+    Ok(to_values(units, factors))
+}
+
+/// Unit-cube points mapped through their factors ([`FactorValues::value_at`]).
+fn to_values(units: Vec<Vec<f64>>, factors: &[FactorValues]) -> Vec<Vec<f64>> {
+    units
         .into_iter()
         .map(|u| {
             u.into_iter()
@@ -409,7 +437,7 @@ pub fn design_points(
                 .map(|(u, f)| f.value_at(u))
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// Full factorial over `levels`, row-major: the last factor varies fastest.
@@ -438,9 +466,187 @@ fn grid_points(levels: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Designs for sensitivity analysis.
+
+/// Most trajectories a Morris design may have, and most levels per factor.
+pub const MORRIS_MAX_LEVELS: usize = 1 << 16;
+
+/// A design for global sensitivity analysis, sized by its own settings (not by `points`).
+///
+/// - `Saltelli { base_samples: N, second_order }`: the first `N` points of the scrambled Sobol'
+///   sequence in `2k` dimensions (as [`Design::Sobol`], same seed use) give, per base row, the
+///   matrix rows `A` (coordinates `0..k`) and `B` (coordinates `k..2k`). Each base row emits, in
+///   SALib's block order: `A`, then `AB_1..AB_k` (`A` with coordinate `j` taken from `B`), then
+///   with `second_order` `BA_1..BA_k` (`B` with coordinate `j` from `A`), then `B`: `N·(k+2)`
+///   points, or `N·(2k+2)`. `2k` may not exceed [`SOBOL_MAX_DIMS`].
+/// - `Morris { trajectories: r, levels: p }` (`p` even, at least 2): `r` trajectories of `k+1`
+///   points on the grid `{0, 1/(p-1), …, 1}`, each moving one factor per step by
+///   `Δ = p / (2(p-1))` (Morris 1991; the step SALib uses). Per trajectory the generator draws a
+///   random order of the factors (Fisher–Yates from the last index down), then per factor in
+///   factor order a base level `b` uniform in `0..p/2` and a direction (one draw's top bit). A
+///   factor moving up starts at level `b` and ends at `b + p/2`; moving down it starts at
+///   `b + p/2` and ends at `b`. Coordinates are `level / (p-1)`, exact for every level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sensitivity {
+    Saltelli {
+        base_samples: usize,
+        second_order: bool,
+    },
+    Morris {
+        trajectories: usize,
+        levels: usize,
+    },
+}
+
+impl Sensitivity {
+    /// The design this is.
+    pub fn design(self) -> Design {
+        match self {
+            Sensitivity::Saltelli { .. } => Design::Saltelli,
+            Sensitivity::Morris { .. } => Design::Morris,
+        }
+    }
+
+    /// Points of the design with `dims` factors (`None` on overflow).
+    pub fn point_count(self, dims: usize) -> Option<usize> {
+        match self {
+            Sensitivity::Saltelli {
+                base_samples,
+                second_order,
+            } => {
+                let per_row = if second_order { 2 * dims + 2 } else { dims + 2 };
+                base_samples.checked_mul(per_row)
+            }
+            Sensitivity::Morris { trajectories, .. } => trajectories.checked_mul(dims + 1),
+        }
+    }
+
+    /// The Morris step in the unit cube, `p / (2(p-1))` (as SALib's `_compute_delta`).
+    pub fn morris_delta(levels: usize) -> f64 {
+        levels as f64 / (2.0 * (levels as f64 - 1.0))
+    }
+
+    /// Unit-hypercube points of the design (see the type's documentation), `dims >= 1`.
+    pub fn unit_points(self, dims: usize, seed: u64) -> Result<Vec<Vec<f64>>, String> {
+        let design = self.design();
+        if dims == 0 {
+            return Err(format!("a {design} design needs at least one factor"));
+        }
+        match self {
+            Sensitivity::Saltelli {
+                base_samples: 0, ..
+            } => {
+                return Err("base_samples must be at least 1, got 0".to_string());
+            }
+            Sensitivity::Morris { trajectories, .. } if trajectories < 2 => {
+                return Err(format!(
+                    "trajectories must be at least 2 (σ needs two effects per factor), got \
+                     {trajectories}"
+                ));
+            }
+            Sensitivity::Morris { levels, .. }
+                if levels < 2 || !levels.is_multiple_of(2) || levels > MORRIS_MAX_LEVELS =>
+            {
+                return Err(format!(
+                    "levels must be an even number from 2 to {MORRIS_MAX_LEVELS} (the step \
+                     p/(2(p-1)) then lands on the grid), got {levels}"
+                ));
+            }
+            _ => {}
+        }
+        let total = self
+            .point_count(dims)
+            .filter(|&t| t <= MAX_POINTS)
+            .ok_or_else(|| format!("a {design} design may have at most {MAX_POINTS} points"))?;
+        Ok(match self {
+            Sensitivity::Saltelli {
+                base_samples,
+                second_order,
+            } => {
+                if 2 * dims > SOBOL_MAX_DIMS {
+                    return Err(format!(
+                        "saltelli uses 2 Sobol' dimensions per factor, so at most {} factors, \
+                         got {dims}",
+                        SOBOL_MAX_DIMS / 2
+                    ));
+                }
+                let base = sobol_points(2 * dims, base_samples, Some(seed));
+                let mut points = Vec::with_capacity(total);
+                for row in &base {
+                    let (a, b) = row.split_at(dims);
+                    points.push(a.to_vec());
+                    for j in 0..dims {
+                        let mut ab = a.to_vec();
+                        ab[j] = b[j];
+                        points.push(ab);
+                    }
+                    if second_order {
+                        for j in 0..dims {
+                            let mut ba = b.to_vec();
+                            ba[j] = a[j];
+                            points.push(ba);
+                        }
+                    }
+                    points.push(b.to_vec());
+                }
+                points
+            }
+            Sensitivity::Morris {
+                trajectories,
+                levels,
+            } => morris_points(dims, trajectories, levels, seed),
+        })
+    }
+
+    /// The design's points as factor values (each coordinate mapped through its factor by
+    /// [`FactorValues::value_at`]). Errors name the factor by its 1-based position.
+    pub fn points(self, factors: &[FactorValues], seed: u64) -> Result<Vec<Vec<f64>>, String> {
+        for (i, f) in factors.iter().enumerate() {
+            f.validate()
+                .map_err(|e| format!("factor {} of {}: {e}", i + 1, factors.len()))?;
+        }
+        let units = self.unit_points(factors.len(), seed)?;
+        Ok(to_values(units, factors))
+    }
+}
+
+fn morris_points(dims: usize, trajectories: usize, levels: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = generator(seed);
+    let half = levels / 2;
+    let top = (levels - 1) as f64;
+    let mut points = Vec::with_capacity(trajectories * (dims + 1));
+    let mut order: Vec<usize> = Vec::with_capacity(dims);
+    for _ in 0..trajectories {
+        order.clear();
+        order.extend(0..dims);
+        for i in (1..dims).rev() {
+            let j = below(&mut rng, i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        let mut level = vec![0usize; dims];
+        let mut up = vec![true; dims];
+        for (l, u) in level.iter_mut().zip(up.iter_mut()) {
+            let base = below(&mut rng, half as u64) as usize;
+            *u = rng.next_u64() >> 63 == 1;
+            *l = if *u { base } else { base + half };
+        }
+        points.push(level.iter().map(|&l| l as f64 / top).collect());
+        for &f in &order {
+            level[f] = if up[f] {
+                level[f] + half
+            } else {
+                level[f] - half
+            };
+            points.push(level.iter().map(|&l| l as f64 / top).collect());
+        }
+    }
+    points
+}
+
+// ---------------------------------------------------------------------------------------------
 // Random numbers: only `next_u64` of Xoshiro256PlusPlus, so designs cannot drift with `rand`.
 
-fn generator(seed: u64) -> Xoshiro256PlusPlus {
+pub(crate) fn generator(seed: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed)
 }
 
@@ -455,7 +661,7 @@ fn bits32(rng: &mut Xoshiro256PlusPlus) -> u32 {
 }
 
 /// Uniform on `0..bound` (`bound > 0`), unbiased: Lemire's multiply-and-reject.
-fn below(rng: &mut Xoshiro256PlusPlus, bound: u64) -> u64 {
+pub(crate) fn below(rng: &mut Xoshiro256PlusPlus, bound: u64) -> u64 {
     let threshold = bound.wrapping_neg() % bound; // 2^64 mod bound
     loop {
         let m = u128::from(rng.next_u64()) * u128::from(bound);
@@ -1116,5 +1322,94 @@ mod tests {
         }
         assert!(seen.iter().all(|&c| (850..1150).contains(&c)), "{seen:?}");
         assert_eq!(below(&mut rng, 1), 0);
+    }
+
+    #[test]
+    fn saltelli_rows_follow_salib_block_order() {
+        let k = 3;
+        for second_order in [false, true] {
+            let s = Sensitivity::Saltelli {
+                base_samples: 8,
+                second_order,
+            };
+            let pts = s.unit_points(k, 7).unwrap();
+            let per = if second_order { 2 * k + 2 } else { k + 2 };
+            assert_eq!(pts.len(), 8 * per);
+            assert_eq!(s.point_count(k), Some(8 * per));
+            let base = sobol_points(2 * k, 8, Some(7));
+            for (i, row) in base.iter().enumerate() {
+                let block = &pts[i * per..(i + 1) * per];
+                let (a, b) = row.split_at(k);
+                assert_eq!(block[0], a);
+                assert_eq!(block[per - 1], b);
+                for j in 0..k {
+                    for d in 0..k {
+                        let want = if d == j { b[d] } else { a[d] };
+                        assert_eq!(block[1 + j][d], want, "AB_{j}");
+                        if second_order {
+                            let want = if d == j { a[d] } else { b[d] };
+                            assert_eq!(block[1 + k + j][d], want, "BA_{j}");
+                        }
+                    }
+                }
+            }
+        }
+        let too_many = Sensitivity::Saltelli {
+            base_samples: 4,
+            second_order: false,
+        };
+        let err = too_many.unit_points(SOBOL_MAX_DIMS / 2 + 1, 1).unwrap_err();
+        assert!(err.contains("at most 20 factors"), "{err}");
+        let none = Sensitivity::Saltelli {
+            base_samples: 0,
+            second_order: false,
+        };
+        assert!(none.unit_points(2, 1).unwrap_err().contains("base_samples"));
+    }
+
+    #[test]
+    fn morris_moves_one_factor_per_step_by_delta_on_the_grid() {
+        let (k, r, p) = (4, 25, 6);
+        let s = Sensitivity::Morris {
+            trajectories: r,
+            levels: p,
+        };
+        let pts = s.unit_points(k, 3).unwrap();
+        assert_eq!(pts.len(), r * (k + 1));
+        let delta = Sensitivity::morris_delta(p);
+        assert_eq!(delta, 0.6);
+        let (mut ups, mut downs) = (0, 0);
+        for t in pts.chunks(k + 1) {
+            let mut moved = vec![false; k];
+            for w in t.windows(2) {
+                let changed: Vec<usize> = (0..k).filter(|&d| w[0][d] != w[1][d]).collect();
+                assert_eq!(changed.len(), 1, "{w:?}");
+                let d = changed[0];
+                assert!(!moved[d], "factor {d} moved twice");
+                moved[d] = true;
+                let step = w[1][d] - w[0][d];
+                assert!((step.abs() - delta).abs() < 1e-12, "{step}");
+                if step > 0.0 { ups += 1 } else { downs += 1 }
+            }
+            for x in t.iter().flatten() {
+                let level = x * (p - 1) as f64;
+                assert_eq!(level, level.round(), "{x} off the grid");
+                assert!((0.0..=1.0).contains(x));
+            }
+        }
+        assert!(ups > 20 && downs > 20, "{ups} up, {downs} down");
+        assert_eq!(pts, s.unit_points(k, 3).unwrap());
+        assert_ne!(pts, s.unit_points(k, 4).unwrap());
+        for (trajectories, levels, what) in [(1, 4, "trajectories"), (4, 5, "even"), (4, 0, "even")]
+        {
+            let bad = Sensitivity::Morris {
+                trajectories,
+                levels,
+            };
+            let err = bad.unit_points(2, 1).unwrap_err();
+            assert!(err.contains(what), "{err}");
+        }
+        let err = unit_points(Design::Morris, 2, 10, 1).unwrap_err();
+        assert!(err.contains("own settings"), "{err}");
     }
 }

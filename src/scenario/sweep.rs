@@ -3,8 +3,9 @@
 //!
 //! ```toml
 //! [sweep]
-//! design = "latin_hypercube"        # grid | random | latin_hypercube | sobol
-//! points = 12                       # sampled designs only
+//! design = "latin_hypercube"        # grid | random | latin_hypercube | sobol | saltelli | morris
+//! points = 12                       # random, latin_hypercube, sobol only
+//! # saltelli: base_samples = N [, second_order = true]; morris: trajectories = r [, levels = p]
 //! seed = 2025                       # default: simulation.seed
 //! [sweep.factors."regulators.USA.pressure.intensity"]
 //! min = 0.1
@@ -38,7 +39,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
-use super::design::{Design, FactorValues, design_points};
+use super::design::{Design, FactorValues, Sensitivity, design_points};
 use super::source::{self, Source};
 use super::{Point, ScenarioError, Settings, build_setup, limits, origin_from, paths};
 
@@ -46,7 +47,7 @@ use super::{Point, ScenarioError, Settings, build_setup, limits, origin_from, pa
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SweepFile {
-    /// `grid`, `random`, `latin_hypercube` or `sobol`.
+    /// `grid`, `random`, `latin_hypercube`, `sobol`, `saltelli` or `morris`.
     pub design: String,
     /// Number of points (sampled designs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,6 +59,18 @@ pub struct SweepFile {
         with = "super::file::seed_text::option"
     )]
     pub seed: Option<u64>,
+    /// `saltelli`: base samples `N` (`N·(k+2)` points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_samples: Option<usize>,
+    /// `saltelli`: also the `BA` rows for second-order indices (`N·(2k+2)` points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_order: Option<bool>,
+    /// `morris`: number of trajectories `r` (`r·(k+1)` points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trajectories: Option<usize>,
+    /// `morris`: grid levels `p` per factor (even; default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<usize>,
     /// Parameter path → its values or range.
     pub factors: BTreeMap<String, FactorFile>,
 }
@@ -166,6 +179,59 @@ impl SweepFile {
         self.seed.unwrap_or(master_seed)
     }
 
+    /// The size settings of a sensitivity design (`None` for the other designs), checked
+    /// against the settings the design does not use. Errors: (key to locate, message).
+    pub fn sensitivity(&self, design: Design) -> Result<Option<Sensitivity>, (String, String)> {
+        let unused = |key: &str, present: bool| -> Result<(), (String, String)> {
+            if present {
+                Err((
+                    format!("sweep.{key}"),
+                    format!("`{key}` is not used by design = \"{design}\"; remove it"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let needs = |key: &str, what: &str| {
+            (
+                "sweep".to_string(),
+                format!("design = \"{design}\" needs `{key} = N` ({what})"),
+            )
+        };
+        let sensitivity = match design {
+            Design::Saltelli => {
+                unused("points", self.points.is_some())?;
+                unused("trajectories", self.trajectories.is_some())?;
+                unused("levels", self.levels.is_some())?;
+                Sensitivity::Saltelli {
+                    base_samples: self
+                        .base_samples
+                        .ok_or_else(|| needs("base_samples", "N·(k+2) points"))?,
+                    second_order: self.second_order.unwrap_or(false),
+                }
+            }
+            Design::Morris => {
+                unused("points", self.points.is_some())?;
+                unused("base_samples", self.base_samples.is_some())?;
+                unused("second_order", self.second_order.is_some())?;
+                Sensitivity::Morris {
+                    trajectories: self
+                        .trajectories
+                        .ok_or_else(|| needs("trajectories", "r·(k+1) points"))?,
+                    levels: self.levels.unwrap_or(4),
+                }
+            }
+            _ => {
+                unused("base_samples", self.base_samples.is_some())?;
+                unused("second_order", self.second_order.is_some())?;
+                unused("trajectories", self.trajectories.is_some())?;
+                unused("levels", self.levels.is_some())?;
+                return Ok(None);
+            }
+        };
+        Ok(Some(sensitivity))
+    }
+
     /// Every point of the sweep over `source`'s resolved tree: the design's values set at the
     /// factors' paths and each point validated like the base scenario, all before anything
     /// runs. Factors are in path order; point ids follow the design's order.
@@ -185,7 +251,57 @@ impl SweepFile {
                  `min`/`max`",
             ));
         }
+        let sensitivity = self
+            .sensitivity(design)
+            .map_err(|(at, m)| source.error_at(&at, m))?;
         let (targets, factors) = self.factors(source, design)?;
+        let rows = if let Some(sensitivity) = sensitivity {
+            for (t, f) in targets.iter().zip(&factors) {
+                sensitivity_factor(f).map_err(|m| source.error_at(&t.at, m))?;
+                if !t.levels.is_empty() {
+                    return Err(source.error_at(
+                        &t.at,
+                        format!(
+                            "`{}` is categorical (text or booleans); Sobol' and Morris indices \
+                             need a numeric factor: sweep it with a grid or a sampled design, \
+                             or run one sensitivity sweep per level",
+                            t.path
+                        ),
+                    ));
+                }
+            }
+            if let Some(n) = sensitivity.point_count(factors.len()) {
+                limits::POINTS
+                    .check(n as u64, "points")
+                    .map_err(|m| source.error_at("sweep", m))?;
+            }
+            sensitivity
+                .points(&factors, self.design_seed(settings.seed))
+                .map_err(|m| source.error_at("sweep", m))?
+        } else {
+            self.sampled_or_grid(design, &factors, source, settings)?
+        };
+        // Errors about a swept parameter point at its factor.
+        let mut located = source.clone();
+        for t in &targets {
+            located
+                .origins
+                .insert(t.path.to_string(), origin_from(&source.origin_of(&t.at)));
+        }
+        rows.into_iter()
+            .enumerate()
+            .map(|(index, row)| point_at(index, row, &targets, source, &mut located, settings))
+            .collect()
+    }
+
+    /// The rows of a grid or sampled design (`points`, `seed`).
+    fn sampled_or_grid(
+        &self,
+        design: Design,
+        factors: &[FactorValues],
+        source: &Source,
+        settings: &Settings,
+    ) -> Result<Vec<Vec<f64>>, ScenarioError> {
         // Every point is validated (tens of kB, milliseconds) before anything runs: refuse a
         // sampled design's size before drawing it, a grid's once its levels are known.
         let too_many = |n: usize| {
@@ -198,7 +314,7 @@ impl SweepFile {
         }
         let rows = design_points(
             design,
-            &factors,
+            factors,
             self.points,
             self.design_seed(settings.seed),
         )
@@ -227,17 +343,7 @@ impl SweepFile {
         if design == Design::Grid {
             too_many(rows.len()).map_err(|e| source.error_at("sweep.factors", e.message))?;
         }
-        // Errors about a swept parameter point at its factor.
-        let mut located = source.clone();
-        for t in &targets {
-            located
-                .origins
-                .insert(t.path.to_string(), origin_from(&source.origin_of(&t.at)));
-        }
-        rows.into_iter()
-            .enumerate()
-            .map(|(index, row)| point_at(index, row, &targets, source, &mut located, settings))
-            .collect()
+        Ok(rows)
     }
 
     /// Each factor's target and values under `design`, in path order.
@@ -446,6 +552,15 @@ fn target<'a>(source: &Source, path: &'a str) -> Result<(Target<'a>, Holds), Sce
 
 fn is_number(v: &Value) -> bool {
     matches!(v, Value::Integer(_) | Value::Float(_))
+}
+
+/// Whether a factor can take part in a sensitivity design: numbers on an ordered scale
+/// (a range, or a list of numbers read as ordered levels). Other kinds of factor (categorical
+/// values) have no unit-cube step and are refused here.
+fn sensitivity_factor(values: &FactorValues) -> Result<(), String> {
+    match values {
+        FactorValues::List(_) | FactorValues::Range { .. } => Ok(()),
+    }
 }
 
 fn produces_integers(values: &FactorValues) -> bool {
