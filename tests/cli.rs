@@ -145,13 +145,14 @@ fn issue2_baseline_run_writes_the_five_files_and_a_complete_manifest() {
             "point",
             "replication",
             "month",
+            "seq",
             "actor",
             "target",
             "kind",
             "magnitude"
         ]
     );
-    let kinds: BTreeSet<&str> = events.iter().map(|r| r[5].as_str()).collect();
+    let kinds: BTreeSet<&str> = events.iter().map(|r| r[6].as_str()).collect();
     assert!(
         kinds.contains("licence_deny") || kinds.contains("cap_reached"),
         "tier-2 licences refuse nothing under the Diffusion Rule: {kinds:?}"

@@ -107,8 +107,10 @@ pub enum GuidanceScope {
     None,
     /// Only in the rival firm's home market.
     HomeOnly,
-    /// Anywhere in the world.
-    Global,
+    /// In third countries too: every buyer outside the regulator's own nation (the 2025
+    /// Ascend guidance, before and after its softening). `global` is accepted as a synonym.
+    #[serde(alias = "global")]
+    ThirdCountries,
 }
 
 /// The cost a presser threatens (M6) and imposes if the target holds.
@@ -127,7 +129,7 @@ impl Choice for ExportStatus {
     const WORDS: &'static str = "allowed | licence | prohibited";
 }
 impl Choice for GuidanceScope {
-    const WORDS: &'static str = "none | home_only | global";
+    const WORDS: &'static str = "none | home_only | third_countries";
 }
 impl Choice for PressureCost {
     const WORDS: &'static str = "licence_cut | investment_withdrawn | tariff";
@@ -227,6 +229,14 @@ declare_params! {
         projects: BTreeMap<String, ProjectFile> = Some(BTreeMap::new()), Range::Any, "";
         /// Cost of backing down after announcing (M6), on the scale of pressure costs.
         reputation_cost: f64 = Some(0.1), Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Gross domestic product: the scale against which investment and trade at stake are
+        /// weighed (M6; 0 leaves them out).
+        gdp_usd: f64 = Some(0.0), Range::AtLeast(0.0), "USD";
+        /// Investment stock held in this nation by each nation's firms at month 0 (M6: what
+        /// pressure can threaten; it then grows with alignment toward the investor).
+        investment_stock_usd: PerNation<f64> = Some(PerNation::default()), Range::AtLeast(0.0), "USD", AtStart;
+        /// Exports to each nation as a share of GDP (M6: what a tariff threat reaches).
+        export_exposure: PerNation<f64> = Some(PerNation::default()), Range::Closed(0.0, 1.0), "share of GDP";
     }
     derived {
         /// The nation's id.
@@ -253,9 +263,11 @@ declare_params! {
     pub struct RegulatorParams from RegulatorFile {
         /// Guidance against that firm's chips: none | home_only | global (M4).
         guidance: PerFirm<GuidanceScope> = Some(PerFirm::default()), Range::Any, "";
-        /// Expected sanction cost of adopting a warned-against product, as a share of its price,
-        /// for an adopter fully dependent on this regulator (M4).
+        /// Sanction cost of adopting a warned-against product when enforced, as a share of its
+        /// price, for an adopter fully dependent on this regulator (M4).
         guidance_sanction_share: f64 = Some(0.0), Range::Closed(0.0, 10.0), "share of price";
+        /// How likely its guidance is enforced (M4); absent: certain.
+        guidance_enforcement: Option<GuidanceEnforcementFile> = Some(None), Range::Any, "";
         /// How this nation presses others over rival-stack deployments (M6), if it does.
         pressure: Option<PressureFile> = Some(None), Range::Any, "";
         /// How this nation backs its own firms' stack abroad (M10), if it does.
@@ -326,17 +338,38 @@ declare_params! {
         max_premium: f64 = Some(2.0), Range::Closed(0.0, 100.0), "share of list price";
     }
 
+    /// M4: how likely a regulator's guidance is enforced against an adopter in scope
+    /// (`[regulators.X.guidance_enforcement]`).
+    #[derive(Copy)]
+    pub struct GuidanceEnforcement from GuidanceEnforcementFile {
+        /// Chance that the guidance is enforced against an adopter in scope (M4): 1 for a
+        /// warning that use "anywhere in the world" violates controls, lower once it only
+        /// "alerts industry to the risks".
+        certainty: f64 = Some(1.0), Range::Closed(0.0, 1.0), "probability";
+        /// Share of that certainty a softened wording removes (M4): a dated softening sets
+        /// it, so `certainty` stays the lever on enforcement itself.
+        softening: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
+    }
+
     /// M6: a power's policy of pressing nations that announce rival-stack deployments
     /// (`[regulators.X.pressure]`).
     pub struct PressurePolicy from PressureFile {
         /// Whether this power presses nations over rival-stack builds (M6).
         enabled: bool = Some(true), Range::Any, "";
-        /// P(press) = 1 - exp(-propensity x strategic value x size / size scale).
+        /// Weight of a rival-stack build in the presser's stakes:
+        /// stake = propensity x strategic value x (1 - exp(-size / size scale)).
         propensity: f64 = None, Range::Closed(0.0, 100.0), "";
-        /// Deployment size that makes pressing likely.
+        /// Deployment size at which the presser's stake is 63% of its maximum.
         size_scale_h100e: f64 = None, Range::Above(0.0), "H100e";
-        /// Threatened cost, times the target's dependence on the presser.
+        /// Highest intensity the presser may choose (share of its threats put on the table).
         intensity: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Tariff threatened at intensity 1 on the target's exports to the presser.
+        tariff_rate: f64 = Some(0.0), Range::Closed(0.0, 10.0), "share";
+        /// Share of the presser's investment stock in the target threatened at intensity 1
+        /// (withdrawn, times the intensity, if the target holds).
+        investment_at_risk: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
+        /// Cost to the presser of pressing, per unit of intensity (goodwill, its firms' sales).
+        press_cost: f64 = Some(0.1), Range::Closed(0.0, 10.0), "0-1 scale";
         /// licence_cut | investment_withdrawn | tariff: the cost imposed if the target holds.
         cost: PressureCost = None, Range::Any, "";
         /// Months the imposed cost lasts.
@@ -401,6 +434,14 @@ declare_params! {
         decision_noise_sd: f64 = Some(0.1), Range::Closed(0.0, 10.0), "sd";
         /// Value of a deal allocation covering a year of the nation's demand (M8).
         deal_value_weight: f64 = Some(0.5), Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Decision value of losing a share 1 of GDP (investment or exports) (M6).
+        stakes_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "0-1 scale per GDP";
+        /// Value a build gains per unit of its stack's ecosystem pull for the nation (M6).
+        ecosystem_value_weight: f64 = Some(0.0), Range::Closed(0.0, 10.0), "0-1 scale/utility";
+        /// Annual growth of every investment stock at neutral alignment (M6).
+        investment_growth_annual: f64 = Some(0.0), Range::Closed(-0.99, 10.0), "1/yr";
+        /// Extra annual growth of an investor's stock per unit of alignment toward it (M6).
+        investment_alignment_response: f64 = Some(0.0), Range::Closed(0.0, 10.0), "1/yr";
     }
 
     /// Vendor-choice weights shared by all nations (`[market]`, M5).

@@ -151,6 +151,7 @@ fn header(kind: &str, scenario: &Scenario) -> Vec<String> {
             "point",
             "replication",
             "month",
+            "seq",
             "actor",
             "target",
             "kind",

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use super::sketch::QuantileSketch;
 use super::{OutputError, RunDir, format_month, format_number};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
+use crate::model::record::seq_in_month;
 use crate::model::{Outcome, Party, Setup};
 use crate::scenario::{Point, Scenario};
 
@@ -74,12 +75,13 @@ impl<'s> ChunkWriter<'s> {
         row.extend(outcome.summary.iter().map(|v| format_number(*v)));
         self.summary.write_record(&row).expect("writing to memory");
         let base = self.setup.base();
-        for e in &outcome.events {
+        for (e, seq) in outcome.events.iter().zip(seq_in_month(&outcome.events)) {
             self.events
                 .write_record([
                     p.as_str(),
                     r.as_str(),
                     &format_month(self.setup.start, e.month),
+                    &seq.to_string(),
                     &party_name(self.setup, base, e.actor),
                     &party_name(self.setup, base, e.target),
                     e.kind.name(),
