@@ -214,6 +214,19 @@ impl Stock {
             .sum()
     }
 
+    /// H100e installed in or in transit to `nation`, all products.
+    pub fn committed_h100e(&self, p: &Params, nation: usize) -> f64 {
+        let h = |j: usize| p.products[j].h100e_per_unit.value();
+        let installed: f64 = (0..p.products.len())
+            .map(|j| self.installed[(nation, j)] as f64 * h(j))
+            .sum();
+        let transit: f64 = (self.transit.iter())
+            .filter(|s| s.nation == nation)
+            .map(|s| s.units as f64 * h(s.product))
+            .sum();
+        installed + transit
+    }
+
     /// Ships `units` of `product` (`h` H100e each) to `nation` in month `t`, arriving after
     /// `delay` months (installed at once when 0).
     #[allow(clippy::too_many_arguments)]

@@ -30,6 +30,10 @@ fn nation(id: &str, demand: f64, alignment: f64, installed: Vec<u64>) -> NationP
         projects: Vec::new(),
         reputation_cost: 0.0,
         gdp_usd: 0.0,
+        pledged_investment_usd: vec![0.0, 0.0, 0.0],
+        datacentre_mw: 0.0,
+        datacentre_mw_per_month: 0.0,
+        kw_per_h100e: 1.4,
         investment_stock_usd: vec![0.0, 0.0, 0.0],
         export_exposure: vec![0.0, 0.0, 0.0],
     }
@@ -73,6 +77,7 @@ fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
         pressure: None,
         patron: None,
         deals: Vec::new(),
+        licence_queue: None,
         enforcement: None,
     }
 }

@@ -235,6 +235,16 @@ declare_params! {
         /// Investment stock held in this nation by each nation's firms at month 0 (M6: what
         /// pressure can threaten; it then grows with alignment toward the investor).
         investment_stock_usd: PerNation<f64> = Some(PerNation::default()), Range::AtLeast(0.0), "USD", AtStart;
+        /// Investment this nation has pledged in each nation (M3: a pledge to the regulator's
+        /// nation raises the odds of its licences).
+        pledged_investment_usd: PerNation<f64> = Some(PerNation::default()), Range::AtLeast(0.0), "USD";
+        /// Data-centre capacity online at month 0 for AI chips (M3: deliveries beyond what it
+        /// can power wait; 0: unconstrained).
+        datacentre_mw: f64 = Some(0.0), Range::AtLeast(0.0), "MW", AtStart;
+        /// Capacity coming online each month (a timeline change sets a new pace).
+        datacentre_mw_per_month: f64 = Some(0.0), Range::AtLeast(0.0), "MW/month";
+        /// Power per installed H100e, facility included.
+        kw_per_h100e: f64 = Some(1.4), Range::Above(0.0), "kW/H100e";
         /// Exports to each nation as a share of GDP (M6: what a tariff threat reaches).
         export_exposure: PerNation<f64> = Some(PerNation::default()), Range::Closed(0.0, 1.0), "share of GDP";
     }
@@ -274,6 +284,8 @@ declare_params! {
         patron: Option<PatronFile> = Some(None), Range::Any, "";
         /// Allocations it offers for security agreements (M8).
         deals: BTreeMap<String, DealFile> = Some(BTreeMap::new()), Range::Any, "";
+        /// Its queue for large licences, such as those a deal asks for (M3), if any.
+        licence_queue: Option<LicenceQueueFile> = Some(None), Range::Any, "";
         /// Its enforcement against diversion of its firms' chips (M9), if any.
         enforcement: Option<EnforcementFile> = Some(None), Range::Any, "";
     }
@@ -336,6 +348,31 @@ declare_params! {
         elasticity: f64 = Some(1.0), Range::Closed(0.0, 10.0), "";
         /// Highest premium.
         max_premium: f64 = Some(2.0), Range::Closed(0.0, 100.0), "share of list price";
+    }
+
+    /// M3: a regulator's queue of licence applications per (destination, export class)
+    /// (`[regulators.X.licence_queue]`).
+    #[derive(Copy)]
+    pub struct LicenceQueueParams from LicenceQueueFile {
+        /// Months an application waits before its first review.
+        processing_months: u32 = Some(3), Range::Closed(0.0, 60.0), "months";
+        /// Months a deal's application saves in the queue (its priority).
+        deal_months_saved: u32 = Some(0), Range::Closed(0.0, 60.0), "months";
+        /// Monthly odds of approval once reviewed, for a destination with no standing.
+        base_odds: f64 = Some(0.2), Range::Closed(0.0, 1.0), "probability/month";
+        /// Odds added by a signed security agreement (an accepted deal) with the destination.
+        security_agreement_odds: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/month";
+        /// Odds added once the deal's safeguards are verified (in force for `safeguards_months`).
+        safeguards_odds: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/month";
+        /// Months a deal must be in force before its safeguards count as verified.
+        safeguards_months: u32 = Some(3), Range::Closed(0.0, 60.0), "months";
+        /// Odds added by investment the destination pledged in the regulator's nation, at the
+        /// pledge scale (linear below it).
+        investment_odds: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/month";
+        /// Pledge that earns the full investment odds.
+        pledge_scale_usd: f64 = Some(1e12), Range::Above(0.0), "USD";
+        /// Odds lost per other application pending at the regulator (its backlog).
+        backlog_penalty: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/application";
     }
 
     /// M4: how likely a regulator's guidance is enforced against an adopter in scope
@@ -410,8 +447,13 @@ declare_params! {
         month: Month = None, Range::Any, "YYYY-MM";
         /// Allocation, served first.
         units_per_year: f64 = None, Range::AtLeast(0.0), "units/yr";
-        /// An accepted partner imports the regulator's products without licences or caps.
+        /// An accepted partner imports the regulator's products without licences or caps (a
+        /// counterfactual; in 2025 deals went through licensing).
         licence_exempt: bool = Some(true), Range::Any, "";
+        /// Units each licence application under the deal asks for (M3 queue; 0: none).
+        licensed_units: f64 = Some(0.0), Range::AtLeast(0.0), "units";
+        /// Cost to the partner of the monitoring and reporting the deal requires.
+        monitoring_cost: f64 = Some(0.0), Range::Closed(0.0, 10.0), "0-1 scale";
         /// Cost of the security constraints (no rival chips, KYC, anti-diversion) to the partner.
         constraint_cost: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
         /// Monthly chance the partner breaches.

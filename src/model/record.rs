@@ -84,6 +84,8 @@ pub enum EventKind {
     DealOffer,
     DealAccept,
     DealReject,
+    /// A regulator's licence queue approved an application (magnitude units licensed).
+    LicenceGrant,
     /// A detected breach of a security agreement.
     Breach,
     /// The regulator revoked the agreement (magnitude units/year).
@@ -110,6 +112,7 @@ impl EventKind {
             EventKind::DealOffer => "deal_offer",
             EventKind::DealAccept => "deal_accept",
             EventKind::DealReject => "deal_reject",
+            EventKind::LicenceGrant => "licence_grant",
             EventKind::Breach => "breach",
             EventKind::Revoke => "revoke",
             EventKind::Divert => "divert",

@@ -3,20 +3,23 @@
 //! Code for `docs/model.md` § M8. After the month's builds are decided, each regulator's deals
 //! in file order:
 //! - an enabled deal due this month is offered; the partner accepts when
-//!   `deal_value_weight × min(units_per_year × h100e_per_unit / (12 × demand_h100e_per_month), 2)
-//!   + N(0, decision_noise_sd) > constraint_cost` (one draw from its stream), moving
-//!   `alignment_shift` toward the regulator;
+//!   `value + N(0, decision_noise_sd) > cost` (one draw from its stream), with
+//!   `value = deal_value_weight × min(units_per_year × h100e_per_unit / (12 ×
+//!   demand_h100e_per_month), 2)` and `cost` = `constraint_cost + monitoring_cost +
+//!   ecosystem_value_weight × Σ_{rival firms} max(0, ecosystem[firm])` ([`acceptance_cost`]:
+//!   the rival stacks given up), moving `alignment_shift` toward the regulator;
 //! - an accepted deal: every month the partner breaches with `breach_probability` and the
 //!   regulator detects with `detection_probability` (both drawn every month, so a lever on one
 //!   does not shift the other); breach and detection revoke the deal.
 //!
 //! While accepted, a deal reserves `round(units_per_year / 12)` units of its product a month
-//! for the partner, served first ([`Diplomacy::deal_allocation`], read by allocation); lifts
-//! licences and caps when `licence_exempt` (read by the export rules); and bars chips of other
+//! for the partner, served first ([`Diplomacy::deal_allocation`], read by allocation); files
+//! `licensed_units` at a time in the regulator's licence queue ([`crate::model::licence_queue`],
+//! unless `licence_exempt`, a counterfactual that lifts licences and caps); and bars chips of other
 //! powers' firms ([`Diplomacy::barred`], read by vendor choice).
 //!
 //! Parameter paths: `regulators.*.deals.*.{enabled, nation, product, month, units_per_year,
-//! licence_exempt, constraint_cost, breach_probability, detection_probability,
+//! licence_exempt, licensed_units, monitoring_cost, constraint_cost, breach_probability, detection_probability,
 //! alignment_shift}`, `diplomacy.deal_value_weight`, `diplomacy.decision_noise_sd`.
 
 use rand::RngExt;
@@ -101,8 +104,9 @@ impl Diplomacy {
         };
         let d = &p.diplomacy;
         let noise: f64 = math::standard_normal(&mut round.rngs[i]) * d.decision_noise_sd;
-        if d.deal_value_weight * coverage + noise > deal.constraint_cost {
+        if d.deal_value_weight * coverage + noise > acceptance_cost(p, r, k) {
             self.deals[r][k] = DealStatus::Accepted;
+            self.accepted_at[r][k] = round.t;
             self.emit(round, EventKind::DealAccept, i, reg.nation, units);
             round
                 .alignment
@@ -112,6 +116,19 @@ impl Diplomacy {
             self.emit(round, EventKind::DealReject, i, reg.nation, units);
         }
     }
+}
+
+/// What accepting deal `k` of regulator `r` costs its partner: the security constraints, the
+/// monitoring and reporting, and the rival stacks it gives up (`ecosystem_value_weight ×` the
+/// positive ecosystem pull of every firm not at home with the regulator).
+pub fn acceptance_cost(p: &Params, r: usize, k: usize) -> f64 {
+    let (reg, deal) = (&p.regulators[r], &p.regulators[r].deals[k]);
+    let nation = &p.nations[deal.nation];
+    let rival_pull: f64 = (p.firms.iter().enumerate())
+        .filter(|(_, f)| f.home != reg.nation)
+        .map(|(f, _)| nation.ecosystem[f].max(0.0))
+        .sum();
+    deal.constraint_cost + deal.monitoring_cost + p.diplomacy.ecosystem_value_weight * rival_pull
 }
 
 #[cfg(test)]
@@ -133,6 +150,8 @@ mod tests {
             month: 1,
             units_per_year: 1200.0,
             licence_exempt: true,
+            licensed_units: 0.0,
+            monitoring_cost: 0.0,
             constraint_cost,
             breach_probability: breach,
             detection_probability: 1.0,

@@ -55,6 +55,8 @@ pub struct Diplomacy {
     projects: Vec<Vec<ProjectStatus>>,
     /// `deals[regulator][k]`, in the order of `RegulatorParams::deals`.
     deals: Vec<Vec<DealStatus>>,
+    /// Month each deal was accepted (meaningful while accepted).
+    accepted_at: Vec<Vec<u32>>,
     /// Demand multiplier per nation (tariffs, withdrawn investment, retaliation) and the month
     /// it lasts until (exclusive).
     demand_cut: Vec<(f64, u32)>,
@@ -94,6 +96,11 @@ impl Diplomacy {
                 .regulators
                 .iter()
                 .map(|r| vec![DealStatus::NotOffered; r.deals.len()])
+                .collect(),
+            accepted_at: p
+                .regulators
+                .iter()
+                .map(|r| vec![0; r.deals.len()])
                 .collect(),
             demand_cut: vec![(1.0, 0); nn],
             licence_cut: Grid::new(p.regulators.len(), nn, (1.0, 0)),
@@ -145,6 +152,11 @@ impl Diplomacy {
     /// Where deal `k` of regulator `r` stands.
     pub fn deal(&self, r: usize, k: usize) -> DealStatus {
         self.deals[r][k]
+    }
+
+    /// Months deal `k` of regulator `r` has been in force at month `t` (None unless accepted).
+    pub fn deal_age(&self, r: usize, k: usize, t: u32) -> Option<u32> {
+        (self.deals[r][k] == DealStatus::Accepted).then(|| t.saturating_sub(self.accepted_at[r][k]))
     }
 
     /// Diplomatic events of kind `COUNTED[k]` `nation` took part in so far.
