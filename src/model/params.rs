@@ -419,14 +419,19 @@ declare_params! {
 
     /// M10: a rival patron's counter-offers and retaliation (`[regulators.X.patron]`).
     pub struct PatronPolicy from PatronFile {
-        /// Chance the patron counters pressure on a deployment of its stack (M10).
-        counter_offer_probability: f64 = None, Range::Closed(0.0, 1.0), "probability";
-        /// Value of the counter-offer (discounts, financing, investment).
+        /// Value to the patron of a build of its stack going ahead in a nation of strategic
+        /// value 1 (face, a foothold for its stack) (M10).
+        face_weight: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Value to the patron per share of the nation's GDP exported to it (the trade it
+        /// stands to keep by standing by the nation).
+        trade_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "0-1 scale per GDP";
+        /// Largest counter-offer it can make (discounts, financing, investment).
         counter_offer_value: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
         /// Alignment toward the patron when a target holds with its offer.
         alignment_shift: f64 = None, Range::Closed(0.0, 1.0), "alignment";
-        /// Chance the patron retaliates against a nation that retracts under pressure.
-        retaliation_probability: f64 = None, Range::Closed(0.0, 1.0), "probability";
+        /// Cost to the patron of retaliating against a nation that retracts (its own trade and
+        /// goodwill); it retaliates when the face lost exceeds it.
+        retaliation_cost: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
         /// Share of the target's demand lost to retaliation.
         retaliation_intensity: f64 = None, Range::Closed(0.0, 1.0), "share";
         /// Months retaliation lasts.

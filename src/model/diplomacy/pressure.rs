@@ -145,12 +145,12 @@ impl Diplomacy {
             return;
         }
         let patron = prod.regulator.and_then(|r| p.regulators[r].patron.as_ref());
-        let counter = self.counter(round, patron, i, stack_home);
         let threatened: f64 = stance.sanction
             + pressers
                 .iter()
                 .map(|&(r, x)| x * self.leverage(p, i, r))
                 .sum::<f64>();
+        let counter = self.counter(round, patron, i, stack_home, threatened - stance.value);
         let noise: f64 = math::standard_normal(&mut round.rngs[i]) * p.diplomacy.decision_noise_sd;
         if threatened + noise > stance.value + counter {
             self.projects[i][k] = ProjectStatus::Retracted;
