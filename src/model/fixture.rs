@@ -141,6 +141,7 @@ pub fn params() -> Params {
             decision_noise_sd: 0.0,
             deal_value_weight: 1.0,
             stakes_weight: 1.0,
+            breach_tie_weight: 0.0,
             ecosystem_value_weight: 0.0,
             investment_growth_annual: 0.0,
             investment_alignment_response: 0.0,

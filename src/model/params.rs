@@ -485,6 +485,9 @@ declare_params! {
         stakes_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "0-1 scale per GDP";
         /// Value a build gains per unit of its stack's ecosystem pull for the nation (M6).
         ecosystem_value_weight: f64 = Some(0.0), Range::Closed(0.0, 10.0), "0-1 scale/utility";
+        /// How a deal partner's ties to a rival patron raise its monthly breach chance (M8):
+        /// `breach_probability × (1 + breach_tie_weight × Σ dependence on rival patrons)`.
+        breach_tie_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "";
         /// Annual growth of every investment stock at neutral alignment (M6).
         investment_growth_annual: f64 = Some(0.0), Range::Closed(-0.99, 10.0), "1/yr";
         /// Extra annual growth of an investor's stock per unit of alignment toward it (M6).

@@ -8,7 +8,8 @@
 //!   demand_h100e_per_month), 2)` and `cost` = `constraint_cost + monitoring_cost +
 //!   ecosystem_value_weight × Σ_{rival firms} max(0, ecosystem[firm])` ([`acceptance_cost`]:
 //!   the rival stacks given up), moving `alignment_shift` toward the regulator;
-//! - an accepted deal: every month the partner breaches with `breach_probability` and the
+//! - an accepted deal: every month the partner breaches with [`breach_chance`]
+//!   (`breach_probability`, raised by its ties to rival patrons) and the
 //!   regulator detects with `detection_probability` (both drawn every month, so a lever on one
 //!   does not shift the other); breach and detection revoke the deal.
 //!
@@ -73,7 +74,8 @@ impl Diplomacy {
                         self.offer(round, r, k);
                     }
                     DealStatus::Accepted => {
-                        let breach = round.rngs[i].random::<f64>() < deal.breach_probability;
+                        let chance = breach_chance(p, r, k);
+                        let breach = round.rngs[i].random::<f64>() < chance;
                         let detected =
                             round.rngs[reg.nation].random::<f64>() < deal.detection_probability;
                         if breach && detected {
@@ -116,6 +118,18 @@ impl Diplomacy {
             self.emit(round, EventKind::DealReject, i, reg.nation, units);
         }
     }
+}
+
+/// Monthly chance that the partner of deal `k` of regulator `r` breaches it:
+/// `breach_probability × (1 + breach_tie_weight × Σ dependence on rival patrons)`, the rival
+/// patrons being the other nations with a patron policy (M10), clamped to 1.
+pub fn breach_chance(p: &Params, r: usize, k: usize) -> f64 {
+    let (reg, deal) = (&p.regulators[r], &p.regulators[r].deals[k]);
+    let ties: f64 = (p.regulators.iter())
+        .filter(|x| x.nation != reg.nation && x.patron.is_some())
+        .map(|x| p.nations[deal.nation].dependence[x.nation])
+        .sum();
+    (deal.breach_probability * (1.0 + p.diplomacy.breach_tie_weight * ties)).min(1.0)
 }
 
 /// What accepting deal `k` of regulator `r` costs its partner: the security constraints, the
@@ -184,6 +198,30 @@ mod tests {
         assert_eq!(d.deal_allocation(&p, MYS, H100), 100);
         assert!(d.barred(MYS, HUAWEI, &p));
         assert!(!d.barred(MYS, NVIDIA, &p));
+    }
+
+    #[test]
+    fn ties_to_a_rival_patron_raise_the_breach_chance() {
+        use crate::model::fixture::CHN;
+        let mut p = with_deal(0.1, 0.1);
+        assert!((super::breach_chance(&p, 0, 0) - 0.1).abs() < 1e-12);
+        p.diplomacy.breach_tie_weight = 2.0;
+        p.nations[MYS].dependence[CHN] = 0.5;
+        assert!(
+            (super::breach_chance(&p, 0, 0) - 0.1).abs() < 1e-12,
+            "CHN is no patron"
+        );
+        p.regulators[1].patron = Some(crate::model::params::PatronPolicy {
+            face_weight: 0.0,
+            trade_weight: 0.0,
+            counter_offer_value: 0.0,
+            alignment_shift: 0.0,
+            retaliation_cost: 0.0,
+            retaliation_intensity: 0.0,
+            retaliation_months: 0,
+            retaliation_alignment_shift: 0.0,
+        });
+        assert!((super::breach_chance(&p, 0, 0) - 0.2).abs() < 1e-12);
     }
 
     #[test]
