@@ -214,9 +214,11 @@ impl Stock {
             .sum()
     }
 
-    /// H100e installed in or in transit to `nation`, all products.
+    /// Data-centre capacity, in H100e of H100 power, taken up by what is installed in or in
+    /// transit to `nation`, all products.
     pub fn committed_h100e(&self, p: &Params, nation: usize) -> f64 {
-        let h = |j: usize| p.products[j].h100e_per_unit.value();
+        // H100e weighted by each product's power per H100e: the capacity the stock takes up.
+        let h = |j: usize| p.products[j].h100e_per_unit.value() * p.products[j].power_per_h100e;
         let installed: f64 = (0..p.products.len())
             .map(|j| self.installed[(nation, j)] as f64 * h(j))
             .sum();

@@ -254,13 +254,17 @@ impl ExportRules {
         let rule = rules.get(j, i);
         let h = p.products[j].h100e_per_unit.value();
         self.from_grant[(i, j)] = 0;
-        // Data-centre capacity: what cannot be powered this month waits (unfilled).
-        let fits = (self.room_h100e[i] / h).floor().clamp(0.0, u64::MAX as f64) as u64;
+        // Data-centre capacity: what cannot be powered this month waits (unfilled). A unit
+        // takes up its H100e times its power per H100e (relative to an H100).
+        let power = h * p.products[j].power_per_h100e;
+        let fits = (self.room_h100e[i] / power)
+            .floor()
+            .clamp(0.0, u64::MAX as f64) as u64;
         let waiting = order.saturating_sub(fits);
         flows.unfilled_h100e[i] += waiting as f64 * h;
         let order = order - waiting;
         let (exempt, licensed) = self.license_fitting(rules, rule, i, j, order, flows);
-        self.room_h100e[i] -= (exempt + licensed) as f64 * h;
+        self.room_h100e[i] -= (exempt + licensed) as f64 * power;
         (exempt, licensed)
     }
 
@@ -549,5 +553,13 @@ mod tests {
         let (e, l) = x.approved(MYS, H100);
         assert_eq!(e + l, 250);
         assert_eq!(flows.unfilled_h100e[MYS], 550.0);
+        // A product drawing twice an H100's power per H100e: the same room takes 125.
+        p.products[H100].power_per_h100e = 2.0;
+        let rules = RulesInForce::new(&p, &d, 1);
+        x.set_capacity_room([f64::INFINITY, f64::INFINITY, 250.0].into_iter());
+        let mut flows = Flows::new(3, 2);
+        x.license(&rules, &orders, &mut flows, &mut Vec::new());
+        let (e, l) = x.approved(MYS, H100);
+        assert_eq!(e + l, 125);
     }
 }

@@ -55,6 +55,7 @@ fn product(id: &str, vendor: usize, class: Option<usize>, capacity: f64) -> Prod
         yield_ramp_months: 0.0,
         yield_sd: 0.0,
         initial_inventory_units: 0,
+        power_per_h100e: 1.0,
     }
 }
 
@@ -130,6 +131,7 @@ pub fn params() -> Params {
             sanction_weight: 4.0,
             availability_weight: 1.0,
             lead_time_weight_per_month: 0.1,
+            power_weight: 0.0,
         },
         alignment: AlignmentParams {
             reversion_per_month: 0.05,

@@ -162,6 +162,10 @@ declare_params! {
         yield_sd: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
         /// Units in the vendor's inventory at month 0.
         initial_inventory_units: u64 = Some(0), Range::Any, "units", AtStart;
+        /// Power drawn per H100e of this product relative to an H100 (M3: a chip cut down for
+        /// export, such as the H20, draws more per unit of compute, so it fills a nation's
+        /// data-centre capacity, `nations.*.kw_per_h100e` per H100e, faster).
+        power_per_h100e: f64 = Some(1.0), Range::Within(0.0, 100.0), "x H100";
     }
     derived {
         /// The product's id.
@@ -506,6 +510,10 @@ declare_params! {
         availability_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
         /// Vendor choice: utility lost per month of licence delay.
         lead_time_weight_per_month: f64 = None, Range::Closed(0.0, 100.0), "utility/month";
+        /// Vendor choice: weight on ln(power per H100e relative to an H100), for nations whose
+        /// data-centre capacity is modelled (`nations.*.datacentre_mw` > 0): scarce power makes
+        /// compute per kW count as compute per dollar does.
+        power_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "utility";
     }
 
     /// How alignment moves between events (`[alignment]`, M7).
