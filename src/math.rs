@@ -39,6 +39,12 @@ pub fn pow(x: f64, y: f64) -> f64 {
     libm::pow(x, y)
 }
 
+/// The standard normal distribution function `Φ(x) = (1 + erf(x / √2)) / 2`, portable.
+#[inline]
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2))
+}
+
 /// `x^n` for a whole `n` by square-and-multiply, in exactly `bits` rounds (`bits` ≥ the bit
 /// length of `n`; a round whose bit of `n` is clear multiplies by 1.0, which is exact): only
 /// multiplications, correctly rounded on every platform. Squaring doubles the relative error of

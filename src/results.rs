@@ -7,6 +7,7 @@
 
 use crate::calendar::YearMonth;
 use crate::experiment::Failure;
+use crate::model::record::seq_in_month;
 use crate::model::{EventKind, Outcome, Setup};
 use crate::output::parts::party_name;
 use crate::output::summary_column;
@@ -35,6 +36,8 @@ pub struct ReplicationEvent {
     pub replication: u32,
     /// The month it happened.
     pub month: YearMonth,
+    /// Its order within the month and replication (0 first; `seq` in `events.csv`).
+    pub seq: u32,
     /// Who acted (a nation, firm or product id, or a timeline change's path).
     pub actor: String,
     /// Who it was done to (empty when nobody).
@@ -180,15 +183,20 @@ impl Results {
         self.replications.iter().flat_map(move |r| {
             let setup = &self.points[r.point].setup;
             let base = setup.base();
-            r.outcome.events.iter().map(move |e| ReplicationEvent {
-                point: r.point,
-                replication: r.replication,
-                month: setup.start.plus(e.month),
-                actor: party_name(setup, base, e.actor),
-                target: party_name(setup, base, e.target),
-                kind: e.kind,
-                magnitude: e.magnitude,
-            })
+            let events = &r.outcome.events;
+            events
+                .iter()
+                .zip(seq_in_month(events))
+                .map(move |(e, seq)| ReplicationEvent {
+                    point: r.point,
+                    replication: r.replication,
+                    month: setup.start.plus(e.month),
+                    seq,
+                    actor: party_name(setup, base, e.actor),
+                    target: party_name(setup, base, e.target),
+                    kind: e.kind,
+                    magnitude: e.magnitude,
+                })
         })
     }
 

@@ -56,6 +56,8 @@ pub enum Purpose {
     Intermediaries = 5,
     /// Per-regulator enforcement and breach detection.
     Enforcement = 6,
+    /// Per-regulator licence-queue reviews (M3).
+    LicenceQueue = 7,
 }
 
 /// Stream id for `purpose` owned by agent number `agent` (its index in the scenario).

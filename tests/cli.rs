@@ -150,13 +150,14 @@ fn issue2_baseline_run_writes_the_five_files_and_a_complete_manifest() {
             "point",
             "replication",
             "month",
+            "seq",
             "actor",
             "target",
             "kind",
             "magnitude"
         ]
     );
-    let kinds: BTreeSet<&str> = events.iter().map(|r| r[5].as_str()).collect();
+    let kinds: BTreeSet<&str> = events.iter().map(|r| r[6].as_str()).collect();
     // The monthly licence logs are in the denied_h100e series, not in events.csv by default.
     assert!(
         !kinds.contains("licence_deny") && !kinds.contains("cap_reached"),

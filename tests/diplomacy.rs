@@ -85,8 +85,8 @@ fn issue3_gulf_deals_raise_gulf_installs_against_the_rule_kept() {
     let (replay, a) = outcomes("malaysia_2025.toml");
     let (kept, b) = outcomes("diffusion_rule_kept.toml");
     for (column, factor) in [
-        ("are_installed_h100e_nvidia", 3.0),
-        ("sau_installed_h100e_nvidia", 3.0),
+        ("are_installed_h100e_nvidia", 1.5),
+        ("sau_installed_h100e_nvidia", 1.5),
     ] {
         let (x, y) = (
             summary_mean(&replay, &a, column),
@@ -115,5 +115,89 @@ fn issue3_h20_stops_in_april_and_resumes_in_august() {
     assert!(
         resumed as f64 > 0.9 * outs.len() as f64,
         "H20 did not resume: {resumed}"
+    );
+}
+
+/// Share of `REPS` replications of the replay's first half-year, with `sets`, in which MYS
+/// retracts a build after announcing it (later month, or same month and later in the month's
+/// event order).
+fn retraction_share(sets: &[&str]) -> f64 {
+    let mut all: Vec<String> = vec!["simulation.seed=2025".into(), "simulation.months=6".into()];
+    all.extend(sets.iter().map(|s| s.to_string()));
+    let s = Scenario::load("scenarios/malaysia_2025.toml".as_ref(), &all).unwrap();
+    let mys = Party::Nation(nation(&s, "MYS"));
+    let hits = (0..REPS)
+        .filter(|&r| {
+            let o = replicate(&s, 0, r).unwrap();
+            let at = |kind| {
+                o.events
+                    .iter()
+                    .position(|e| e.kind == kind && e.actor == mys)
+            };
+            matches!((at(EventKind::Announce), at(EventKind::Retract)), (Some(a), Some(b)) if a < b)
+        })
+        .count();
+    hits as f64 / REPS as f64
+}
+
+#[test]
+fn issue9_retraction_follows_guidance_certainty_investment_and_dependence() {
+    let replay = retraction_share(&[]);
+    assert!(replay >= 0.65, "replay retraction share {replay}");
+    let no_certainty = retraction_share(&["regulators.USA.guidance_enforcement.certainty=0"]);
+    let no_investment = retraction_share(&["nations.MYS.investment_stock_usd.USA=0"]);
+    let more_dependence = retraction_share(&["nations.MYS.dependence.USA=0.9"]);
+    // Measured at 500 replications: 0.80, 0.28, 0.59, 0.95 (standard error < 0.03 at 300).
+    assert!(no_certainty < replay - 0.3, "{no_certainty} vs {replay}");
+    assert!(no_investment < replay - 0.1, "{no_investment} vs {replay}");
+    assert!(
+        more_dependence > replay + 0.08,
+        "{more_dependence} vs {replay}"
+    );
+}
+
+/// ARE + SAU installed US-vendor H100e at `month` (0 = 2025-01), mean over replications.
+fn gulf_us_installed(s: &Scenario, outs: &[Outcome], month: usize) -> f64 {
+    let names = s.points[0].setup.series_names();
+    let cols: Vec<usize> = (names.iter().enumerate())
+        .filter(|(_, (e, m))| {
+            (e == "ARE" || e == "SAU")
+                && (m == "installed_h100e_nvidia" || m == "installed_h100e_amd")
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let width = names.len();
+    let total: f64 = (outs.iter())
+        .map(|o| {
+            cols.iter()
+                .map(|&c| o.series[month * width + c])
+                .sum::<f64>()
+        })
+        .sum();
+    total / outs.len() as f64
+}
+
+#[test]
+fn issue9_gulf_compute_waits_for_the_autumn_licences_and_doubles_the_rule_kept() {
+    let (replay, a) = outcomes("malaysia_2025.toml");
+    let (kept, b) = outcomes("diffusion_rule_kept.toml");
+    let at = |m| gulf_us_installed(&replay, &a, m);
+    // No licence under the deals before 2025-09 (processing time), most by 2025-12.
+    let grants: Vec<u32> = (a.iter())
+        .filter_map(|o| {
+            (o.events.iter())
+                .find(|e| e.kind == EventKind::LicenceGrant)
+                .map(|e| e.month)
+        })
+        .collect();
+    assert!(grants.iter().all(|&m| m >= 8), "a licence before 2025-09");
+    assert!(grants.iter().filter(|&&m| m <= 11).count() as f64 > 0.8 * REPS as f64);
+    // Slow until the licences, faster after: Jan-Aug 2025 adds less than Aug 2025-Dec 2026.
+    let (jan, aug, dec26) = (at(0), at(7), at(23));
+    assert!(aug - jan < 0.5 * (dec26 - aug), "{jan} {aug} {dec26}");
+    let kept_dec26 = gulf_us_installed(&kept, &b, 23);
+    assert!(
+        dec26 >= 2.0 * kept_dec26,
+        "2026-12: replay {dec26} vs rule kept {kept_dec26}"
     );
 }

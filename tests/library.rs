@@ -96,6 +96,7 @@ fn facade_in_memory_results_equal_the_cli_run() {
                 x.point.to_string(),
                 x.replication.to_string(),
                 x.month.to_string(),
+                x.seq.to_string(),
                 x.actor,
                 x.target,
                 x.kind.name().to_string(),
@@ -106,7 +107,7 @@ fn facade_in_memory_results_equal_the_cli_run() {
     assert_eq!(mem, events, "events with the names events.csv writes");
     let retracting = events
         .iter()
-        .filter(|x| x[5] == "retract")
+        .filter(|x| x[6] == "retract")
         .map(|x| x[1].clone())
         .collect::<std::collections::BTreeSet<_>>()
         .len();

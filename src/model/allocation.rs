@@ -214,6 +214,21 @@ impl Stock {
             .sum()
     }
 
+    /// Data-centre capacity, in H100e of H100 power, taken up by what is installed in or in
+    /// transit to `nation`, all products.
+    pub fn committed_h100e(&self, p: &Params, nation: usize) -> f64 {
+        // H100e weighted by each product's power per H100e: the capacity the stock takes up.
+        let h = |j: usize| p.products[j].h100e_per_unit.value() * p.products[j].power_per_h100e;
+        let installed: f64 = (0..p.products.len())
+            .map(|j| self.installed[(nation, j)] as f64 * h(j))
+            .sum();
+        let transit: f64 = (self.transit.iter())
+            .filter(|s| s.nation == nation)
+            .map(|s| s.units as f64 * h(s.product))
+            .sum();
+        installed + transit
+    }
+
     /// Ships `units` of `product` (`h` H100e each) to `nation` in month `t`, arriving after
     /// `delay` months (installed at once when 0).
     #[allow(clippy::too_many_arguments)]

@@ -22,6 +22,11 @@
 //! - the rest is denied (`denied_h100e`): a `licence_deny` event if refused, `cap_reached` if
 //!   approved but over the cap.
 //!
+//! Before the split, an order is cut to what the destination's data-centre capacity can take
+//! this month (`room`, see `World`; the rest waits as unfilled demand). Licensed units come
+//! first from what the licence queue granted the destination (`granted`, [`super::licence_queue`]),
+//! without a new approval or the cap; unshipped granted units go back to the grant.
+//!
 //! A hub (M9) applies for its intermediaries: each is a consignee with its own exception,
 //! `room = consignees × exempt_h100e_per_year / 12 / h` plus, if approved (one more draw), the
 //! cap room `/ h`.
@@ -117,6 +122,13 @@ pub struct ExportRules {
     /// H100e refused this month per (regulator, nation): no approval, and over the cap.
     denied: Grid<f64>,
     capped: Grid<f64>,
+    /// Units of each (nation, product) licensed through the queue and not yet shipped
+    /// ([`super::licence_queue`]), and how many of this month's licensed units drew on them.
+    granted: Grid<u64>,
+    from_grant: Grid<u64>,
+    /// H100e each nation can still take this month for lack of data-centre capacity
+    /// (infinite when unconstrained); set by [`ExportRules::set_capacity_room`].
+    room_h100e: Vec<f64>,
 }
 
 impl ExportRules {
@@ -133,6 +145,9 @@ impl ExportRules {
             licensed: Grid::new(nn, np, 0),
             denied: Grid::new(nr, nn, 0.0),
             capped: Grid::new(nr, nn, 0.0),
+            granted: Grid::new(nn, np, 0),
+            from_grant: Grid::new(nn, np, 0),
+            room_h100e: vec![f64::INFINITY; nn],
         }
     }
 
@@ -161,6 +176,24 @@ impl ExportRules {
             self.exempt[(nation, product)],
             self.licensed[(nation, product)],
         )
+    }
+
+    /// Units of `product` licensed to `nation` through the queue and not yet shipped.
+    #[inline]
+    pub fn granted(&self, nation: usize, product: usize) -> u64 {
+        self.granted[(nation, product)]
+    }
+
+    /// The queue licensed `units` of `product` to `nation` (M3 queue).
+    pub fn grant(&mut self, nation: usize, product: usize, units: u64) {
+        self.granted[(nation, product)] += units;
+    }
+
+    /// H100e each nation can still take this month (data-centre capacity online less what is
+    /// installed; infinite when unconstrained).
+    pub fn set_capacity_room(&mut self, room_h100e: impl Iterator<Item = f64>) {
+        self.room_h100e.clear();
+        self.room_h100e.extend(room_h100e);
     }
 
     /// H100e regulator `r` refused `nation` this month (not approved, or over the cap).
@@ -220,6 +253,33 @@ impl ExportRules {
         let p = rules.p;
         let rule = rules.get(j, i);
         let h = p.products[j].h100e_per_unit.value();
+        self.from_grant[(i, j)] = 0;
+        // Data-centre capacity: what cannot be powered this month waits (unfilled). A unit
+        // takes up its H100e times its power per H100e (relative to an H100).
+        let power = h * p.products[j].power_per_h100e;
+        let fits = (self.room_h100e[i] / power)
+            .floor()
+            .clamp(0.0, u64::MAX as f64) as u64;
+        let waiting = order.saturating_sub(fits);
+        flows.unfilled_h100e[i] += waiting as f64 * h;
+        let order = order - waiting;
+        let (exempt, licensed) = self.license_fitting(rules, rule, i, j, order, flows);
+        self.room_h100e[i] -= (exempt + licensed) as f64 * power;
+        (exempt, licensed)
+    }
+
+    /// [`Self::license_one`] for an order that fits the destination's capacity.
+    fn license_fitting(
+        &mut self,
+        rules: &RulesInForce,
+        rule: ExportRule,
+        i: usize,
+        j: usize,
+        order: u64,
+        flows: &mut Flows,
+    ) -> (u64, u64) {
+        let p = rules.p;
+        let h = p.products[j].h100e_per_unit.value();
         match rule.status {
             ExportStatus::Allowed => (order, 0),
             ExportStatus::Prohibited => {
@@ -235,7 +295,11 @@ impl ExportRules {
                 let room = (rule.exempt_h100e_per_year - self.exempt_used_h100e[slot]).max(0.0);
                 let exempt = order.min((room / h).floor() as u64);
                 self.exempt_used_h100e[slot] += exempt as f64 * h;
-                let rest = order - exempt;
+                // Units the queue already licensed ship without a new approval or the cap.
+                let from_grant = (order - exempt).min(self.granted[(i, j)]);
+                self.granted[(i, j)] -= from_grant;
+                self.from_grant[(i, j)] = from_grant;
+                let rest = order - exempt - from_grant;
                 let cap_room = rule
                     .annual_cap_h100e
                     .map_or(f64::INFINITY, |c| (c - self.cap_used_h100e[slot]).max(0.0));
@@ -252,7 +316,7 @@ impl ExportRules {
                 } else {
                     self.denied[(r, i)] += refused;
                 }
-                (exempt, licensed)
+                (exempt, from_grant + licensed)
             }
         }
     }
@@ -269,7 +333,13 @@ impl ExportRules {
             let prod = &rules.p.products[j];
             let h = prod.h100e_per_unit.value();
             let (r, class) = slot_of(prod);
-            self.cap_used_h100e[(r, i, class)] -= (licensed - licensed_shipped) as f64 * h;
+            // Licensed units drawn from the queue's grant ship first; the rest go back.
+            let from_grant = self.from_grant[(i, j)];
+            let grant_shipped = licensed_shipped.min(from_grant);
+            self.granted[(i, j)] += from_grant - grant_shipped;
+            let (capped, capped_shipped) =
+                (licensed - from_grant, licensed_shipped - grant_shipped);
+            self.cap_used_h100e[(r, i, class)] -= (capped - capped_shipped) as f64 * h;
             self.exempt_used_h100e[(r, i, class)] -= (exempt - exempt_shipped) as f64 * h;
         }
         Shipped {
@@ -453,5 +523,43 @@ mod tests {
         assert_eq!(x.hub_room(&rules, H100, MYS, 12, 5000), 400);
         assert_eq!(x.hub_room(&rules, H100, CHN, 12, 5000), 0);
         assert_eq!(x.hub_room(&rules, H100, USA, 12, 5000), 5000);
+    }
+
+    #[test]
+    fn granted_units_ship_without_approval_and_capacity_bounds_the_order() {
+        let mut p = fixture::params();
+        p.regulators[0].rules[MYS][0].approval_probability = 0.0;
+        let d = Diplomacy::new(&p);
+        let rules = RulesInForce::new(&p, &d, 0);
+        let mut x = ExportRules::new(&p, 1);
+        x.grant(MYS, H100, 500);
+        let mut flows = Flows::new(3, 2);
+        let mut orders = Grid::new(3, 2, 0);
+        orders[(MYS, H100)] = 800;
+        x.license(&rules, &orders, &mut flows, &mut Vec::new());
+        // 100 exempt, 500 from the grant, the other 200 refused (approval 0).
+        assert_eq!(x.approved(MYS, H100), (100, 500));
+        assert_eq!(x.granted(MYS, H100), 0);
+        // 300 of the 600 ship: exempt first, then 200 from the grant; 300 go back to it.
+        let s = x.settle(&rules, MYS, H100, 300);
+        assert_eq!((s.exempt, s.licensed), (100, 200));
+        assert_eq!(x.granted(MYS, H100), 300);
+        // Room for 250 H100e: only 250 of the order can be taken; the rest waits.
+        p.regulators[0].rules[MYS][0].approval_probability = 1.0;
+        let rules = RulesInForce::new(&p, &d, 1);
+        x.set_capacity_room([f64::INFINITY, f64::INFINITY, 250.0].into_iter());
+        let mut flows = Flows::new(3, 2);
+        x.license(&rules, &orders, &mut flows, &mut Vec::new());
+        let (e, l) = x.approved(MYS, H100);
+        assert_eq!(e + l, 250);
+        assert_eq!(flows.unfilled_h100e[MYS], 550.0);
+        // A product drawing twice an H100's power per H100e: the same room takes 125.
+        p.products[H100].power_per_h100e = 2.0;
+        let rules = RulesInForce::new(&p, &d, 1);
+        x.set_capacity_room([f64::INFINITY, f64::INFINITY, 250.0].into_iter());
+        let mut flows = Flows::new(3, 2);
+        x.license(&rules, &orders, &mut flows, &mut Vec::new());
+        let (e, l) = x.approved(MYS, H100);
+        assert_eq!(e + l, 125);
     }
 }

@@ -29,6 +29,13 @@ fn nation(id: &str, demand: f64, alignment: f64, installed: Vec<u64>) -> NationP
         installed_units: installed,
         projects: Vec::new(),
         reputation_cost: 0.0,
+        gdp_usd: 0.0,
+        pledged_investment_usd: vec![0.0, 0.0, 0.0],
+        datacentre_mw: 0.0,
+        datacentre_mw_per_month: 0.0,
+        kw_per_h100e: 1.4,
+        investment_stock_usd: vec![0.0, 0.0, 0.0],
+        export_exposure: vec![0.0, 0.0, 0.0],
     }
 }
 
@@ -48,6 +55,7 @@ fn product(id: &str, vendor: usize, class: Option<usize>, capacity: f64) -> Prod
         yield_ramp_months: 0.0,
         yield_sd: 0.0,
         initial_inventory_units: 0,
+        power_per_h100e: 1.0,
     }
 }
 
@@ -66,9 +74,11 @@ fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
         rules,
         guidance: vec![GuidanceScope::None; 2],
         guidance_sanction_share: 0.5,
+        guidance_enforcement: None,
         pressure: None,
         patron: None,
         deals: Vec::new(),
+        licence_queue: None,
         enforcement: None,
     }
 }
@@ -121,6 +131,7 @@ pub fn params() -> Params {
             sanction_weight: 4.0,
             availability_weight: 1.0,
             lead_time_weight_per_month: 0.1,
+            power_weight: 0.0,
         },
         alignment: AlignmentParams {
             reversion_per_month: 0.05,
@@ -131,6 +142,11 @@ pub fn params() -> Params {
             announce_threshold_h100e: 100.0,
             decision_noise_sd: 0.0,
             deal_value_weight: 1.0,
+            stakes_weight: 1.0,
+            breach_tie_weight: 0.0,
+            ecosystem_value_weight: 0.0,
+            investment_growth_annual: 0.0,
+            investment_alignment_response: 0.0,
         },
         hubs: Vec::new(),
         smuggling: SmugglingParams {
@@ -159,8 +175,10 @@ pub fn setup(p: Params, months: u32) -> Setup {
 }
 
 /// `p` with MYS planning a 1,000-unit Ascend build in month 0 (worth 0.3) and the US pressing
-/// over it with `propensity` over a size scale of `size_scale_h100e`, threatening `intensity`
-/// of `cost`: the M6 situation the diplomacy tests vary.
+/// over it with `propensity` over a size scale of `size_scale_h100e`, at most at `intensity`,
+/// imposing `cost`: the M6 situation the diplomacy tests vary. The US threatens a tariff of
+/// 100% on MYS exports worth 1 GDP (so at stakes weight 1 its leverage is 1 per unit of
+/// intensity) and pressing is free (it presses at its highest intensity).
 pub fn pressed_build(
     mut p: Params,
     propensity: f64,
@@ -175,6 +193,7 @@ pub fn pressed_build(
         units: 1000,
         value: 0.3,
     });
+    p.nations[MYS].export_exposure[USA] = 1.0;
     p.regulators[0].pressure = Some(PressurePolicy {
         enabled: true,
         propensity,
@@ -184,6 +203,9 @@ pub fn pressed_build(
         punishment_months: 6,
         backlash: 0.1,
         compliance_shift: 0.2,
+        tariff_rate: 1.0,
+        investment_at_risk: 0.0,
+        press_cost: 0.0,
     });
     p
 }

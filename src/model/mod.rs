@@ -42,6 +42,7 @@ pub mod flows;
 pub mod guidance;
 pub mod index;
 pub mod ledger;
+pub mod licence_queue;
 pub mod params;
 pub mod record;
 pub mod schema;

@@ -107,8 +107,10 @@ pub enum GuidanceScope {
     None,
     /// Only in the rival firm's home market.
     HomeOnly,
-    /// Anywhere in the world.
-    Global,
+    /// In third countries too: every buyer outside the regulator's own nation (the 2025
+    /// Ascend guidance, before and after its softening). `global` is accepted as a synonym.
+    #[serde(alias = "global")]
+    ThirdCountries,
 }
 
 /// The cost a presser threatens (M6) and imposes if the target holds.
@@ -127,7 +129,7 @@ impl Choice for ExportStatus {
     const WORDS: &'static str = "allowed | licence | prohibited";
 }
 impl Choice for GuidanceScope {
-    const WORDS: &'static str = "none | home_only | global";
+    const WORDS: &'static str = "none | home_only | third_countries";
 }
 impl Choice for PressureCost {
     const WORDS: &'static str = "licence_cut | investment_withdrawn | tariff";
@@ -160,6 +162,10 @@ declare_params! {
         yield_sd: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
         /// Units in the vendor's inventory at month 0.
         initial_inventory_units: u64 = Some(0), Range::Any, "units", AtStart;
+        /// Power drawn per H100e of this product relative to an H100 (M3: a chip cut down for
+        /// export, such as the H20, draws more per unit of compute, so it fills a nation's
+        /// data-centre capacity, `nations.*.kw_per_h100e` per H100e, faster).
+        power_per_h100e: f64 = Some(1.0), Range::Within(0.0, 100.0), "x H100";
     }
     derived {
         /// The product's id.
@@ -227,6 +233,24 @@ declare_params! {
         projects: BTreeMap<String, ProjectFile> = Some(BTreeMap::new()), Range::Any, "";
         /// Cost of backing down after announcing (M6), on the scale of pressure costs.
         reputation_cost: f64 = Some(0.1), Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Gross domestic product: the scale against which investment and trade at stake are
+        /// weighed (M6; 0 leaves them out).
+        gdp_usd: f64 = Some(0.0), Range::AtLeast(0.0), "USD";
+        /// Investment stock held in this nation by each nation's firms at month 0 (M6: what
+        /// pressure can threaten; it then grows with alignment toward the investor).
+        investment_stock_usd: PerNation<f64> = Some(PerNation::default()), Range::AtLeast(0.0), "USD", AtStart;
+        /// Investment this nation has pledged in each nation (M3: a pledge to the regulator's
+        /// nation raises the odds of its licences).
+        pledged_investment_usd: PerNation<f64> = Some(PerNation::default()), Range::AtLeast(0.0), "USD";
+        /// Data-centre capacity online at month 0 for AI chips (M3: deliveries beyond what it
+        /// can power wait; 0: unconstrained).
+        datacentre_mw: f64 = Some(0.0), Range::AtLeast(0.0), "MW", AtStart;
+        /// Capacity coming online each month (a timeline change sets a new pace).
+        datacentre_mw_per_month: f64 = Some(0.0), Range::AtLeast(0.0), "MW/month";
+        /// Power per installed H100e, facility included.
+        kw_per_h100e: f64 = Some(1.4), Range::Above(0.0), "kW/H100e";
+        /// Exports to each nation as a share of GDP (M6: what a tariff threat reaches).
+        export_exposure: PerNation<f64> = Some(PerNation::default()), Range::Closed(0.0, 1.0), "share of GDP";
     }
     derived {
         /// The nation's id.
@@ -253,15 +277,19 @@ declare_params! {
     pub struct RegulatorParams from RegulatorFile {
         /// Guidance against that firm's chips: none | home_only | global (M4).
         guidance: PerFirm<GuidanceScope> = Some(PerFirm::default()), Range::Any, "";
-        /// Expected sanction cost of adopting a warned-against product, as a share of its price,
-        /// for an adopter fully dependent on this regulator (M4).
+        /// Sanction cost of adopting a warned-against product when enforced, as a share of its
+        /// price, for an adopter fully dependent on this regulator (M4).
         guidance_sanction_share: f64 = Some(0.0), Range::Closed(0.0, 10.0), "share of price";
+        /// How likely its guidance is enforced (M4); absent: certain.
+        guidance_enforcement: Option<GuidanceEnforcementFile> = Some(None), Range::Any, "";
         /// How this nation presses others over rival-stack deployments (M6), if it does.
         pressure: Option<PressureFile> = Some(None), Range::Any, "";
         /// How this nation backs its own firms' stack abroad (M10), if it does.
         patron: Option<PatronFile> = Some(None), Range::Any, "";
         /// Allocations it offers for security agreements (M8).
         deals: BTreeMap<String, DealFile> = Some(BTreeMap::new()), Range::Any, "";
+        /// Its queue for large licences, such as those a deal asks for (M3), if any.
+        licence_queue: Option<LicenceQueueFile> = Some(None), Range::Any, "";
         /// Its enforcement against diversion of its firms' chips (M9), if any.
         enforcement: Option<EnforcementFile> = Some(None), Range::Any, "";
     }
@@ -326,17 +354,63 @@ declare_params! {
         max_premium: f64 = Some(2.0), Range::Closed(0.0, 100.0), "share of list price";
     }
 
+    /// M3: a regulator's queue of licence applications per (destination, export class)
+    /// (`[regulators.X.licence_queue]`).
+    #[derive(Copy)]
+    pub struct LicenceQueueParams from LicenceQueueFile {
+        /// Months an application waits before its first review.
+        processing_months: u32 = Some(3), Range::Closed(0.0, 60.0), "months";
+        /// Months a deal's application saves in the queue (its priority).
+        deal_months_saved: u32 = Some(0), Range::Closed(0.0, 60.0), "months";
+        /// Monthly odds of approval once reviewed, for a destination with no standing.
+        base_odds: f64 = Some(0.2), Range::Closed(0.0, 1.0), "probability/month";
+        /// Odds added by a signed security agreement (an accepted deal) with the destination.
+        security_agreement_odds: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/month";
+        /// Odds added once the deal's safeguards are verified (in force for `safeguards_months`).
+        safeguards_odds: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/month";
+        /// Months a deal must be in force before its safeguards count as verified.
+        safeguards_months: u32 = Some(3), Range::Closed(0.0, 60.0), "months";
+        /// Odds added by investment the destination pledged in the regulator's nation, at the
+        /// pledge scale (linear below it).
+        investment_odds: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/month";
+        /// Pledge that earns the full investment odds.
+        pledge_scale_usd: f64 = Some(1e12), Range::Above(0.0), "USD";
+        /// Odds lost per other application pending at the regulator (its backlog).
+        backlog_penalty: f64 = Some(0.0), Range::Closed(0.0, 1.0), "probability/application";
+    }
+
+    /// M4: how likely a regulator's guidance is enforced against an adopter in scope
+    /// (`[regulators.X.guidance_enforcement]`).
+    #[derive(Copy)]
+    pub struct GuidanceEnforcement from GuidanceEnforcementFile {
+        /// Chance that the guidance is enforced against an adopter in scope (M4): 1 for a
+        /// warning that use "anywhere in the world" violates controls, lower once it only
+        /// "alerts industry to the risks".
+        certainty: f64 = Some(1.0), Range::Closed(0.0, 1.0), "probability";
+        /// Share of that certainty a softened wording removes (M4): a dated softening sets
+        /// it, so `certainty` stays the lever on enforcement itself.
+        softening: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
+    }
+
     /// M6: a power's policy of pressing nations that announce rival-stack deployments
     /// (`[regulators.X.pressure]`).
     pub struct PressurePolicy from PressureFile {
         /// Whether this power presses nations over rival-stack builds (M6).
         enabled: bool = Some(true), Range::Any, "";
-        /// P(press) = 1 - exp(-propensity x strategic value x size / size scale).
+        /// Weight of a rival-stack build in the presser's stakes:
+        /// stake = propensity x strategic value x (1 - exp(-size / size scale)).
         propensity: f64 = None, Range::Closed(0.0, 100.0), "";
-        /// Deployment size that makes pressing likely.
+        /// Deployment size at which the presser's stake is 63% of its maximum.
         size_scale_h100e: f64 = None, Range::Above(0.0), "H100e";
-        /// Threatened cost, times the target's dependence on the presser.
+        /// Highest intensity the presser may choose (share of its threats put on the table).
         intensity: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Tariff threatened at intensity 1 on the target's exports to the presser.
+        tariff_rate: f64 = Some(0.0), Range::Closed(0.0, 10.0), "share";
+        /// Share of the presser's investment stock in the target threatened at intensity 1
+        /// (withdrawn, times the intensity, if the target holds).
+        investment_at_risk: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share";
+        /// Cost to the presser of pressing, per unit of intensity (goodwill, its firms' sales).
+        press_cost: f64 = Some(0.1), Range::Closed(0.0, 10.0), "0-1 scale";
         /// licence_cut | investment_withdrawn | tariff: the cost imposed if the target holds.
         cost: PressureCost = None, Range::Any, "";
         /// Months the imposed cost lasts.
@@ -349,14 +423,19 @@ declare_params! {
 
     /// M10: a rival patron's counter-offers and retaliation (`[regulators.X.patron]`).
     pub struct PatronPolicy from PatronFile {
-        /// Chance the patron counters pressure on a deployment of its stack (M10).
-        counter_offer_probability: f64 = None, Range::Closed(0.0, 1.0), "probability";
-        /// Value of the counter-offer (discounts, financing, investment).
+        /// Value to the patron of a build of its stack going ahead in a nation of strategic
+        /// value 1 (face, a foothold for its stack) (M10).
+        face_weight: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Value to the patron per share of the nation's GDP exported to it (the trade it
+        /// stands to keep by standing by the nation).
+        trade_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "0-1 scale per GDP";
+        /// Largest counter-offer it can make (discounts, financing, investment).
         counter_offer_value: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
         /// Alignment toward the patron when a target holds with its offer.
         alignment_shift: f64 = None, Range::Closed(0.0, 1.0), "alignment";
-        /// Chance the patron retaliates against a nation that retracts under pressure.
-        retaliation_probability: f64 = None, Range::Closed(0.0, 1.0), "probability";
+        /// Cost to the patron of retaliating against a nation that retracts (its own trade and
+        /// goodwill); it retaliates when the face lost exceeds it.
+        retaliation_cost: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
         /// Share of the target's demand lost to retaliation.
         retaliation_intensity: f64 = None, Range::Closed(0.0, 1.0), "share";
         /// Months retaliation lasts.
@@ -377,8 +456,13 @@ declare_params! {
         month: Month = None, Range::Any, "YYYY-MM";
         /// Allocation, served first.
         units_per_year: f64 = None, Range::AtLeast(0.0), "units/yr";
-        /// An accepted partner imports the regulator's products without licences or caps.
+        /// An accepted partner imports the regulator's products without licences or caps (a
+        /// counterfactual; in 2025 deals went through licensing).
         licence_exempt: bool = Some(true), Range::Any, "";
+        /// Units each licence application under the deal asks for (M3 queue; 0: none).
+        licensed_units: f64 = Some(0.0), Range::AtLeast(0.0), "units";
+        /// Cost to the partner of the monitoring and reporting the deal requires.
+        monitoring_cost: f64 = Some(0.0), Range::Closed(0.0, 10.0), "0-1 scale";
         /// Cost of the security constraints (no rival chips, KYC, anti-diversion) to the partner.
         constraint_cost: f64 = None, Range::Closed(0.0, 10.0), "0-1 scale";
         /// Monthly chance the partner breaches.
@@ -401,6 +485,17 @@ declare_params! {
         decision_noise_sd: f64 = Some(0.1), Range::Closed(0.0, 10.0), "sd";
         /// Value of a deal allocation covering a year of the nation's demand (M8).
         deal_value_weight: f64 = Some(0.5), Range::Closed(0.0, 10.0), "0-1 scale";
+        /// Decision value of losing a share 1 of GDP (investment or exports) (M6).
+        stakes_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "0-1 scale per GDP";
+        /// Value a build gains per unit of its stack's ecosystem pull for the nation (M6).
+        ecosystem_value_weight: f64 = Some(0.0), Range::Closed(0.0, 10.0), "0-1 scale/utility";
+        /// How a deal partner's ties to a rival patron raise its monthly breach chance (M8):
+        /// `breach_probability × (1 + breach_tie_weight × Σ dependence on rival patrons)`.
+        breach_tie_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "";
+        /// Annual growth of every investment stock at neutral alignment (M6).
+        investment_growth_annual: f64 = Some(0.0), Range::Closed(-0.99, 10.0), "1/yr";
+        /// Extra annual growth of an investor's stock per unit of alignment toward it (M6).
+        investment_alignment_response: f64 = Some(0.0), Range::Closed(0.0, 10.0), "1/yr";
     }
 
     /// Vendor-choice weights shared by all nations (`[market]`, M5).
@@ -415,6 +510,10 @@ declare_params! {
         availability_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
         /// Vendor choice: utility lost per month of licence delay.
         lead_time_weight_per_month: f64 = None, Range::Closed(0.0, 100.0), "utility/month";
+        /// Vendor choice: weight on ln(power per H100e relative to an H100), for nations whose
+        /// data-centre capacity is modelled (`nations.*.datacentre_mw` > 0): scarce power makes
+        /// compute per kW count as compute per dollar does.
+        power_weight: f64 = Some(0.0), Range::Closed(0.0, 100.0), "utility";
     }
 
     /// How alignment moves between events (`[alignment]`, M7).

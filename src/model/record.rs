@@ -84,6 +84,8 @@ pub enum EventKind {
     DealOffer,
     DealAccept,
     DealReject,
+    /// A regulator's licence queue approved an application (magnitude units licensed).
+    LicenceGrant,
     /// A detected breach of a security agreement.
     Breach,
     /// The regulator revoked the agreement (magnitude units/year).
@@ -110,6 +112,7 @@ impl EventKind {
             EventKind::DealOffer => "deal_offer",
             EventKind::DealAccept => "deal_accept",
             EventKind::DealReject => "deal_reject",
+            EventKind::LicenceGrant => "licence_grant",
             EventKind::Breach => "breach",
             EventKind::Revoke => "revoke",
             EventKind::Divert => "divert",
@@ -126,4 +129,37 @@ pub struct Event {
     pub target: Party,
     pub kind: EventKind,
     pub magnitude: f64,
+}
+
+/// The order of each event within its month (`seq` in `events.csv`: 0, 1, … in the order the
+/// month's mechanisms produced them), for a replication's events in month order.
+pub fn seq_in_month(events: &[Event]) -> impl Iterator<Item = u32> + '_ {
+    let mut last = (u32::MAX, 0u32);
+    events.iter().map(move |e| {
+        last = if e.month == last.0 {
+            (e.month, last.1 + 1)
+        } else {
+            (e.month, 0)
+        };
+        last.1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_counts_within_each_month() {
+        let e = |month| Event {
+            month,
+            actor: Party::None,
+            target: Party::None,
+            kind: EventKind::Announce,
+            magnitude: 0.0,
+        };
+        let events = [e(0), e(0), e(2), e(2), e(2), e(3)];
+        let seq: Vec<u32> = seq_in_month(&events).collect();
+        assert_eq!(seq, vec![0, 1, 0, 1, 2, 0]);
+    }
 }

@@ -8,6 +8,7 @@
 //!   + alignment_weight × a_i × a_h − sanction_weight × sanction_share(i, f)      (M4)
 //!   + availability_weight × ln(approval × max(fill_rate, 0.05))
 //!   − lead_time_weight_per_month × delay + ecosystem_i[f]
+//!   − power_weight × ln(power_per_h100e)      (only if nation i's data-centre capacity is modelled)
 //! ```
 //!
 //! with `discount = export_discount` for foreign buyers, and approval and delay those of a
@@ -19,8 +20,9 @@
 //! `0.5 × last + 0.5 × shipped / requested` ([`VendorChoice::record_fill`], by allocation).
 //!
 //! Parameter paths: `market.{price_performance_weight, alignment_weight, sanction_weight,
-//! availability_weight, lead_time_weight_per_month}`, `nations.*.ecosystem.FIRM`,
-//! `firms.*.export_discount`, `products.*.price_usd`, `products.*.h100e_per_unit`.
+//! availability_weight, lead_time_weight_per_month, power_weight}`, `nations.*.ecosystem.FIRM`,
+//! `firms.*.export_discount`, `products.*.price_usd`, `products.*.h100e_per_unit`,
+//! `products.*.power_per_h100e`, `nations.*.datacentre_mw`.
 
 use super::export_rules::RulesInForce;
 use super::guidance::sanction_share;
@@ -101,7 +103,13 @@ impl VendorChoice {
         };
         let fill = self.fill_rate[(i, j)].max(MIN_FILL_RATE);
         let availability = math::ln(approval * fill);
+        let power = if p.nations[i].datacentre_mw > 0.0 {
+            math::ln(prod.power_per_h100e)
+        } else {
+            0.0
+        };
         m.price_performance_weight * price_performance + m.alignment_weight * alignment
+            - m.power_weight * power
             - m.sanction_weight * sanction_share(p, i, prod.vendor)
             + m.availability_weight * availability
             - m.lead_time_weight_per_month * delay
@@ -199,5 +207,18 @@ mod tests {
         assert!(v.shares(&rules, &s, a.values(), MYS)[H100] < before);
         p.products[H100].capacity_units_per_month = 0.0;
         assert_eq!(shares(&p, MYS)[H100], 0.0);
+    }
+
+    #[test]
+    fn power_hungry_product_loses_share_only_where_power_is_scarce() {
+        let mut p = fixture::params();
+        p.market.power_weight = 2.0;
+        p.products[ASCEND].power_per_h100e = 3.8;
+        let unconstrained = shares(&p, MYS)[ASCEND];
+        p.nations[MYS].datacentre_mw = 100.0;
+        let scarce = shares(&p, MYS)[ASCEND];
+        assert!(scarce < unconstrained, "{scarce} vs {unconstrained}");
+        p.market.power_weight = 0.0;
+        assert_eq!(shares(&p, MYS)[ASCEND], unconstrained);
     }
 }

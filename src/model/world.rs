@@ -19,6 +19,7 @@ use super::export_rules::{ExportRules, RulesInForce};
 use super::flows::Flows;
 use super::guidance::scope_code;
 use super::ledger::{self, Imbalance, Places};
+use super::licence_queue::LicenceQueue;
 use super::params::Params;
 use super::record::{Event, EventKind, Party};
 use super::smuggling::hubs::Hubs;
@@ -51,6 +52,9 @@ pub struct World<'s> {
     demand: Demand,
     choice: VendorChoice,
     export: ExportRules,
+    queue: LicenceQueue,
+    /// Data-centre capacity online per nation (MW; 0: unconstrained).
+    datacentre_mw: Vec<f64>,
     diplomacy: Diplomacy,
     diplomacy_rng: Vec<Stream>,
     alignment: Alignment,
@@ -86,6 +90,8 @@ impl<'s> World<'s> {
             demand: Demand::new(p, rep_seed),
             choice: VendorChoice::new(p),
             export: ExportRules::new(p, rep_seed),
+            queue: LicenceQueue::new(p, rep_seed),
+            datacentre_mw: p.nations.iter().map(|n| n.datacentre_mw).collect(),
             diplomacy: Diplomacy::new(p),
             diplomacy_rng: (0..nn)
                 .map(|i| stream(rep_seed, Purpose::Diplomacy, i))
@@ -130,6 +136,10 @@ impl<'s> World<'s> {
         // Diplomacy of the month (M6, M8, M10) settles which planned builds go ahead.
         let (alignment, rngs) = (&mut self.alignment, &mut self.diplomacy_rng);
         self.diplomacy.resolve(t, p, alignment, rngs, events);
+        // M3 licence queue: deals' applications filed, reviewed, granted.
+        (self.queue).step(p, &self.diplomacy, &mut self.export, t, events);
+        self.set_capacity_room(t);
+        let p = &self.params[self.current];
         // Decide (reads start-of-month state only): M2 demand, M4/M5 vendor choice.
         let rules = RulesInForce::new(p, &self.diplomacy, t);
         let (supply, alignment) = (&self.supply, &self.alignment);
@@ -154,6 +164,27 @@ impl<'s> World<'s> {
         self.check_ledger(t)?;
         self.month += 1;
         Ok(())
+    }
+
+    /// Data-centre capacity (M3): each constrained nation's capacity grows by its monthly pace
+    /// (from month 1), and what it can take this month is what that capacity powers less what
+    /// is installed or on its way.
+    fn set_capacity_room(&mut self, t: u32) {
+        let p = &self.params[self.current];
+        for (i, n) in p.nations.iter().enumerate() {
+            if t > 0 && self.datacentre_mw[i] > 0.0 {
+                self.datacentre_mw[i] += n.datacentre_mw_per_month;
+            }
+        }
+        let (mw, stock) = (&self.datacentre_mw, &self.stock);
+        self.export
+            .set_capacity_room(p.nations.iter().enumerate().map(|(i, n)| {
+                if mw[i] > 0.0 {
+                    (mw[i] * 1000.0 / n.kw_per_h100e - stock.committed_h100e(p, i)).max(0.0)
+                } else {
+                    f64::INFINITY
+                }
+            }));
     }
 
     /// Switches to the snapshot starting this month and logs its changes.

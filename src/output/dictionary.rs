@@ -159,7 +159,7 @@ fn metric_info(metric: &str) -> Option<MetricInfo> {
 
 /// Every event kind, in the order the dictionary lists them (`event_info` matches them all, so
 /// a new kind cannot be left undocumented).
-pub const EVENT_KINDS: [EventKind; 17] = {
+pub const EVENT_KINDS: [EventKind; 18] = {
     use EventKind::*;
     [
         Timeline,
@@ -175,6 +175,7 @@ pub const EVENT_KINDS: [EventKind; 17] = {
         DealOffer,
         DealAccept,
         DealReject,
+        LicenceGrant,
         Breach,
         Revoke,
         Divert,
@@ -232,7 +233,7 @@ pub fn event_info(kind: EventKind) -> (&'static str, &'static str, &'static str,
         Guidance => (
             "regulating nation",
             "firm",
-            "scope code (0 none, 1 home only, 2 global)",
+            "scope code (0 none, 1 home only, 2 third countries)",
             "the regulator changed the scope of its guidance against the firm's chips (M4)",
         ),
         LicenceDeny => (
@@ -241,6 +242,13 @@ pub fn event_info(kind: EventKind) -> (&'static str, &'static str, &'static str,
             "H100e refused this month",
             "licensed exports refused this month (M3); the denied_h100e series holds the same \
              (written only with --events)",
+        ),
+        LicenceGrant => (
+            "regulating nation",
+            "destination nation",
+            "units licensed",
+            "the regulator's licence queue approved a deal's application for this many units of \
+             its product (M3)",
         ),
         CapReached => (
             "regulating nation",
@@ -491,6 +499,15 @@ pub fn entries(scenario: &Scenario) -> Vec<Entry> {
         "replication of the point",
     ));
     v.push(e(ev, "month", "month", "", "id", month));
+    v.push(e(
+        ev,
+        "seq",
+        "integer",
+        "",
+        "id",
+        "order of the event within its month and replication (announced, then pressed, then \
+         retracted reads as increasing seq)",
+    ));
     v.push(e(
         ev,
         "actor",

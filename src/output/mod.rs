@@ -194,6 +194,7 @@ fn header(kind: &str, scenario: &Scenario) -> Vec<String> {
             "point",
             "replication",
             "month",
+            "seq",
             "actor",
             "target",
             "kind",

@@ -27,6 +27,7 @@ use super::integrity::{FileSum, Sums, write_chunk_sums};
 use super::sketch::QuantileSketch;
 use super::{OutputError, RunDir, format_month, format_number};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
+use crate::model::record::seq_in_month;
 use crate::model::{Outcome, Party, Setup};
 use crate::scenario::{Point, Scenario};
 
@@ -110,7 +111,7 @@ impl<'s> ChunkWriter<'s> {
         row.extend(outcome.summary.iter().map(|v| format_number(*v)));
         self.summary.write_record(&row).expect("writing to memory");
         let base = self.setup.base();
-        for e in &outcome.events {
+        for (e, seq) in outcome.events.iter().zip(seq_in_month(&outcome.events)) {
             if !self.events.is_empty() {
                 let k = super::dictionary::EVENT_KINDS
                     .iter()
@@ -124,6 +125,7 @@ impl<'s> ChunkWriter<'s> {
                     p.as_str(),
                     r.as_str(),
                     &format_month(self.setup.start, e.month),
+                    &seq.to_string(),
                     &party_name(self.setup, base, e.actor),
                     &party_name(self.setup, base, e.target),
                     e.kind.name(),

@@ -3,20 +3,24 @@
 //! Code for `docs/model.md` § M8. After the month's builds are decided, each regulator's deals
 //! in file order:
 //! - an enabled deal due this month is offered; the partner accepts when
-//!   `deal_value_weight × min(units_per_year × h100e_per_unit / (12 × demand_h100e_per_month), 2)
-//!   + N(0, decision_noise_sd) > constraint_cost` (one draw from its stream), moving
-//!   `alignment_shift` toward the regulator;
-//! - an accepted deal: every month the partner breaches with `breach_probability` and the
+//!   `value + N(0, decision_noise_sd) > cost` (one draw from its stream), with
+//!   `value = deal_value_weight × min(units_per_year × h100e_per_unit / (12 ×
+//!   demand_h100e_per_month), 2)` and `cost` = `constraint_cost + monitoring_cost +
+//!   ecosystem_value_weight × Σ_{rival firms} max(0, ecosystem[firm])` ([`acceptance_cost`]:
+//!   the rival stacks given up), moving `alignment_shift` toward the regulator;
+//! - an accepted deal: every month the partner breaches with [`breach_chance`]
+//!   (`breach_probability`, raised by its ties to rival patrons) and the
 //!   regulator detects with `detection_probability` (both drawn every month, so a lever on one
 //!   does not shift the other); breach and detection revoke the deal.
 //!
 //! While accepted, a deal reserves `round(units_per_year / 12)` units of its product a month
-//! for the partner, served first ([`Diplomacy::deal_allocation`], read by allocation); lifts
-//! licences and caps when `licence_exempt` (read by the export rules); and bars chips of other
+//! for the partner, served first ([`Diplomacy::deal_allocation`], read by allocation); files
+//! `licensed_units` at a time in the regulator's licence queue ([`crate::model::licence_queue`],
+//! unless `licence_exempt`, a counterfactual that lifts licences and caps); and bars chips of other
 //! powers' firms ([`Diplomacy::barred`], read by vendor choice).
 //!
 //! Parameter paths: `regulators.*.deals.*.{enabled, nation, product, month, units_per_year,
-//! licence_exempt, constraint_cost, breach_probability, detection_probability,
+//! licence_exempt, licensed_units, monitoring_cost, constraint_cost, breach_probability, detection_probability,
 //! alignment_shift}`, `diplomacy.deal_value_weight`, `diplomacy.decision_noise_sd`.
 
 use rand::RngExt;
@@ -70,7 +74,8 @@ impl Diplomacy {
                         self.offer(round, r, k);
                     }
                     DealStatus::Accepted => {
-                        let breach = round.rngs[i].random::<f64>() < deal.breach_probability;
+                        let chance = breach_chance(p, r, k);
+                        let breach = round.rngs[i].random::<f64>() < chance;
                         let detected =
                             round.rngs[reg.nation].random::<f64>() < deal.detection_probability;
                         if breach && detected {
@@ -101,8 +106,9 @@ impl Diplomacy {
         };
         let d = &p.diplomacy;
         let noise: f64 = math::standard_normal(&mut round.rngs[i]) * d.decision_noise_sd;
-        if d.deal_value_weight * coverage + noise > deal.constraint_cost {
+        if d.deal_value_weight * coverage + noise > acceptance_cost(p, r, k) {
             self.deals[r][k] = DealStatus::Accepted;
+            self.accepted_at[r][k] = round.t;
             self.emit(round, EventKind::DealAccept, i, reg.nation, units);
             round
                 .alignment
@@ -112,6 +118,31 @@ impl Diplomacy {
             self.emit(round, EventKind::DealReject, i, reg.nation, units);
         }
     }
+}
+
+/// Monthly chance that the partner of deal `k` of regulator `r` breaches it:
+/// `breach_probability × (1 + breach_tie_weight × Σ dependence on rival patrons)`, the rival
+/// patrons being the other nations with a patron policy (M10), clamped to 1.
+pub fn breach_chance(p: &Params, r: usize, k: usize) -> f64 {
+    let (reg, deal) = (&p.regulators[r], &p.regulators[r].deals[k]);
+    let ties: f64 = (p.regulators.iter())
+        .filter(|x| x.nation != reg.nation && x.patron.is_some())
+        .map(|x| p.nations[deal.nation].dependence[x.nation])
+        .sum();
+    (deal.breach_probability * (1.0 + p.diplomacy.breach_tie_weight * ties)).min(1.0)
+}
+
+/// What accepting deal `k` of regulator `r` costs its partner: the security constraints, the
+/// monitoring and reporting, and the rival stacks it gives up (`ecosystem_value_weight ×` the
+/// positive ecosystem pull of every firm not at home with the regulator).
+pub fn acceptance_cost(p: &Params, r: usize, k: usize) -> f64 {
+    let (reg, deal) = (&p.regulators[r], &p.regulators[r].deals[k]);
+    let nation = &p.nations[deal.nation];
+    let rival_pull: f64 = (p.firms.iter().enumerate())
+        .filter(|(_, f)| f.home != reg.nation)
+        .map(|(f, _)| nation.ecosystem[f].max(0.0))
+        .sum();
+    deal.constraint_cost + deal.monitoring_cost + p.diplomacy.ecosystem_value_weight * rival_pull
 }
 
 #[cfg(test)]
@@ -133,6 +164,8 @@ mod tests {
             month: 1,
             units_per_year: 1200.0,
             licence_exempt: true,
+            licensed_units: 0.0,
+            monitoring_cost: 0.0,
             constraint_cost,
             breach_probability: breach,
             detection_probability: 1.0,
@@ -165,6 +198,30 @@ mod tests {
         assert_eq!(d.deal_allocation(&p, MYS, H100), 100);
         assert!(d.barred(MYS, HUAWEI, &p));
         assert!(!d.barred(MYS, NVIDIA, &p));
+    }
+
+    #[test]
+    fn ties_to_a_rival_patron_raise_the_breach_chance() {
+        use crate::model::fixture::CHN;
+        let mut p = with_deal(0.1, 0.1);
+        assert!((super::breach_chance(&p, 0, 0) - 0.1).abs() < 1e-12);
+        p.diplomacy.breach_tie_weight = 2.0;
+        p.nations[MYS].dependence[CHN] = 0.5;
+        assert!(
+            (super::breach_chance(&p, 0, 0) - 0.1).abs() < 1e-12,
+            "CHN is no patron"
+        );
+        p.regulators[1].patron = Some(crate::model::params::PatronPolicy {
+            face_weight: 0.0,
+            trade_weight: 0.0,
+            counter_offer_value: 0.0,
+            alignment_shift: 0.0,
+            retaliation_cost: 0.0,
+            retaliation_intensity: 0.0,
+            retaliation_months: 0,
+            retaliation_alignment_shift: 0.0,
+        });
+        assert!((super::breach_chance(&p, 0, 0) - 0.2).abs() < 1e-12);
     }
 
     #[test]

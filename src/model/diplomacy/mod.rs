@@ -7,7 +7,8 @@
 //! - [`deals`] (M8): security-agreement offers, acceptance, breaches and revocation, and what
 //!   an accepted deal does (priority allocation, licence exemption, rival chips barred).
 //!
-//! Order within the month: for each nation in index order, each of its planned builds due this
+//! Order within the month: investment stocks grow (see [`Diplomacy::investment`]); for each
+//! nation in index order, each of its planned builds due this
 //! month is announced, pressed, countered and decided ([`pressure`]); then every deal is
 //! resolved ([`deals`]); then alignments are clamped to `[−1, 1]`. Alignment moves with each
 //! event by the amounts the policies set (M7 event shifts live here, in the mechanism that
@@ -16,7 +17,8 @@
 //!
 //! Parameter paths: `diplomacy.*`, `regulators.*.pressure.*`, `regulators.*.patron.*`,
 //! `regulators.*.deals.*`, `nations.*.projects.*`, `nations.*.reputation_cost`,
-//! `nations.*.dependence.*`, `nations.*.strategic_value`.
+//! `nations.*.dependence.*`, `nations.*.strategic_value`, `nations.*.investment_stock_usd.*`,
+//! `diplomacy.{investment_growth_annual, investment_alignment_response}`.
 
 pub mod deals;
 pub mod patron;
@@ -53,6 +55,8 @@ pub struct Diplomacy {
     projects: Vec<Vec<ProjectStatus>>,
     /// `deals[regulator][k]`, in the order of `RegulatorParams::deals`.
     deals: Vec<Vec<DealStatus>>,
+    /// Month each deal was accepted (meaningful while accepted).
+    accepted_at: Vec<Vec<u32>>,
     /// Demand multiplier per nation (tariffs, withdrawn investment, retaliation) and the month
     /// it lasts until (exclusive).
     demand_cut: Vec<(f64, u32)>,
@@ -60,6 +64,8 @@ pub struct Diplomacy {
     licence_cut: Grid<(f64, u32)>,
     /// Diplomatic events each nation took part in, by kind (see [`COUNTED`]).
     counts: Vec<[u32; COUNTED.len()]>,
+    /// Investment stock (USD) held in nation `i` by nation `k`'s firms: `investment[(i, k)]`.
+    investment: Grid<f64>,
 }
 
 /// The event kinds counted per nation in `summary.csv`.
@@ -91,9 +97,49 @@ impl Diplomacy {
                 .iter()
                 .map(|r| vec![DealStatus::NotOffered; r.deals.len()])
                 .collect(),
+            accepted_at: p
+                .regulators
+                .iter()
+                .map(|r| vec![0; r.deals.len()])
+                .collect(),
             demand_cut: vec![(1.0, 0); nn],
             licence_cut: Grid::new(p.regulators.len(), nn, (1.0, 0)),
             counts: vec![[0; COUNTED.len()]; nn],
+            investment: {
+                let mut g = Grid::new(nn, nn, 0.0);
+                for (i, n) in p.nations.iter().enumerate() {
+                    g.row_mut(i).copy_from_slice(&n.investment_stock_usd);
+                }
+                g
+            },
+        }
+    }
+
+    /// Investment stock (USD) held in `nation` by `investor`'s firms now. It starts at
+    /// `nations.NATION.investment_stock_usd.INVESTOR` and grows each month by
+    /// `(diplomacy.investment_growth_annual + investment_alignment_response × a_nation ×
+    /// sign(a_investor))
+    /// / 12` (alignment toward the investor attracts its investment, alignment away repels it);
+    /// a presser withdraws part of it from a nation that holds against it (M6).
+    #[inline]
+    pub fn investment(&self, nation: usize, investor: usize) -> f64 {
+        self.investment[(nation, investor)]
+    }
+
+    /// One month of investment growth, from the alignments at the start of the month.
+    fn grow_investment(&mut self, p: &Params, alignment: &Alignment) {
+        let a = alignment.values();
+        let (growth, response) = (
+            p.diplomacy.investment_growth_annual,
+            p.diplomacy.investment_alignment_response,
+        );
+        for i in 0..p.nations.len() {
+            for (k, &ak) in a.iter().enumerate() {
+                let toward = a[i] * if ak < 0.0 { -1.0 } else { 1.0 };
+                let rate = (growth + response * toward) / 12.0;
+                let v = &mut self.investment[(i, k)];
+                *v = (*v * (1.0 + rate)).max(0.0);
+            }
         }
     }
 
@@ -106,6 +152,11 @@ impl Diplomacy {
     /// Where deal `k` of regulator `r` stands.
     pub fn deal(&self, r: usize, k: usize) -> DealStatus {
         self.deals[r][k]
+    }
+
+    /// Months deal `k` of regulator `r` has been in force at month `t` (None unless accepted).
+    pub fn deal_age(&self, r: usize, k: usize, t: u32) -> Option<u32> {
+        (self.deals[r][k] == DealStatus::Accepted).then(|| t.saturating_sub(self.accepted_at[r][k]))
     }
 
     /// Diplomatic events of kind `COUNTED[k]` `nation` took part in so far.
@@ -164,6 +215,7 @@ impl Diplomacy {
             rngs,
             events,
         };
+        self.grow_investment(p, round.alignment);
         for i in 0..p.nations.len() {
             for k in 0..p.nations[i].projects.len() {
                 self.resolve_project(&mut round, i, k);
