@@ -70,6 +70,8 @@ fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
         patron: None,
         deals: Vec::new(),
         enforcement: None,
+        imports: vec![ImportStance::Allow; 2],
+        discourage_cost: Uncertain::Fixed(0.0),
     }
 }
 
@@ -117,7 +119,6 @@ pub fn params() -> Params {
         export_classes: vec!["frontier".into()],
         market: MarketParams {
             price_performance_weight: 2.0,
-            alignment_weight: 1.5,
             sanction_weight: 4.0,
             availability_weight: 1.0,
             lead_time_weight_per_month: 0.1,

@@ -123,6 +123,22 @@ pub enum PressureCost {
     Tariff,
 }
 
+/// A nation's stance toward buying a foreign product (M11: China's own import policy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStance {
+    /// Buyers may buy it.
+    #[default]
+    Allow,
+    /// Buyers are told to avoid it (summons, window guidance): a utility cost.
+    Discourage,
+    /// Buyers may not buy it.
+    Ban,
+}
+
+impl Choice for ImportStance {
+    const WORDS: &'static str = "allow | discourage | ban";
+}
 impl Choice for ExportStatus {
     const WORDS: &'static str = "allowed | licence | prohibited";
 }
@@ -132,8 +148,8 @@ impl Choice for GuidanceScope {
 impl Choice for PressureCost {
     const WORDS: &'static str = "licence_cut | investment_withdrawn | tariff";
 }
-crate::choice_value!(ExportStatus, GuidanceScope, PressureCost);
-crate::nothing_to_draw!(ExportStatus, GuidanceScope, PressureCost);
+crate::choice_value!(ExportStatus, GuidanceScope, PressureCost, ImportStance);
+crate::nothing_to_draw!(ExportStatus, GuidanceScope, PressureCost, ImportStance);
 
 declare_params! {
     /// A chip product (`[products.ID]`).
@@ -264,6 +280,11 @@ declare_params! {
         deals: BTreeMap<String, DealFile> = Some(BTreeMap::new()), Range::Any, "";
         /// Its enforcement against diversion of its firms' chips (M9), if any.
         enforcement: Option<EnforcementFile> = Some(None), Range::Any, "";
+        /// Its own import policy (M11): stance toward buying each foreign product,
+        /// allow | discourage | ban (not listed: allow).
+        imports: PerProduct<ImportStance> = Some(PerProduct::default()), Range::Any, "";
+        /// Utility a buyer of a discouraged product loses (M11; a range is drawn per replication).
+        discourage_cost: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 50.0), "utility";
     }
     file_only {
         /// Tier of destinations not listed.
@@ -407,8 +428,6 @@ declare_params! {
     pub struct MarketParams from MarketFile {
         /// Vendor choice: weight on ln(H100e per $10k).
         price_performance_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
-        /// Vendor choice: weight on buyer alignment x vendor-home alignment.
-        alignment_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
         /// Vendor choice: weight on the expected sanction cost (share of price).
         sanction_weight: f64 = None, Range::Closed(0.0, 1000.0), "utility";
         /// Vendor choice: weight on ln(licence approval probability x expected fill rate).

@@ -1,0 +1,51 @@
+//! Markets of 2025 (M11 import policy, products, M9 routes): the replay reproduces the patterns
+//! the mechanisms are meant to produce, measured on the in-memory results of `malaysia_2025`.
+
+use std::path::Path;
+
+use chipdip::{Scenario, run_in_memory};
+
+const REPS: u32 = 40;
+
+fn replay(sets: &[&str]) -> chipdip::Results {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let mut sets = sets;
+    sets.push("simulation.seed=2025".into());
+    let s = Scenario::load(Path::new("scenarios/malaysia_2025.toml"), &sets).expect("replay loads");
+    run_in_memory(&s, REPS).expect("runs")
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn series_mean(r: &chipdip::Results, entity: &str, metric: &str, month: &str) -> f64 {
+    mean(&r.series(entity, metric, month).expect("series"))
+}
+
+/// The H20 episode comes out of the mechanisms: China buys H20s heavily before the US licence
+/// requirement of 2025-04 and almost none after its own summons (2025-08 on), although US
+/// licences are granted again from 2025-08.
+#[test]
+fn markets_h20_bought_before_the_requirement_and_not_after_the_summons() {
+    let r = replay(&[]);
+    let m = "installed_h100e_nvidia";
+    let before = series_mean(&r, "CHN", m, "2025-03") - series_mean(&r, "CHN", m, "2025-01");
+    let after = series_mean(&r, "CHN", m, "2025-12") - series_mean(&r, "CHN", m, "2025-07");
+    assert!(before > 20_000.0, "Feb-Mar 2025: +{before} H100e");
+    assert!(
+        after < 0.15 * before,
+        "Aug-Dec 2025: +{after} H100e vs +{before} in Feb-Mar"
+    );
+    // Without China's stance the resumed licences would be used.
+    let allowed = replay(&[
+        "regulators.CHN.discourage_cost.min=0",
+        "regulators.CHN.discourage_cost.max=0",
+    ]);
+    let open =
+        series_mean(&allowed, "CHN", m, "2025-12") - series_mean(&allowed, "CHN", m, "2025-07");
+    assert!(
+        open > 3.0 * after,
+        "Aug-Dec without the stance: +{open} vs +{after}"
+    );
+}
