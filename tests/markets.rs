@@ -49,3 +49,43 @@ fn markets_h20_bought_before_the_requirement_and_not_after_the_summons() {
         "Aug-Dec without the stance: +{open} vs +{after}"
     );
 }
+
+/// The US decision of 2025-12 adds a product (the H200, its own export class, a 25% revenue
+/// share) that China then limits: without China's stance, China's Nvidia installs grow in 2026
+/// and the US collects more licence revenue; the H20's terms do not change.
+#[test]
+fn markets_h200_is_a_product_of_its_own_that_china_limits() {
+    let base = replay(&[]);
+    let open = replay(&["timeline.china_limits_h200.enabled=false"]);
+    let m = "installed_h100e_nvidia";
+    let growth = |r: &chipdip::Results| {
+        series_mean(r, "CHN", m, "2026-12") - series_mean(r, "CHN", m, "2025-11")
+    };
+    let (b, o) = (growth(&base), growth(&open));
+    assert!(
+        o > 3.0 * b + 10_000.0,
+        "CHN Nvidia 2025-12..2026-12: +{b} limited, +{o} open"
+    );
+    let revenue =
+        |r: &chipdip::Results| mean(&r.summary("USA", "licence_revenue_share_usd").unwrap());
+    assert!(revenue(&open) > revenue(&base), "no H200 revenue share");
+    assert!(
+        revenue(&base) > 0.0,
+        "the H20's 15% share collected nothing"
+    );
+    let s = Scenario::load(Path::new("scenarios/malaysia_2025.toml"), &[]).unwrap();
+    let snapshot = s.points[0].setup.snapshots().last().unwrap();
+    let p = &snapshot.params;
+    let usa = p
+        .regulators
+        .iter()
+        .find(|r| p.nations[r.nation].id == "USA")
+        .unwrap();
+    let chn = p.nations.iter().position(|n| n.id == "CHN").unwrap();
+    let compliant = p
+        .export_classes
+        .iter()
+        .position(|c| c == "compliant")
+        .unwrap();
+    assert_eq!(usa.rules[chn][compliant].approval_probability, 1.0);
+}

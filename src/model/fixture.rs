@@ -58,6 +58,7 @@ pub const MYS_LICENCE: ExportRule = ExportRule {
     delay_months: 2,
     annual_cap_h100e: Some(1000.0),
     exempt_h100e_per_year: 100.0,
+    revenue_share: 0.0,
 };
 
 fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {

@@ -262,6 +262,9 @@ declare_params! {
         annual_cap_h100e: Option<f64> = Some(None), Range::AtLeast(0.0), "H100e/yr";
         /// H100e per year that ship without a licence (low-volume exception), outside the cap.
         exempt_h100e_per_year: f64 = Some(0.0), Range::AtLeast(0.0), "H100e/yr";
+        /// Share of the value of licensed sales paid to the exporting government as a licence
+        /// condition (H20 15% from 2025-08, H200 25% from 2025-12); passed on to the buyer.
+        revenue_share: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share of price";
     }
 
     /// A nation's regulator role (`[regulators.NATION]`): export rules for its firms' products
@@ -461,6 +464,7 @@ impl ExportRule {
         delay_months: 0,
         annual_cap_h100e: None,
         exempt_h100e_per_year: 0.0,
+        revenue_share: 0.0,
     };
 }
 

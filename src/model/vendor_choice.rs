@@ -10,8 +10,10 @@
 //!   − lead_time_weight_per_month × delay + ecosystem_i[f] − stance_cost(i, j)   (M11)
 //! ```
 //!
-//! with `discount = export_discount` for foreign buyers, and approval and delay those of a
-//! licence rule in force (else 1 and 0). The choice is commercial: price-performance,
+//! with `discount = export_discount` for foreign buyers, the price raised by the rule's
+//! revenue share (a licence condition paid to the exporting government, passed on to the buyer:
+//! `price × (1 − discount) × (1 + revenue_share)`), and approval and delay those of a licence
+//! rule in force (else 1 and 0). The choice is commercial: price-performance,
 //! availability, software ecosystem, and the buyer's own state's stance as a cost
 //! (discourage) or a constraint (ban); political alignment does not enter it (it acts through
 //! diplomacy, M6–M8, and the states' rules). A product that is prohibited, banned by the
@@ -24,7 +26,7 @@
 //! Parameter paths: `market.{price_performance_weight, sanction_weight,
 //! availability_weight, lead_time_weight_per_month}`, `nations.*.ecosystem.FIRM`,
 //! `regulators.*.{imports, discourage_cost}` (M11),
-//! `firms.*.export_discount`, `products.*.price_usd`, `products.*.h100e_per_unit`.
+//! `firms.*.export_discount`, `regulators.*.tiers.*.*.revenue_share`, `products.*.price_usd`, `products.*.h100e_per_unit`.
 
 use super::export_rules::RulesInForce;
 use super::guidance::sanction_share;
@@ -92,7 +94,7 @@ impl VendorChoice {
         } else {
             firm.export_discount
         };
-        let price = prod.price_usd * (1.0 - discount);
+        let price = prod.price_usd * (1.0 - discount) * (1.0 + rule.revenue_share);
         let price_performance = math::ln(prod.h100e_per_unit.value() / (price / 1e4));
         let (approval, delay) = match rule.status {
             ExportStatus::Licence => (rule.approval_probability, rule.delay_months as f64),
@@ -193,6 +195,15 @@ mod tests {
         p.regulators[1].imports[H100] = ImportStance::Ban;
         assert_eq!(shares(&p, CHN)[H100], 0.0);
         assert_eq!(shares(&p, MYS)[H100], mys);
+    }
+
+    #[test]
+    fn a_revenue_share_on_the_licence_raises_the_price() {
+        let mut p = fixture::params();
+        let before = shares(&p, MYS)[H100];
+        p.regulators[0].rules[MYS][0].revenue_share = 0.25;
+        let after = shares(&p, MYS)[H100];
+        assert!(after < before, "{after} vs {before}");
     }
 
     #[test]

@@ -244,6 +244,11 @@ impl<'s> World<'s> {
                     self.flows.export_units[prod.vendor] += shipped;
                 }
                 let s = self.export.settle(&rules, i, j, shipped);
+                let rule = rules.get(j, i);
+                if rule.revenue_share > 0.0 {
+                    let paid = s.licensed as f64 * prod.price_usd * rule.revenue_share;
+                    self.flows.revenue_share_usd[prod.home] += paid;
+                }
                 let flows = &mut self.flows;
                 self.stock.ship(t, i, j, h, s.exempt, 0, flows);
                 self.stock

@@ -171,6 +171,13 @@ impl World<'_> {
             o.value(e, Metric::Plain("shipped_units"), shipped as f64);
             o.value(e, Metric::Plain("export_share"), share);
         }
+        for r in &p.regulators {
+            o.value(
+                &p.nations[r.nation].id,
+                Metric::Plain("licence_revenue_share_usd"),
+                self.totals.revenue_share_usd[r.nation],
+            );
+        }
         for (h, hub) in p.hubs.iter().enumerate() {
             let e = p.nations[hub.nation].id.as_str();
             let (_, m) = self.hubs.outcome(h);
