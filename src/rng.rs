@@ -47,6 +47,8 @@ pub enum Purpose {
     Intermediaries = 5,
     /// Per-regulator enforcement and breach detection.
     Enforcement = 6,
+    /// Per-destination entry of intermediaries and their choice of hub (M9).
+    Entry = 7,
 }
 
 /// Stream id for `purpose` owned by agent number `agent` (its index in the scenario).

@@ -89,3 +89,53 @@ fn markets_h200_is_a_product_of_its_own_that_china_limits() {
         .unwrap();
     assert_eq!(usa.rules[chn][compliant].approval_probability, 1.0);
 }
+
+fn diverted(r: &chipdip::Results, hub: &str) -> f64 {
+    mean(&r.summary(hub, "hub_diverted_units").unwrap())
+}
+
+/// A stronger permit regime in Malaysia (full from the start instead of 0.6 from 2025-07)
+/// moves a substantial part of the flow it stops to the other hubs (paired runs, same seeds):
+/// entrants and intermediaries leaving Malaysia choose Singapore and Thailand.
+#[test]
+fn markets_malaysian_enforcement_moves_flow_to_other_hubs() {
+    let base = replay(&[]);
+    let strong = replay(&[
+        "hubs.MYS.permit_regime=1.0",
+        "timeline.malaysia_permit_regime.enabled=false",
+    ]);
+    let lost = diverted(&base, "MYS") - diverted(&strong, "MYS");
+    let gained = diverted(&strong, "SGP") + diverted(&strong, "THA")
+        - diverted(&base, "SGP")
+        - diverted(&base, "THA");
+    assert!(lost > 10_000.0, "Malaysia's regime stops only {lost} units");
+    assert!(
+        gained > 0.4 * lost,
+        "other hubs gain {gained} of {lost} lost in Malaysia"
+    );
+}
+
+/// Diversion follows profit, not a fixed pool: caught intermediaries leave for good and
+/// entrants replace them, so diversion neither collapses in 2026 nor jumps when two years have
+/// passed (the old ban length).
+#[test]
+fn markets_diversion_does_not_collapse_and_rebound() {
+    let r = replay(&[]);
+    let year = |y: u32| -> f64 {
+        (1..=12)
+            .map(|m| series_mean(&r, "CHN", "diverted_in_h100e", &format!("{y}-{m:02}")))
+            .sum()
+    };
+    let (y25, y26) = (year(2025), year(2026));
+    assert!(y26 > 0.7 * y25, "2025 {y25}, 2026 {y26} H100e");
+    let (dec, jan) = (
+        series_mean(&r, "CHN", "diverted_in_h100e", "2026-12"),
+        series_mean(&r, "CHN", "diverted_in_h100e", "2027-01"),
+    );
+    assert!(jan < 1.3 * dec, "2026-12 {dec}, 2027-01 {jan}");
+    let entrants: f64 = ["MYS", "SGP", "THA"]
+        .iter()
+        .map(|h| mean(&r.summary(h, "hub_entrants").unwrap()))
+        .sum();
+    assert!(entrants > 100.0, "{entrants} entrants");
+}

@@ -140,6 +140,9 @@ pub fn params() -> Params {
             premium_at_reference: 0.5,
             elasticity: 1.0,
             max_premium: 2.0,
+            entry_per_month: Uncertain::Fixed(0.0),
+            route_choice_weight: 5.0,
+            switching_cost: 1.0,
         },
     }
 }

@@ -348,6 +348,15 @@ declare_params! {
         elasticity: f64 = Some(1.0), Range::Closed(0.0, 10.0), "";
         /// Highest premium.
         max_premium: f64 = Some(2.0), Range::Closed(0.0, 100.0), "share of list price";
+        /// Intermediaries entering the trade per month, per destination, for each unit of
+        /// expected margin (share of the lot's value) summed over its hubs (M9; a range is
+        /// drawn per replication).
+        entry_per_month: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 1e6), "entrants/month per unit margin";
+        /// Logit weight of an entrant's choice of hub on the hub's expected margin (M9).
+        route_choice_weight: f64 = Some(5.0), Range::Closed(0.0, 1000.0), "utility per unit margin";
+        /// Utility an intermediary leaving an unprofitable hub loses by setting up in another
+        /// (M9), against leaving the trade at utility 0.
+        switching_cost: f64 = Some(1.0), Range::Closed(0.0, 100.0), "utility";
     }
 
     /// M6: a power's policy of pressing nations that announce rival-stack deployments

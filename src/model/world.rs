@@ -283,6 +283,7 @@ impl<'s> World<'s> {
                 self.diplomacy.cut_licences(r, hub.nation, cut, until);
             }
         }
+        self.hubs.enter(p);
         self.hubs.update_gaps(&self.flows);
     }
 

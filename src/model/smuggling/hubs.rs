@@ -16,14 +16,27 @@
 //!    units reach the destination (`divert` event), seized units are held (`seizure` event); a
 //!    detection makes the regulator cut the hub's licences by `response_licence_cut` for
 //!    `response_months` (applied by the world).
-//! 3. **Gap**: the destination's unmet demand for next month's premium is
+//! 3. **Entry and route choice** ([`Hubs::enter`], after every hub has stepped): each hub's
+//!    expected margin `m_h` is that of a median lot of its largest population
+//!    ([`super::intermediaries::Population::expected_margin`]: premium, detection odds at this
+//!    month's hazard incl. the hub's permit regime, penalty). Per destination,
+//!    `Poisson(entry_per_month × max_h m_h)` intermediaries enter (entry rises with the profit
+//!    of the best route); each picks a hub by logit over the hubs with `m_h > 0`, weight
+//!    `exp(route_choice_weight × m_h)`, and a population in it in proportion to the
+//!    populations' starting counts. Each intermediary that left a hub this month because
+//!    diverting did not pay chooses again among the other hubs, at weight
+//!    `exp(route_choice_weight × m_h − switching_cost)`, against leaving the trade (weight 1).
+//!    Enforcement or a permit regime in one hub thus moves entrants and movers to the others.
+//! 4. **Gap**: the destination's unmet demand for next month's premium is
 //!    `max(0, denied + unfilled − diverted in)`.
 //!
 //! Parameter paths: `hubs.*.{nation, destination, product, permit_regime}`,
 //! `hubs.*.populations.*.*`, `smuggling.{reference_gap_units, premium_at_reference,
-//! elasticity, max_premium}`, `regulators.*.enforcement.*`.
+//! elasticity, max_premium, entry_per_month, route_choice_weight,
+//! switching_cost}`, `regulators.*.enforcement.*`.
 
 use super::intermediaries::{HubConditions, Population, PopulationMonth, grey_market_premium};
+use crate::math;
 use crate::model::export_rules::{ExportRules, RulesInForce};
 use crate::model::flows::Flows;
 use crate::model::params::{HubParams, Params};
@@ -45,6 +58,12 @@ pub struct Hubs {
     /// H100e diverted into each nation this month, and units over the run.
     diverted_in_h100e: Vec<f64>,
     diverted_in_units_total: Vec<u64>,
+    /// Units diverted into each nation this month (for route shares).
+    diverted_in_units: Vec<u64>,
+    /// Entry and route choice per destination nation.
+    entry_rng: Vec<Stream>,
+    /// Scratch: expected margin per hub this month.
+    margin: Vec<f64>,
 }
 
 /// One hub's month as the world needs it.
@@ -73,6 +92,11 @@ impl Hubs {
             seized: vec![0; np],
             diverted_in_h100e: vec![0.0; nn],
             diverted_in_units_total: vec![0; nn],
+            diverted_in_units: vec![0; nn],
+            entry_rng: (0..nn)
+                .map(|i| stream(rep_seed, Purpose::Entry, i))
+                .collect(),
+            margin: vec![0.0; nh],
         }
     }
 
@@ -108,6 +132,7 @@ impl Hubs {
     /// Starts the month's transshipment: nothing diverted in yet.
     pub fn begin_transship(&mut self) {
         self.diverted_in_h100e.iter_mut().for_each(|x| *x = 0.0);
+        self.diverted_in_units.iter_mut().for_each(|x| *x = 0);
     }
 
     /// Hub `h`'s intermediaries import what they were granted and divert some of it (step 2).
@@ -115,20 +140,7 @@ impl Hubs {
         let hub = &p.hubs[h];
         let j = hub.product;
         let prod = &p.products[j];
-        let enforcement = prod
-            .regulator
-            .and_then(|r| p.regulators[r].enforcement.as_ref());
-        let conditions = HubConditions {
-            import_allowance_units: self.granted[h],
-            unit_value_usd: prod.price_usd,
-            premium_usd_per_unit: self.premium[h],
-            enforcement_effort: enforcement.map_or(0.0, |e| e.effort),
-            enforcement_capacity_cases: enforcement.map_or(0.0, |e| e.capacity_cases),
-            permit_regime: hub.permit_regime,
-            permit_hazard: enforcement.map_or(0.0, |e| e.permit_hazard),
-            fine_per_violation_usd: enforcement.map_or(0.0, |e| e.fine_per_violation_usd),
-            penalty_value_multiple: enforcement.map_or(0.0, |e| e.penalty_value_multiple),
-        };
+        let conditions = self.conditions(p, h);
         let m = self.hubs[h].step(t, self.granted[h], conditions);
         let returned_units = self.granted[h] - m.imported_units;
         self.granted[h] = 0;
@@ -137,6 +149,7 @@ impl Hubs {
         self.seized[j] += m.seized_units;
         self.diverted_in_h100e[hub.destination] += m.diverted_units as f64 * unit;
         self.diverted_in_units_total[hub.destination] += m.diverted_units;
+        self.diverted_in_units[hub.destination] += m.diverted_units;
         let event = |actor, target, kind, units: u64| Event {
             month: t,
             actor: Party::Nation(actor),
@@ -167,7 +180,155 @@ impl Hubs {
         }
     }
 
-    /// Each nation's unmet demand net of smuggled supply, for next month's premium (step 3).
+    /// What hub `h`'s intermediaries face this month: its grant, premium and enforcement.
+    fn conditions(&self, p: &Params, h: usize) -> HubConditions {
+        let hub = &p.hubs[h];
+        let prod = &p.products[hub.product];
+        let enforcement = prod
+            .regulator
+            .and_then(|r| p.regulators[r].enforcement.as_ref());
+        HubConditions {
+            import_allowance_units: self.granted[h],
+            unit_value_usd: prod.price_usd,
+            premium_usd_per_unit: self.premium[h],
+            enforcement_effort: enforcement.map_or(0.0, |e| e.effort),
+            enforcement_capacity_cases: enforcement.map_or(0.0, |e| e.capacity_cases),
+            permit_regime: hub.permit_regime,
+            permit_hazard: enforcement.map_or(0.0, |e| e.permit_hazard),
+            fine_per_violation_usd: enforcement.map_or(0.0, |e| e.fine_per_violation_usd),
+            penalty_value_multiple: enforcement.map_or(0.0, |e| e.penalty_value_multiple),
+        }
+    }
+
+    /// Entry and route choice (step 3 of the module doc), after every hub has stepped.
+    pub fn enter(&mut self, p: &Params) {
+        for (h, hub) in self.hubs.iter().enumerate() {
+            let c = self.conditions(p, h);
+            // The margin a typical entrant expects: that of the hub's largest population.
+            self.margin[h] = hub
+                .populations
+                .iter()
+                .max_by_key(|x| x.params().count)
+                .map_or(0.0, |x| x.expected_margin(&c));
+        }
+        let s = &p.smuggling;
+        let nh = p.hubs.len();
+        for d in 0..p.nations.len() {
+            let serves = |h: &usize| p.hubs[*h].destination == d && self.margin[*h] > 0.0;
+            let best = (0..nh)
+                .filter(serves)
+                .map(|h| self.margin[h])
+                .fold(0.0, f64::max);
+            if best <= 0.0 {
+                continue;
+            }
+            // New entrants: as many as the best route's margin calls for, each choosing a hub.
+            let n = math::poisson(&mut self.entry_rng[d], s.entry_per_month.value() * best);
+            for _ in 0..n {
+                let u = math::unit(&mut self.entry_rng[d]);
+                if let Some(h) = self.pick_hub(p, d, None, s.route_choice_weight, 0.0, u) {
+                    self.admit(h, d);
+                }
+            }
+            // Intermediaries that left an unprofitable hub this month may move to another one,
+            // at a switching cost, or leave the trade (utility 0).
+            for from in 0..nh {
+                let hub = &self.hubs[from];
+                if p.hubs[from].destination != d {
+                    continue;
+                }
+                let movers = hub.month.exits - hub.month.detections;
+                for _ in 0..movers {
+                    let u = math::unit(&mut self.entry_rng[d]);
+                    let cost = s.switching_cost;
+                    if let Some(h) = self.pick_hub(p, d, Some(from), s.route_choice_weight, cost, u)
+                    {
+                        self.admit(h, d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A hub for an intermediary bound for destination `d`, by logit over the hubs with a
+    /// positive margin (weight `exp(weight × margin − cost)`, `cost` for hubs other than
+    /// `from`), with leaving the trade as an option of weight 1 when `from` is given; `u` is the
+    /// uniform draw.
+    fn pick_hub(
+        &self,
+        p: &Params,
+        d: usize,
+        from: Option<usize>,
+        weight: f64,
+        cost: f64,
+        u: f64,
+    ) -> Option<usize> {
+        let w = |h: usize| {
+            if p.hubs[h].destination != d || self.margin[h] <= 0.0 || Some(h) == from {
+                0.0
+            } else {
+                math::exp(weight * self.margin[h] - if from.is_some() { cost } else { 0.0 })
+            }
+        };
+        let outside = if from.is_some() { 1.0 } else { 0.0 };
+        let total: f64 = outside + (0..p.hubs.len()).map(w).sum::<f64>();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut left = u * total - outside;
+        if left < 0.0 {
+            return None;
+        }
+        let mut chosen = None;
+        for h in 0..p.hubs.len() {
+            let x = w(h);
+            if x > 0.0 {
+                chosen = Some(h);
+                left -= x;
+                if left < 0.0 {
+                    break;
+                }
+            }
+        }
+        chosen
+    }
+
+    /// One intermediary enters hub `h` (bound for `d`), in a population chosen in proportion
+    /// to the populations' starting counts.
+    fn admit(&mut self, h: usize, d: usize) {
+        let rng = &mut self.entry_rng[d];
+        let hub = &mut self.hubs[h];
+        let counts: usize = hub.populations.iter().map(|x| x.params().count).sum();
+        let mut v = (math::unit(rng) * counts as f64) as usize;
+        let last = hub.populations.len() - 1;
+        for (k, pop) in hub.populations.iter_mut().enumerate() {
+            let c = pop.params().count;
+            if v < c || k == last {
+                pop.enter(1, rng);
+                break;
+            }
+            v -= c;
+        }
+        hub.month.entrants += 1;
+        hub.total.entrants += 1;
+    }
+
+    /// Intermediaries in the trade in hub `h` now.
+    pub fn active_intermediaries(&self, h: usize) -> usize {
+        self.hubs[h].populations.iter().map(|x| x.active()).sum()
+    }
+
+    /// Share of the units diverted into hub `h`'s destination this month that went through it.
+    pub fn route_share(&self, p: &Params, h: usize) -> f64 {
+        let total = self.diverted_in_units[p.hubs[h].destination];
+        if total == 0 {
+            0.0
+        } else {
+            self.hubs[h].month.diverted_units as f64 / total as f64
+        }
+    }
+
+    /// Each nation's unmet demand net of smuggled supply, for next month's premium (step 4).
     pub fn update_gaps(&mut self, flows: &Flows) {
         for (i, gap) in self.gap_h100e.iter_mut().enumerate() {
             *gap = (flows.denied_h100e[i] + flows.unfilled_h100e[i] - self.diverted_in_h100e[i])
@@ -316,7 +477,7 @@ mod tests {
                     risk_appetite_beta: 2.0,
                     max_divert_fraction: 1.0,
                     volume_scale_units: 50.0,
-                    ban_months: 12,
+                    exit_after_idle_months: 3,
                 },
             )],
         });

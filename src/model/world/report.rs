@@ -75,11 +75,20 @@ impl World<'_> {
             let (m, _) = self.hubs.outcome(h);
             observe_hub_flows(o, e, m);
             o.value(e, Metric::Plain("hub_diverters"), m.active_diverters as f64);
-            let count = self.hubs.intermediaries(h);
             o.value(
                 e,
                 Metric::Plain("hub_active_intermediaries"),
-                (count as u64 - m.barred) as f64,
+                self.hubs.active_intermediaries(h) as f64,
+            );
+            o.value(
+                e,
+                Metric::Plain("hub_grey_premium_usd_per_unit"),
+                self.hubs.premium(h),
+            );
+            o.value(
+                e,
+                Metric::Plain("hub_route_share"),
+                self.hubs.route_share(p, h),
             );
         }
         for (i, n) in p.nations.iter().enumerate() {
@@ -214,4 +223,6 @@ fn observe_hub_flows(o: &mut impl Observer, entity: &str, m: &PopulationMonth) {
         m.seized_units as f64,
     );
     o.value(entity, Metric::Plain("hub_detections"), m.detections as f64);
+    o.value(entity, Metric::Plain("hub_entrants"), m.entrants as f64);
+    o.value(entity, Metric::Plain("hub_exits"), m.exits as f64);
 }
