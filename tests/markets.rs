@@ -139,3 +139,43 @@ fn markets_diversion_does_not_collapse_and_rebound() {
         .sum();
     assert!(entrants > 100.0, "{entrants} entrants");
 }
+
+/// The grey market clears: the premium follows smuggled supply against China's unmet demand, so
+/// it stays below its cap, the trade's size settles where entry balances exits, and yearly
+/// diversion neither explodes nor collapses.
+#[test]
+fn markets_grey_market_clears_and_the_trade_stays_bounded() {
+    let r = replay(&[]);
+    let hubs = ["MYS", "SGP", "THA"];
+    let year = |y: u32, metric: &str| -> f64 {
+        (1..=12)
+            .flat_map(|m| hubs.map(|h| series_mean(&r, h, metric, &format!("{y}-{m:02}"))))
+            .sum()
+    };
+    let (y26, y27) = (
+        year(2026, "hub_diverted_units"),
+        year(2027, "hub_diverted_units"),
+    );
+    assert!(
+        y27 < 2.0 * y26 && y27 > 0.5 * y26,
+        "diverted 2026 {y26}, 2027 {y27} units"
+    );
+    let active = |month: &str| -> f64 {
+        hubs.iter()
+            .map(|h| series_mean(&r, h, "hub_active_intermediaries", month))
+            .sum()
+    };
+    let (start, dec26, dec27) = (active("2025-01"), active("2026-12"), active("2027-12"));
+    assert!(
+        dec27 < 1.5 * dec26 && dec27 < 1.5 * start,
+        "intermediaries 2025-01 {start}, 2026-12 {dec26}, 2027-12 {dec27}"
+    );
+    // The premium clears below its cap (1.5 × list) rather than saturating.
+    for month in ["2025-12", "2026-12", "2027-12"] {
+        let premium = series_mean(&r, "THA", "hub_grey_premium_usd_per_unit", month) / 40_000.0;
+        assert!(
+            premium > 0.1 && premium < 1.2,
+            "{month}: premium {premium} of list"
+        );
+    }
+}

@@ -340,18 +340,27 @@ declare_params! {
 
     /// M9: the grey market at prohibited destinations (`[smuggling]`).
     pub struct SmugglingParams from SmugglingFile {
-        /// Destination's unmet demand at which the premium is the reference premium.
-        reference_gap_units: f64 = Some(100_000.0), Range::Above(0.0), "units";
-        /// Grey-market premium at the reference gap (≈0.5 in 2024–25).
+        /// Share of the destination's unmet demand met by last month's smuggled supply at which
+        /// the grey market clears at the reference premium (M9; a range is drawn).
+        reference_supply_share: UncertainFile = Some(0.1.into()), Range::Within(0.0, 1.0), "share of unmet demand";
+        /// Grey-market premium at the reference supply share (≈0.5 in 2024–25).
         premium_at_reference: f64 = Some(0.5), Range::Closed(0.0, 10.0), "share of list price";
-        /// Elasticity of the premium to the gap.
-        elasticity: f64 = Some(1.0), Range::Closed(0.0, 10.0), "";
-        /// Highest premium.
+        /// Price elasticity of the destination's demand for grey chips: the premium is
+        /// `premium_at_reference × (share / reference_supply_share)^(−1 / elasticity)` (M9; a
+        /// range is drawn).
+        demand_elasticity: UncertainFile = Some(1.0.into()), Range::Closed(0.05, 20.0), "";
+        /// Highest premium, what the destination pays when almost nothing is smuggled in.
         max_premium: f64 = Some(2.0), Range::Closed(0.0, 100.0), "share of list price";
+        /// Share of the way from last month's premium to the clearing premium that the premium
+        /// moves in a month (1: clears at once; less damps a cobweb between supply and price).
+        premium_adjustment: UncertainFile = Some(0.5.into()), Range::Closed(0.01, 1.0), "share per month";
         /// Intermediaries entering the trade per month, per destination, for each unit of
         /// expected margin (share of the lot's value) summed over its hubs (M9; a range is
         /// drawn per replication).
         entry_per_month: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 1e6), "entrants/month per unit margin";
+        /// Monthly probability that an intermediary in the trade winds up, caught or not
+        /// (M9; a range is drawn).
+        attrition_per_month: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 1.0), "share per month";
         /// Logit weight of an entrant's choice of hub on the hub's expected margin (M9).
         route_choice_weight: f64 = Some(5.0), Range::Closed(0.0, 1000.0), "utility per unit margin";
         /// Utility an intermediary leaving an unprofitable hub loses by setting up in another

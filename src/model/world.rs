@@ -284,7 +284,7 @@ impl<'s> World<'s> {
             }
         }
         self.hubs.enter(p);
-        self.hubs.update_gaps(&self.flows);
+        self.hubs.clear_market(p, &self.flows);
     }
 
     fn check_ledger(&self, t: u32) -> Result<(), LedgerViolation> {

@@ -31,7 +31,9 @@
 //!    Otherwise the units reach the destination. Undiverted imports are sold in the hub
 //!    (retained).
 //! 4. **Exit.** An intermediary for which diverting did not pay for `exit_after_idle_months`
-//!    consecutive months leaves the trade.
+//!    consecutive months leaves the trade; one still in it winds up with probability
+//!    `smuggling.attrition_per_month` (one draw; shells are set up for a few shipments), so
+//!    exits grow with the trade's size and entry settles where it balances them.
 //! 5. **Enter** ([`Population::enter`], called by the hubs with the month's entrants, see
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
@@ -90,6 +92,9 @@ pub struct HubConditions {
     pub permit_hazard: f64,
     pub fine_per_violation_usd: f64,
     pub penalty_value_multiple: f64,
+    /// Monthly probability that an intermediary in the trade winds up (shells are set up for
+    /// a few shipments), caught or not.
+    pub attrition: f64,
 }
 
 /// A population's month, in units and counts.
@@ -106,6 +111,8 @@ pub struct PopulationMonth {
     pub exits: u64,
     /// Intermediaries that entered the trade this month.
     pub entrants: u64,
+    /// Intermediaries that wound up this month (attrition; counted in `exits`).
+    pub retired: u64,
     pub fines_usd: u64,
 }
 
@@ -119,6 +126,7 @@ impl std::ops::AddAssign for PopulationMonth {
         self.active_diverters += o.active_diverters;
         self.exits += o.exits;
         self.entrants += o.entrants;
+        self.retired += o.retired;
         self.fines_usd += o.fines_usd;
     }
 }
@@ -339,6 +347,9 @@ impl Population {
             };
             if self.idle[k] >= idle_limit {
                 self.state[k] = GONE;
+            } else if self.state[k] != GONE && rng.random::<f64>() < c.attrition {
+                self.state[k] = GONE;
+                out.retired += 1;
             }
             if self.state[k] == GONE {
                 out.exits += 1;
@@ -364,23 +375,24 @@ fn hazard(c: &HubConditions, cases_last_month: u64) -> f64 {
     c.enforcement_effort * capacity_factor + c.permit_hazard * c.permit_regime
 }
 
-/// Grey-market premium (USD per unit) at a destination whose unmet demand is `gap_units`:
-/// `list × min(max_premium, premium_at_reference × (gap / reference_gap)^elasticity)`, 0 with
-/// no gap. Calibration point: +50% of list (`premium_at_reference = 0.5`) in 2024–25.
-pub fn grey_market_premium(
-    list_price_usd: f64,
-    gap_units: f64,
-    reference_gap_units: f64,
+/// The premium, as a share of list price, at which the grey market at a destination clears
+/// when smuggled supply met `supply_share` of its unmet demand: the inverse of a
+/// constant-elasticity demand for grey chips,
+/// `min(max_premium, premium_at_reference × (supply_share / reference_share)^(−1 / elasticity))`;
+/// `max_premium` with no supply. It falls as supply rises and never saturates while anything
+/// is smuggled in. Calibration point: +50% of list (`premium_at_reference = 0.5`) in 2024–25.
+pub fn clearing_premium(
+    supply_share: f64,
+    reference_share: f64,
     premium_at_reference: f64,
     elasticity: f64,
     max_premium: f64,
 ) -> f64 {
-    if gap_units <= 0.0 || reference_gap_units <= 0.0 {
-        return 0.0;
+    if supply_share <= 0.0 || reference_share <= 0.0 || elasticity <= 0.0 {
+        return max_premium;
     }
-    list_price_usd
-        * (premium_at_reference * math::pow(gap_units / reference_gap_units, elasticity))
-            .min(max_premium)
+    (premium_at_reference * math::pow(supply_share / reference_share, -1.0 / elasticity))
+        .min(max_premium)
 }
 
 #[cfg(test)]
@@ -414,6 +426,7 @@ mod tests {
             permit_hazard: 0.3,
             fine_per_violation_usd: 374_474.0,
             penalty_value_multiple: 2.0,
+            attrition: 0.0,
         }
     }
 
@@ -519,6 +532,20 @@ mod tests {
     }
 
     #[test]
+    fn attrition_winds_up_intermediaries_still_in_the_trade() {
+        let p = shells(2000);
+        let mut rng = Stream::seed_from_u64(6);
+        let mut pop = Population::new(&p, &mut rng);
+        let mut c = conditions(u64::MAX, 0.0, 0.0);
+        c.attrition = 0.1;
+        let out = pop.step(0, &c, &mut rng);
+        assert_eq!(out.detections, 0);
+        assert_eq!(out.exits, out.retired);
+        assert!((150..=250).contains(&out.retired), "{}", out.retired);
+        assert_eq!(pop.active() as u64, 2000 - out.retired);
+    }
+
+    #[test]
     fn same_seed_same_months_and_validation_names_fields() {
         let p = shells(1000);
         let run = || {
@@ -544,10 +571,19 @@ mod tests {
     }
 
     #[test]
-    fn premium_rises_with_the_gap_and_is_capped() {
-        assert_eq!(grey_market_premium(100.0, 0.0, 10.0, 0.5, 1.0, 2.0), 0.0);
-        assert_eq!(grey_market_premium(100.0, 10.0, 10.0, 0.5, 1.0, 2.0), 50.0);
-        assert!(grey_market_premium(100.0, 20.0, 10.0, 0.5, 1.0, 2.0) > 50.0);
-        assert_eq!(grey_market_premium(100.0, 1e9, 10.0, 0.5, 1.0, 2.0), 200.0);
+    fn clearing_premium_falls_with_supply_and_is_capped_only_without_it() {
+        assert_eq!(clearing_premium(0.0, 0.1, 0.5, 1.0, 2.0), 2.0);
+        assert_eq!(clearing_premium(0.1, 0.1, 0.5, 1.0, 2.0), 0.5);
+        assert_eq!(clearing_premium(0.2, 0.1, 0.5, 1.0, 2.0), 0.25);
+        // More elastic demand: the premium moves less with supply.
+        let (inelastic, elastic) = (
+            clearing_premium(0.2, 0.1, 0.5, 0.5, 2.0),
+            clearing_premium(0.2, 0.1, 0.5, 2.0, 2.0),
+        );
+        assert!(
+            inelastic < elastic && elastic < 0.5,
+            "{inelastic} {elastic}"
+        );
+        assert_eq!(clearing_premium(0.001, 0.1, 0.5, 1.0, 2.0), 2.0);
     }
 }
