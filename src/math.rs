@@ -152,6 +152,25 @@ pub fn lognormal(rng: &mut (impl Rng + ?Sized), mu: f64, sigma: f64) -> f64 {
 /// A Gamma(`shape`, 1) variate, `shape > 0` (Marsaglia and Tsang, "A simple method for
 /// generating gamma variables", ACM TOMS 26(3), 2000). Rejection: the expected number of
 /// normal draws per variate is below 1.05 for shape ≥ 1.
+/// A Poisson draw with mean `lambda` (≥ 0): Knuth's product of uniforms below 30, a rounded
+/// normal approximation above.
+pub fn poisson(rng: &mut (impl Rng + ?Sized), lambda: f64) -> u64 {
+    if lambda <= 0.0 {
+        return 0;
+    }
+    if lambda >= 30.0 {
+        let z = standard_normal(rng);
+        return (lambda + lambda.sqrt() * z).round().max(0.0) as u64;
+    }
+    let limit = exp(-lambda);
+    let (mut k, mut prod) = (0u64, unit(rng));
+    while prod > limit {
+        k += 1;
+        prod *= unit(rng);
+    }
+    k
+}
+
 pub fn gamma(rng: &mut (impl Rng + ?Sized), shape: f64) -> f64 {
     debug_assert!(shape > 0.0);
     if shape < 1.0 {

@@ -58,6 +58,8 @@ pub enum Purpose {
     Enforcement = 6,
     /// Per-regulator licence-queue reviews (M3).
     LicenceQueue = 7,
+    /// Per-destination entry of intermediaries and their choice of hub (M9).
+    Entry = 8,
 }
 
 /// Stream id for `purpose` owned by agent number `agent` (its index in the scenario).

@@ -321,7 +321,7 @@ fn issue2_params_lists_every_path_with_a_value_and_a_meaning() {
             "regulators.USA.guidance.huawei",
             "products.ascend_910c.capacity_units_per_month",
             "firms.huawei.home_priority",
-            "market.alignment_weight",
+            "market.sanction_weight",
             "alignment.denial_push",
         ] {
             assert!(paths.contains(want), "{s}: no path {want}");

@@ -243,11 +243,12 @@ fn events_selects_the_kinds_written() {
         p(&a),
         "-q",
     ]);
+    // events.csv: point, replication, month, seq, actor, target, kind, magnitude.
     let kinds = |dir: &Path| -> std::collections::BTreeSet<String> {
         read_csv(&dir.join("events.csv"))
             .1
             .into_iter()
-            .map(|r| r[5].clone())
+            .map(|r| r[6].clone())
             .collect()
     };
     let default = kinds(&a);

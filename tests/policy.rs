@@ -83,7 +83,10 @@ fn issue2_a_larger_tier2_cap_means_less_denial_for_malaysia() {
         column_mean(&base, "mys_installed_h100e_nvidia"),
         column_mean(&capped, "mys_installed_h100e_nvidia"),
     );
-    assert!(c > 1.5 * b, "MYS Nvidia installed: {b} vs {c}");
+    // The hub's intermediaries (M9) keep importing through the run (they enter as long as
+    // diverting pays) and what they do not divert is installed in Malaysia in both runs, so
+    // the cap moves a smaller share of the total than it did with a pool that ran dry.
+    assert!(c > 1.2 * b, "MYS Nvidia installed: {b} vs {c}");
 }
 
 /// M1/M10: with more Ascend capacity than China takes, Huawei exports, and Ascend chips reach

@@ -17,6 +17,9 @@ mod transshipment;
 // Issue 8: bytes pinned across refactorings.
 mod golden;
 
+// Markets of 2025: China's import policy, products, routes.
+mod markets;
+
 // The library façade and the failure path.
 mod failures;
 mod hostile;

@@ -17,7 +17,6 @@
 //! Parameter paths: `nations.*.demand_h100e_per_month`, `demand_growth_annual`,
 //! `demand_noise_sigma`, `backlog_decay`, `nations.*.projects.*.{month, product, units}`.
 
-use super::alignment::Alignment;
 use super::diplomacy::ProjectStatus;
 use super::export_rules::RulesInForce;
 use super::flows::Flows;
@@ -76,7 +75,6 @@ impl Demand {
         &mut self,
         rules: &RulesInForce,
         supply: &Supply,
-        alignment: &Alignment,
         choice: &mut VendorChoice,
         flows: &mut Flows,
     ) {
@@ -96,7 +94,7 @@ impl Demand {
                 * rules.diplomacy().demand_factor(i, t);
             flows.demand_h100e[i] = new_demand;
             let want = new_demand + self.backlog_h100e[i];
-            let shares = choice.shares(rules, supply, alignment.values(), i);
+            let shares = choice.shares(rules, supply, i);
             for (j, share) in shares.iter().enumerate() {
                 let h = p.products[j].h100e_per_unit.value();
                 self.orders[(i, j)] = (want * share / h).round() as u64;
@@ -152,15 +150,16 @@ impl Demand {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::alignment::Alignment;
     use crate::model::diplomacy::Diplomacy;
     use crate::model::fixture::{self, ASCEND, H100, MYS, USA};
     use crate::model::params::{ProjectParams, Uncertain};
 
     fn month(p: &Params, d: &mut Demand, t: u32, dip: &Diplomacy) -> Flows {
-        let (s, a) = (Supply::new(p, 1), Alignment::new(p));
+        let s = Supply::new(p, 1);
         let rules = RulesInForce::new(p, dip, t);
         let mut flows = Flows::new(3, 2);
-        d.place_orders(&rules, &s, &a, &mut VendorChoice::new(p), &mut flows);
+        d.place_orders(&rules, &s, &mut VendorChoice::new(p), &mut flows);
         flows
     }
 

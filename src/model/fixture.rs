@@ -66,6 +66,7 @@ pub const MYS_LICENCE: ExportRule = ExportRule {
     delay_months: 2,
     annual_cap_h100e: Some(1000.0),
     exempt_h100e_per_year: 100.0,
+    revenue_share: 0.0,
 };
 
 fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
@@ -80,6 +81,8 @@ fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
         deals: Vec::new(),
         licence_queue: None,
         enforcement: None,
+        imports: vec![ImportStance::Allow; 2],
+        discourage_cost: Uncertain::Fixed(0.0),
     }
 }
 
@@ -127,7 +130,6 @@ pub fn params() -> Params {
         export_classes: vec!["frontier".into()],
         market: MarketParams {
             price_performance_weight: 2.0,
-            alignment_weight: 1.5,
             sanction_weight: 4.0,
             availability_weight: 1.0,
             lead_time_weight_per_month: 0.1,
@@ -150,10 +152,15 @@ pub fn params() -> Params {
         },
         hubs: Vec::new(),
         smuggling: SmugglingParams {
-            reference_gap_units: 1000.0,
+            reference_supply_share: Uncertain::Fixed(0.1),
             premium_at_reference: 0.5,
-            elasticity: 1.0,
+            demand_elasticity: Uncertain::Fixed(1.0),
             max_premium: 2.0,
+            premium_adjustment: Uncertain::Fixed(1.0),
+            entry_per_month: Uncertain::Fixed(0.0),
+            attrition_per_month: Uncertain::Fixed(0.0),
+            route_choice_weight: 5.0,
+            switching_cost: 1.0,
         },
     }
 }

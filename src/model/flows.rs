@@ -13,6 +13,8 @@ pub struct Flows {
     pub production_units: Vec<u64>,
     pub shipped_units: Vec<u64>,
     pub export_units: Vec<u64>,
+    /// Licence revenue shares paid to each exporting nation's government (M3), USD.
+    pub revenue_share_usd: Vec<f64>,
 }
 
 impl Flows {
@@ -25,6 +27,7 @@ impl Flows {
             production_units: vec![0; firms],
             shipped_units: vec![0; firms],
             export_units: vec![0; firms],
+            revenue_share_usd: vec![0.0; nations],
         }
     }
 
@@ -34,6 +37,7 @@ impl Flows {
             &mut self.delivered_h100e,
             &mut self.denied_h100e,
             &mut self.unfilled_h100e,
+            &mut self.revenue_share_usd,
         ] {
             v.iter_mut().for_each(|x| *x = 0.0);
         }
@@ -54,6 +58,7 @@ impl Flows {
         add_f(&mut totals.delivered_h100e, &self.delivered_h100e);
         add_f(&mut totals.denied_h100e, &self.denied_h100e);
         add_f(&mut totals.unfilled_h100e, &self.unfilled_h100e);
+        add_f(&mut totals.revenue_share_usd, &self.revenue_share_usd);
         add_u(&mut totals.production_units, &self.production_units);
         add_u(&mut totals.shipped_units, &self.shipped_units);
         add_u(&mut totals.export_units, &self.export_units);

@@ -11,6 +11,7 @@
 //! | [`export_rules`] | M3 rules in force, licensing, the annual cap / exempt-quota ledger |
 //! | [`guidance`] | M4 foreign-chip guidance: expected sanction cost |
 //! | [`vendor_choice`] | M5 utility, logit shares, expected fill rates |
+//! | [`imports`] | M11 a nation's own import policy: stance per foreign product (allow, discourage, ban) |
 //! | [`diplomacy`] | M6 [`diplomacy::pressure`], M8 [`diplomacy::deals`], M10 [`diplomacy::patron`], M7 event shifts |
 //! | [`alignment`] | M7 alignment state and its monthly market drift |
 //! | [`allocation`] | M1/M8/M10 priority allocation of inventory; shipping, transit, installed stock |
@@ -40,6 +41,7 @@ pub mod diplomacy;
 pub mod export_rules;
 pub mod flows;
 pub mod guidance;
+pub mod imports;
 pub mod index;
 pub mod ledger;
 pub mod licence_queue;

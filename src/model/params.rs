@@ -125,6 +125,22 @@ pub enum PressureCost {
     Tariff,
 }
 
+/// A nation's stance toward buying a foreign product (M11: China's own import policy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStance {
+    /// Buyers may buy it.
+    #[default]
+    Allow,
+    /// Buyers are told to avoid it (summons, window guidance): a utility cost.
+    Discourage,
+    /// Buyers may not buy it.
+    Ban,
+}
+
+impl Choice for ImportStance {
+    const WORDS: &'static str = "allow | discourage | ban";
+}
 impl Choice for ExportStatus {
     const WORDS: &'static str = "allowed | licence | prohibited";
 }
@@ -134,8 +150,8 @@ impl Choice for GuidanceScope {
 impl Choice for PressureCost {
     const WORDS: &'static str = "licence_cut | investment_withdrawn | tariff";
 }
-crate::choice_value!(ExportStatus, GuidanceScope, PressureCost);
-crate::nothing_to_draw!(ExportStatus, GuidanceScope, PressureCost);
+crate::choice_value!(ExportStatus, GuidanceScope, PressureCost, ImportStance);
+crate::nothing_to_draw!(ExportStatus, GuidanceScope, PressureCost, ImportStance);
 
 declare_params! {
     /// A chip product (`[products.ID]`).
@@ -270,6 +286,9 @@ declare_params! {
         annual_cap_h100e: Option<f64> = Some(None), Range::AtLeast(0.0), "H100e/yr";
         /// H100e per year that ship without a licence (low-volume exception), outside the cap.
         exempt_h100e_per_year: f64 = Some(0.0), Range::AtLeast(0.0), "H100e/yr";
+        /// Share of the value of licensed sales paid to the exporting government as a licence
+        /// condition (H20 15% from 2025-08, H200 25% from 2025-12); passed on to the buyer.
+        revenue_share: f64 = Some(0.0), Range::Closed(0.0, 1.0), "share of price";
     }
 
     /// A nation's regulator role (`[regulators.NATION]`): export rules for its firms' products
@@ -292,6 +311,11 @@ declare_params! {
         licence_queue: Option<LicenceQueueFile> = Some(None), Range::Any, "";
         /// Its enforcement against diversion of its firms' chips (M9), if any.
         enforcement: Option<EnforcementFile> = Some(None), Range::Any, "";
+        /// Its own import policy (M11): stance toward buying each foreign product,
+        /// allow | discourage | ban (not listed: allow).
+        imports: PerProduct<ImportStance> = Some(PerProduct::default()), Range::Any, "";
+        /// Utility a buyer of a discouraged product loses (M11; a range is drawn per replication).
+        discourage_cost: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 50.0), "utility";
     }
     file_only {
         /// Tier of destinations not listed.
@@ -344,14 +368,32 @@ declare_params! {
 
     /// M9: the grey market at prohibited destinations (`[smuggling]`).
     pub struct SmugglingParams from SmugglingFile {
-        /// Destination's unmet demand at which the premium is the reference premium.
-        reference_gap_units: f64 = Some(100_000.0), Range::Above(0.0), "units";
-        /// Grey-market premium at the reference gap (≈0.5 in 2024–25).
+        /// Share of the destination's unmet demand met by last month's smuggled supply at which
+        /// the grey market clears at the reference premium (M9; a range is drawn).
+        reference_supply_share: UncertainFile = Some(0.1.into()), Range::Within(0.0, 1.0), "share of unmet demand";
+        /// Grey-market premium at the reference supply share (≈0.5 in 2024–25).
         premium_at_reference: f64 = Some(0.5), Range::Closed(0.0, 10.0), "share of list price";
-        /// Elasticity of the premium to the gap.
-        elasticity: f64 = Some(1.0), Range::Closed(0.0, 10.0), "";
-        /// Highest premium.
+        /// Price elasticity of the destination's demand for grey chips: the premium is
+        /// `premium_at_reference × (share / reference_supply_share)^(−1 / elasticity)` (M9; a
+        /// range is drawn).
+        demand_elasticity: UncertainFile = Some(1.0.into()), Range::Closed(0.05, 20.0), "";
+        /// Highest premium, what the destination pays when almost nothing is smuggled in.
         max_premium: f64 = Some(2.0), Range::Closed(0.0, 100.0), "share of list price";
+        /// Share of the way from last month's premium to the clearing premium that the premium
+        /// moves in a month (1: clears at once; less damps a cobweb between supply and price).
+        premium_adjustment: UncertainFile = Some(0.5.into()), Range::Closed(0.01, 1.0), "share per month";
+        /// Intermediaries entering the trade per month, per destination, for each unit of
+        /// expected margin (share of the lot's value) summed over its hubs (M9; a range is
+        /// drawn per replication).
+        entry_per_month: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 1e6), "entrants/month per unit margin";
+        /// Monthly probability that an intermediary in the trade winds up, caught or not
+        /// (M9; a range is drawn).
+        attrition_per_month: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 1.0), "share per month";
+        /// Logit weight of an entrant's choice of hub on the hub's expected margin (M9).
+        route_choice_weight: f64 = Some(5.0), Range::Closed(0.0, 1000.0), "utility per unit margin";
+        /// Utility an intermediary leaving an unprofitable hub loses by setting up in another
+        /// (M9), against leaving the trade at utility 0.
+        switching_cost: f64 = Some(1.0), Range::Closed(0.0, 100.0), "utility";
     }
 
     /// M3: a regulator's queue of licence applications per (destination, export class)
@@ -502,8 +544,6 @@ declare_params! {
     pub struct MarketParams from MarketFile {
         /// Vendor choice: weight on ln(H100e per $10k).
         price_performance_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
-        /// Vendor choice: weight on buyer alignment x vendor-home alignment.
-        alignment_weight: f64 = None, Range::Closed(0.0, 100.0), "utility";
         /// Vendor choice: weight on the expected sanction cost (share of price).
         sanction_weight: f64 = None, Range::Closed(0.0, 1000.0), "utility";
         /// Vendor choice: weight on ln(licence approval probability x expected fill rate).
@@ -541,6 +581,7 @@ impl ExportRule {
         delay_months: 0,
         annual_cap_h100e: None,
         exempt_h100e_per_year: 0.0,
+        revenue_share: 0.0,
     };
 }
 

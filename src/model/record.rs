@@ -64,6 +64,9 @@ pub enum EventKind {
     /// A regulator changed the scope of its guidance against a firm (magnitude 0 none,
     /// 1 home only, 2 global).
     Guidance,
+    /// A nation changed its stance toward buying a foreign product (M11; actor the nation,
+    /// target the product; magnitude 0 allow, 1 discourage, 2 ban).
+    ImportStance,
     /// A regulator refused licensed exports to a nation this month (magnitude H100e).
     LicenceDeny,
     /// A nation's licensed imports hit the annual cap this month (magnitude H100e refused).
@@ -101,6 +104,7 @@ impl EventKind {
         match self {
             EventKind::Timeline => "timeline",
             EventKind::Guidance => "guidance",
+            EventKind::ImportStance => "import_stance",
             EventKind::LicenceDeny => "licence_deny",
             EventKind::CapReached => "cap_reached",
             EventKind::Announce => "announce",

@@ -5,27 +5,34 @@
 //!
 //! ```text
 //! U = price_performance_weight × ln(h100e_per_unit / (price × (1 − discount) / 10⁴))
-//!   + alignment_weight × a_i × a_h − sanction_weight × sanction_share(i, f)      (M4)
+//!   − sanction_weight × sanction_share(i, f)                                     (M4)
 //!   + availability_weight × ln(approval × max(fill_rate, 0.05))
-//!   − lead_time_weight_per_month × delay + ecosystem_i[f]
+//!   − lead_time_weight_per_month × delay + ecosystem_i[f] − stance_cost(i, j)   (M11)
 //!   − power_weight × ln(power_per_h100e)      (only if nation i's data-centre capacity is modelled)
 //! ```
 //!
-//! with `discount = export_discount` for foreign buyers, and approval and delay those of a
-//! licence rule in force (else 1 and 0). A product that is prohibited, has neither stock nor
-//! a producing line, or is barred by a security agreement (M8) has `U = −∞`. Shares are a
-//! multinomial logit over `U` ([`logit_shares`]).
+//! with `discount = export_discount` for foreign buyers, the price raised by the rule's
+//! revenue share (a licence condition paid to the exporting government, passed on to the buyer:
+//! `price × (1 − discount) × (1 + revenue_share)`), and approval and delay those of a licence
+//! rule in force (else 1 and 0). The choice is commercial: price-performance,
+//! availability, software ecosystem, and the buyer's own state's stance as a cost
+//! (discourage) or a constraint (ban); political alignment does not enter it (it acts through
+//! diplomacy, M6–M8, and the states' rules). A product that is prohibited, banned by the
+//! buyer's state, has neither stock nor a producing line, or is barred by a security agreement
+//! (M8) has `U = −∞`. Shares are a multinomial logit over `U` ([`logit_shares`]).
 //!
 //! The fill rate is what a buyer expects to get of what it asks for: smoothed each month as
 //! `0.5 × last + 0.5 × shipped / requested` ([`VendorChoice::record_fill`], by allocation).
 //!
-//! Parameter paths: `market.{price_performance_weight, alignment_weight, sanction_weight,
+//! Parameter paths: `market.{price_performance_weight, sanction_weight,
 //! availability_weight, lead_time_weight_per_month, power_weight}`, `nations.*.ecosystem.FIRM`,
-//! `firms.*.export_discount`, `products.*.price_usd`, `products.*.h100e_per_unit`,
+//! `regulators.*.{imports, discourage_cost}` (M11), `firms.*.export_discount`,
+//! `regulators.*.tiers.*.*.revenue_share`, `products.*.price_usd`, `products.*.h100e_per_unit`,
 //! `products.*.power_per_h100e`, `nations.*.datacentre_mw`.
 
 use super::export_rules::RulesInForce;
 use super::guidance::sanction_share;
+use super::imports::stance_cost;
 use super::index::Grid;
 use super::params::{ExportStatus, Params};
 use super::supply::Supply;
@@ -70,19 +77,14 @@ impl VendorChoice {
     }
 
     /// Utility of product `j` to nation `i`; `−∞` if it cannot be bought.
-    pub fn utility(
-        &self,
-        rules: &RulesInForce,
-        supply: &Supply,
-        alignment: &[f64],
-        i: usize,
-        j: usize,
-    ) -> f64 {
+    pub fn utility(&self, rules: &RulesInForce, supply: &Supply, i: usize, j: usize) -> f64 {
         let p = rules.params();
         let prod = &p.products[j];
         let firm = &p.firms[prod.vendor];
         let rule = rules.get(j, i);
+        let stance = stance_cost(p, i, j);
         if rule.status == ExportStatus::Prohibited
+            || stance == f64::INFINITY
             || !supply.available(p, j)
             || rules.diplomacy().barred(i, prod.vendor, p)
         {
@@ -94,9 +96,8 @@ impl VendorChoice {
         } else {
             firm.export_discount
         };
-        let price = prod.price_usd * (1.0 - discount);
+        let price = prod.price_usd * (1.0 - discount) * (1.0 + rule.revenue_share);
         let price_performance = math::ln(prod.h100e_per_unit.value() / (price / 1e4));
-        let alignment = alignment[i] * alignment[firm.home];
         let (approval, delay) = match rule.status {
             ExportStatus::Licence => (rule.approval_probability, rule.delay_months as f64),
             _ => (1.0, 0.0),
@@ -108,24 +109,19 @@ impl VendorChoice {
         } else {
             0.0
         };
-        m.price_performance_weight * price_performance + m.alignment_weight * alignment
+        m.price_performance_weight * price_performance
             - m.power_weight * power
             - m.sanction_weight * sanction_share(p, i, prod.vendor)
             + m.availability_weight * availability
             - m.lead_time_weight_per_month * delay
             + p.nations[i].ecosystem[prod.vendor]
+            - stance
     }
 
     /// Nation `i`'s shares of demand per product (all zero when nothing can be bought).
-    pub fn shares(
-        &mut self,
-        rules: &RulesInForce,
-        supply: &Supply,
-        alignment: &[f64],
-        i: usize,
-    ) -> &[f64] {
+    pub fn shares(&mut self, rules: &RulesInForce, supply: &Supply, i: usize) -> &[f64] {
         for j in 0..self.utilities.len() {
-            self.utilities[j] = self.utility(rules, supply, alignment, i, j);
+            self.utilities[j] = self.utility(rules, supply, i, j);
         }
         logit_shares(&self.utilities, &mut self.shares);
         &self.shares
@@ -152,16 +148,14 @@ pub fn logit_shares(utilities: &[f64], shares: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::alignment::Alignment;
     use crate::model::diplomacy::Diplomacy;
-    use crate::model::fixture::{self, ASCEND, CHN, H100, MYS};
+    use crate::model::fixture::{self, ASCEND, CHN, H100, MYS, USA};
+    use crate::model::params::ExportRule;
 
     fn shares(p: &Params, i: usize) -> Vec<f64> {
-        let (d, s, a) = (Diplomacy::new(p), Supply::new(p, 1), Alignment::new(p));
+        let (d, s) = (Diplomacy::new(p), Supply::new(p, 1));
         let rules = RulesInForce::new(p, &d, 0);
-        VendorChoice::new(p)
-            .shares(&rules, &s, a.values(), i)
-            .to_vec()
+        VendorChoice::new(p).shares(&rules, &s, i).to_vec()
     }
 
     #[test]
@@ -193,18 +187,55 @@ mod tests {
     }
 
     #[test]
+    fn the_buyers_own_state_discourages_at_a_cost_and_bans_outright() {
+        use crate::model::params::{ImportStance, Uncertain};
+        let mut p = fixture::params();
+        p.regulators[0].rules[CHN][0] = ExportRule::ALLOWED;
+        let open = shares(&p, CHN)[H100];
+        assert!(open > 0.0);
+        p.regulators[1].imports[H100] = ImportStance::Discourage;
+        p.regulators[1].discourage_cost = Uncertain::Fixed(3.0);
+        let discouraged = shares(&p, CHN)[H100];
+        assert!(discouraged < 0.2 * open, "{discouraged} vs {open}");
+        assert!(discouraged > 0.0);
+        // Only China's buyers heed China's stance.
+        let mys = shares(&p, MYS)[H100];
+        p.regulators[1].imports[H100] = ImportStance::Ban;
+        assert_eq!(shares(&p, CHN)[H100], 0.0);
+        assert_eq!(shares(&p, MYS)[H100], mys);
+    }
+
+    #[test]
+    fn a_revenue_share_on_the_licence_raises_the_price() {
+        let mut p = fixture::params();
+        let before = shares(&p, MYS)[H100];
+        p.regulators[0].rules[MYS][0].revenue_share = 0.25;
+        let after = shares(&p, MYS)[H100];
+        assert!(after < before, "{after} vs {before}");
+    }
+
+    #[test]
+    fn alignment_does_not_enter_the_choice() {
+        let mut p = fixture::params();
+        let before = shares(&p, MYS);
+        p.nations[MYS].alignment = -1.0;
+        p.nations[USA].alignment = 1.0;
+        assert_eq!(shares(&p, MYS), before);
+    }
+
+    #[test]
     fn no_supply_or_a_poor_fill_rate_lowers_the_share() {
         let mut p = fixture::params();
-        let (d, a) = (Diplomacy::new(&p), Alignment::new(&p));
+        let d = Diplomacy::new(&p);
         let s = Supply::new(&p, 1);
         let rules = RulesInForce::new(&p, &d, 0);
         let mut v = VendorChoice::new(&p);
-        let before = v.shares(&rules, &s, a.values(), MYS)[H100];
+        let before = v.shares(&rules, &s, MYS)[H100];
         for _ in 0..5 {
             v.record_fill(MYS, H100, 100, 0);
         }
         assert!((v.fill_rate(MYS, H100) - 1.0 / 32.0).abs() < 1e-12);
-        assert!(v.shares(&rules, &s, a.values(), MYS)[H100] < before);
+        assert!(v.shares(&rules, &s, MYS)[H100] < before);
         p.products[H100].capacity_units_per_month = 0.0;
         assert_eq!(shares(&p, MYS)[H100], 0.0);
     }

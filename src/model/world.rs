@@ -18,6 +18,7 @@ use super::diplomacy::Diplomacy;
 use super::export_rules::{ExportRules, RulesInForce};
 use super::flows::Flows;
 use super::guidance::scope_code;
+use super::imports::stance_code;
 use super::ledger::{self, Imbalance, Places};
 use super::licence_queue::LicenceQueue;
 use super::params::Params;
@@ -142,8 +143,8 @@ impl<'s> World<'s> {
         let p = &self.params[self.current];
         // Decide (reads start-of-month state only): M2 demand, M4/M5 vendor choice.
         let rules = RulesInForce::new(p, &self.diplomacy, t);
-        let (supply, alignment) = (&self.supply, &self.alignment);
-        (self.demand).place_orders(&rules, supply, alignment, &mut self.choice, &mut self.flows);
+        let supply = &self.supply;
+        (self.demand).place_orders(&rules, supply, &mut self.choice, &mut self.flows);
         // Resolve.
         self.supply.produce(p, t, &mut self.flows);
         let orders = self.demand.orders();
@@ -199,6 +200,25 @@ impl<'s> World<'s> {
                 }
             }
             self.log_guidance_changes(before, t, events);
+            self.log_import_stance_changes(before, t, events);
+        }
+    }
+
+    /// M11: an `import_stance` event for every (nation, product) whose stance changed.
+    fn log_import_stance_changes(&self, before: usize, t: u32, events: &mut Vec<Event>) {
+        let (old, new) = (&self.params[before], &self.params[self.current]);
+        for (r_old, r_new) in old.regulators.iter().zip(&new.regulators) {
+            for (j, (a, b)) in r_old.imports.iter().zip(&r_new.imports).enumerate() {
+                if a != b {
+                    events.push(Event {
+                        month: t,
+                        actor: Party::Nation(r_new.nation),
+                        target: Party::Product(j),
+                        kind: EventKind::ImportStance,
+                        magnitude: stance_code(*b),
+                    });
+                }
+            }
         }
     }
 
@@ -255,6 +275,11 @@ impl<'s> World<'s> {
                     self.flows.export_units[prod.vendor] += shipped;
                 }
                 let s = self.export.settle(&rules, i, j, shipped);
+                let rule = rules.get(j, i);
+                if rule.revenue_share > 0.0 {
+                    let paid = s.licensed as f64 * prod.price_usd * rule.revenue_share;
+                    self.flows.revenue_share_usd[prod.home] += paid;
+                }
                 let flows = &mut self.flows;
                 self.stock.ship(t, i, j, h, s.exempt, 0, flows);
                 self.stock
@@ -289,7 +314,8 @@ impl<'s> World<'s> {
                 self.diplomacy.cut_licences(r, hub.nation, cut, until);
             }
         }
-        self.hubs.update_gaps(&self.flows);
+        self.hubs.enter(p);
+        self.hubs.clear_market(p, &self.flows);
     }
 
     fn check_ledger(&self, t: u32) -> Result<(), LedgerViolation> {

@@ -141,6 +141,36 @@ fn metric_info(metric: &str) -> Option<MetricInfo> {
             STOCK_R,
             "intermediaries free to trade (not barred)",
         ),
+        "hub_entrants" => m(
+            "count",
+            FLOW_M,
+            FLOW_R,
+            "intermediaries that entered the trade through the hub (M9)",
+        ),
+        "hub_exits" => m(
+            "count",
+            FLOW_M,
+            FLOW_R,
+            "intermediaries that left the hub: caught, idle too long, or gone to another hub (M9)",
+        ),
+        "hub_grey_premium_usd_per_unit" => m(
+            "USD/unit",
+            "price during the month",
+            "price in the last month",
+            "grey-market premium over list a smuggled chip fetches at the hub's destination (M9)",
+        ),
+        "hub_route_share" => m(
+            "share",
+            "ratio over the month",
+            "ratio in the last month",
+            "the hub's share of all chips diverted to its destination (M9)",
+        ),
+        "licence_revenue_share_usd" => m(
+            "USD",
+            FLOW_M,
+            FLOW_R,
+            "revenue share the exporting government took on licensed sales to the nation (M3)",
+        ),
         "diverted_in_h100e" => m(
             "H100e",
             FLOW_M,
@@ -159,11 +189,12 @@ fn metric_info(metric: &str) -> Option<MetricInfo> {
 
 /// Every event kind, in the order the dictionary lists them (`event_info` matches them all, so
 /// a new kind cannot be left undocumented).
-pub const EVENT_KINDS: [EventKind; 18] = {
+pub const EVENT_KINDS: [EventKind; 19] = {
     use EventKind::*;
     [
         Timeline,
         Guidance,
+        ImportStance,
         LicenceDeny,
         CapReached,
         Announce,
@@ -242,6 +273,12 @@ pub fn event_info(kind: EventKind) -> (&'static str, &'static str, &'static str,
             "H100e refused this month",
             "licensed exports refused this month (M3); the denied_h100e series holds the same \
              (written only with --events)",
+        ),
+        ImportStance => (
+            "importing nation",
+            "product",
+            "stance code (0 allow, 1 discourage, 2 ban)",
+            "the nation changed its stance toward its firms buying this foreign product (M11)",
         ),
         LicenceGrant => (
             "regulating nation",

@@ -2,10 +2,11 @@
 //! premium at the prohibited destination, and where the imported units end up.
 //!
 //! Code for `docs/model.md` § M9 (the agents are [`super::intermediaries`]). In the month:
-//! 1. **Request** (during allocation, M1): the premium at the destination is
-//!    [`grey_market_premium`] of its unmet demand *last month* net of what was smuggled in
-//!    (two-phase; before any supply, its whole monthly demand); utilisation is
-//!    `min(1, premium / (premium_at_reference × list price))` (1 with no reference premium);
+//! 1. **Request** (during allocation, M1): the premium at the destination is the one the grey
+//!    market cleared at *last month* (step 4; two-phase; before any supply,
+//!    `premium_at_reference`, the level of 2024–25), times the hub product's list price;
+//!    utilisation is `min(1, premium / (premium_at_reference × list price))` (1 with no
+//!    reference premium);
 //!    the hub asks for `floor(free intermediaries' capacity × utilisation)`, bounded by its
 //!    licence room (M3, [`crate::model::export_rules::ExportRules::hub_room`]). It is served
 //!    at priority 1 with the nations' unreserved claims.
@@ -16,14 +17,34 @@
 //!    units reach the destination (`divert` event), seized units are held (`seizure` event); a
 //!    detection makes the regulator cut the hub's licences by `response_licence_cut` for
 //!    `response_months` (applied by the world).
-//! 3. **Gap**: the destination's unmet demand for next month's premium is
-//!    `max(0, denied + unfilled − diverted in)`.
+//! 3. **Entry and route choice** ([`Hubs::enter`], after every hub has stepped): each hub's
+//!    expected margin `m_h` is that of a median lot of its largest population
+//!    ([`super::intermediaries::Population::expected_margin`]: premium, detection odds at this
+//!    month's hazard incl. the hub's permit regime, penalty). Per destination,
+//!    `Poisson(entry_per_month × max_h m_h)` intermediaries enter (entry rises with the profit
+//!    of the best route); each picks a hub by logit over the hubs with `m_h > 0`, weight
+//!    `exp(route_choice_weight × m_h)`, and a population in it in proportion to the
+//!    populations' starting counts. Each intermediary that left a hub this month because
+//!    diverting did not pay chooses again among the other hubs, at weight
+//!    `exp(route_choice_weight × m_h − switching_cost)`, against leaving the trade (weight 1).
+//!    Enforcement or a permit regime in one hub thus moves entrants and movers to the others.
+//! 4. **Clearing** ([`Hubs::clear_market`]): the grey market at each destination clears on a
+//!    downward-sloping demand for grey chips. With `Q` the H100e smuggled in this month and
+//!    `G = denied + unfilled` its unmet legal demand, the clearing premium is
+//!    [`clearing_premium`]`(Q / G)` — `premium_at_reference × ((Q / G) / reference_supply_share)
+//!    ^(−1 / demand_elasticity)`, at most `max_premium` (reached only when almost nothing is
+//!    smuggled in), 0 when nothing is unmet — and the premium moves `premium_adjustment` of
+//!    the way to it: `π ← π + λ (π* − π)`. More smuggled supply lowers the premium, the margin
+//!    and entry, so the trade's size settles where entry balances exits. Grey chips bought
+//!    feed back into demand: they meet part of the destination's backlog (M2).
 //!
 //! Parameter paths: `hubs.*.{nation, destination, product, permit_regime}`,
-//! `hubs.*.populations.*.*`, `smuggling.{reference_gap_units, premium_at_reference,
-//! elasticity, max_premium}`, `regulators.*.enforcement.*`.
+//! `hubs.*.populations.*.*`, `smuggling.{reference_supply_share, premium_at_reference,
+//! demand_elasticity, max_premium, premium_adjustment, entry_per_month, route_choice_weight,
+//! switching_cost}`, `regulators.*.enforcement.*`.
 
-use super::intermediaries::{HubConditions, Population, PopulationMonth, grey_market_premium};
+use super::intermediaries::{HubConditions, Population, PopulationMonth, clearing_premium};
+use crate::math;
 use crate::model::export_rules::{ExportRules, RulesInForce};
 use crate::model::flows::Flows;
 use crate::model::params::{HubParams, Params};
@@ -37,14 +58,20 @@ pub struct Hubs {
     granted: Vec<u64>,
     /// This month's premium per hub, USD per unit.
     premium: Vec<f64>,
-    /// Each nation's unmet demand last month net of smuggled supply (H100e).
-    gap_h100e: Vec<f64>,
+    /// The grey premium at each nation as it cleared last month, share of list price.
+    premium_share: Vec<f64>,
     /// Units per product diverted to prohibited destinations, and seized, so far.
     diverted: Vec<u64>,
     seized: Vec<u64>,
     /// H100e diverted into each nation this month, and units over the run.
     diverted_in_h100e: Vec<f64>,
     diverted_in_units_total: Vec<u64>,
+    /// Units diverted into each nation this month (for route shares).
+    diverted_in_units: Vec<u64>,
+    /// Entry and route choice per destination nation.
+    entry_rng: Vec<Stream>,
+    /// Scratch: expected margin per hub this month.
+    margin: Vec<f64>,
 }
 
 /// One hub's month as the world needs it.
@@ -67,12 +94,17 @@ impl Hubs {
                 .collect(),
             granted: vec![0; nh],
             premium: vec![0.0; nh],
-            // Before any supply, a nation's whole monthly demand is unmet.
-            gap_h100e: p.nations.iter().map(|n| n.demand_h100e_per_month).collect(),
+            // The market starts at the premium of 2024–25.
+            premium_share: vec![p.smuggling.premium_at_reference; nn],
             diverted: vec![0; np],
             seized: vec![0; np],
             diverted_in_h100e: vec![0.0; nn],
             diverted_in_units_total: vec![0; nn],
+            diverted_in_units: vec![0; nn],
+            entry_rng: (0..nn)
+                .map(|i| stream(rep_seed, Purpose::Entry, i))
+                .collect(),
+            margin: vec![0.0; nh],
         }
     }
 
@@ -81,11 +113,11 @@ impl Hubs {
         let p = rules.params();
         let hub = &p.hubs[h];
         // Intermediaries import more when the destination pays more: utilisation is the
-        // premium over its reference level, capped at full capacity. With the gap net of last
-        // month's smuggling, a hub that diverts less leaves a higher premium for the others
-        // (the balloon effect).
+        // premium over its reference level, capped at full capacity. With the premium cleared
+        // on last month's smuggled supply, a hub that diverts less leaves a higher premium for
+        // the others (the balloon effect).
         let list = p.products[hub.product].price_usd;
-        let premium_now = premium(p, hub.product, self.gap_h100e[hub.destination]);
+        let premium_now = self.premium_share[hub.destination] * list;
         self.premium[h] = premium_now;
         let reference = p.smuggling.premium_at_reference * list;
         let utilisation = if reference > 0.0 {
@@ -108,6 +140,7 @@ impl Hubs {
     /// Starts the month's transshipment: nothing diverted in yet.
     pub fn begin_transship(&mut self) {
         self.diverted_in_h100e.iter_mut().for_each(|x| *x = 0.0);
+        self.diverted_in_units.iter_mut().for_each(|x| *x = 0);
     }
 
     /// Hub `h`'s intermediaries import what they were granted and divert some of it (step 2).
@@ -115,20 +148,7 @@ impl Hubs {
         let hub = &p.hubs[h];
         let j = hub.product;
         let prod = &p.products[j];
-        let enforcement = prod
-            .regulator
-            .and_then(|r| p.regulators[r].enforcement.as_ref());
-        let conditions = HubConditions {
-            import_allowance_units: self.granted[h],
-            unit_value_usd: prod.price_usd,
-            premium_usd_per_unit: self.premium[h],
-            enforcement_effort: enforcement.map_or(0.0, |e| e.effort),
-            enforcement_capacity_cases: enforcement.map_or(0.0, |e| e.capacity_cases),
-            permit_regime: hub.permit_regime,
-            permit_hazard: enforcement.map_or(0.0, |e| e.permit_hazard),
-            fine_per_violation_usd: enforcement.map_or(0.0, |e| e.fine_per_violation_usd),
-            penalty_value_multiple: enforcement.map_or(0.0, |e| e.penalty_value_multiple),
-        };
+        let conditions = self.conditions(p, h);
         let m = self.hubs[h].step(t, self.granted[h], conditions);
         let returned_units = self.granted[h] - m.imported_units;
         self.granted[h] = 0;
@@ -137,6 +157,7 @@ impl Hubs {
         self.seized[j] += m.seized_units;
         self.diverted_in_h100e[hub.destination] += m.diverted_units as f64 * unit;
         self.diverted_in_units_total[hub.destination] += m.diverted_units;
+        self.diverted_in_units[hub.destination] += m.diverted_units;
         let event = |actor, target, kind, units: u64| Event {
             month: t,
             actor: Party::Nation(actor),
@@ -167,12 +188,180 @@ impl Hubs {
         }
     }
 
-    /// Each nation's unmet demand net of smuggled supply, for next month's premium (step 3).
-    pub fn update_gaps(&mut self, flows: &Flows) {
-        for (i, gap) in self.gap_h100e.iter_mut().enumerate() {
-            *gap = (flows.denied_h100e[i] + flows.unfilled_h100e[i] - self.diverted_in_h100e[i])
-                .max(0.0);
+    /// What hub `h`'s intermediaries face this month: its grant, premium and enforcement.
+    fn conditions(&self, p: &Params, h: usize) -> HubConditions {
+        let hub = &p.hubs[h];
+        let prod = &p.products[hub.product];
+        let enforcement = prod
+            .regulator
+            .and_then(|r| p.regulators[r].enforcement.as_ref());
+        HubConditions {
+            import_allowance_units: self.granted[h],
+            unit_value_usd: prod.price_usd,
+            premium_usd_per_unit: self.premium[h],
+            enforcement_effort: enforcement.map_or(0.0, |e| e.effort),
+            enforcement_capacity_cases: enforcement.map_or(0.0, |e| e.capacity_cases),
+            permit_regime: hub.permit_regime,
+            permit_hazard: enforcement.map_or(0.0, |e| e.permit_hazard),
+            fine_per_violation_usd: enforcement.map_or(0.0, |e| e.fine_per_violation_usd),
+            penalty_value_multiple: enforcement.map_or(0.0, |e| e.penalty_value_multiple),
+            attrition: p.smuggling.attrition_per_month.value(),
         }
+    }
+
+    /// Entry and route choice (step 3 of the module doc), after every hub has stepped.
+    pub fn enter(&mut self, p: &Params) {
+        for (h, hub) in self.hubs.iter().enumerate() {
+            let c = self.conditions(p, h);
+            // The margin a typical entrant expects: that of the hub's largest population.
+            self.margin[h] = hub
+                .populations
+                .iter()
+                .max_by_key(|x| x.params().count)
+                .map_or(0.0, |x| x.expected_margin(&c));
+        }
+        let s = &p.smuggling;
+        let nh = p.hubs.len();
+        for d in 0..p.nations.len() {
+            let serves = |h: &usize| p.hubs[*h].destination == d && self.margin[*h] > 0.0;
+            let best = (0..nh)
+                .filter(serves)
+                .map(|h| self.margin[h])
+                .fold(0.0, f64::max);
+            if best <= 0.0 {
+                continue;
+            }
+            // New entrants: as many as the best route's margin calls for, each choosing a hub.
+            let n = math::poisson(&mut self.entry_rng[d], s.entry_per_month.value() * best);
+            for _ in 0..n {
+                let u = math::unit(&mut self.entry_rng[d]);
+                if let Some(h) = self.pick_hub(p, d, None, s.route_choice_weight, 0.0, u) {
+                    self.admit(h, d);
+                }
+            }
+            // Intermediaries that left an unprofitable hub this month may move to another one,
+            // at a switching cost, or leave the trade (utility 0).
+            for from in 0..nh {
+                let hub = &self.hubs[from];
+                if p.hubs[from].destination != d {
+                    continue;
+                }
+                let movers = hub.month.exits - hub.month.detections - hub.month.retired;
+                for _ in 0..movers {
+                    let u = math::unit(&mut self.entry_rng[d]);
+                    let cost = s.switching_cost;
+                    if let Some(h) = self.pick_hub(p, d, Some(from), s.route_choice_weight, cost, u)
+                    {
+                        self.admit(h, d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A hub for an intermediary bound for destination `d`, by logit over the hubs with a
+    /// positive margin (weight `exp(weight × margin − cost)`, `cost` for hubs other than
+    /// `from`), with leaving the trade as an option of weight 1 when `from` is given; `u` is the
+    /// uniform draw.
+    fn pick_hub(
+        &self,
+        p: &Params,
+        d: usize,
+        from: Option<usize>,
+        weight: f64,
+        cost: f64,
+        u: f64,
+    ) -> Option<usize> {
+        let w = |h: usize| {
+            if p.hubs[h].destination != d || self.margin[h] <= 0.0 || Some(h) == from {
+                0.0
+            } else {
+                math::exp(weight * self.margin[h] - if from.is_some() { cost } else { 0.0 })
+            }
+        };
+        let outside = if from.is_some() { 1.0 } else { 0.0 };
+        let total: f64 = outside + (0..p.hubs.len()).map(w).sum::<f64>();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut left = u * total - outside;
+        if left < 0.0 {
+            return None;
+        }
+        let mut chosen = None;
+        for h in 0..p.hubs.len() {
+            let x = w(h);
+            if x > 0.0 {
+                chosen = Some(h);
+                left -= x;
+                if left < 0.0 {
+                    break;
+                }
+            }
+        }
+        chosen
+    }
+
+    /// One intermediary enters hub `h` (bound for `d`), in a population chosen in proportion
+    /// to the populations' starting counts.
+    fn admit(&mut self, h: usize, d: usize) {
+        let rng = &mut self.entry_rng[d];
+        let hub = &mut self.hubs[h];
+        let counts: usize = hub.populations.iter().map(|x| x.params().count).sum();
+        let mut v = (math::unit(rng) * counts as f64) as usize;
+        let last = hub.populations.len() - 1;
+        for (k, pop) in hub.populations.iter_mut().enumerate() {
+            let c = pop.params().count;
+            if v < c || k == last {
+                pop.enter(1, rng);
+                break;
+            }
+            v -= c;
+        }
+        hub.month.entrants += 1;
+        hub.total.entrants += 1;
+    }
+
+    /// Intermediaries in the trade in hub `h` now.
+    pub fn active_intermediaries(&self, h: usize) -> usize {
+        self.hubs[h].populations.iter().map(|x| x.active()).sum()
+    }
+
+    /// Share of the units diverted into hub `h`'s destination this month that went through it.
+    pub fn route_share(&self, p: &Params, h: usize) -> f64 {
+        let total = self.diverted_in_units[p.hubs[h].destination];
+        if total == 0 {
+            0.0
+        } else {
+            self.hubs[h].month.diverted_units as f64 / total as f64
+        }
+    }
+
+    /// Clears the grey market at every nation on this month's smuggled supply against its
+    /// unmet legal demand, for next month's premium (step 4).
+    pub fn clear_market(&mut self, p: &Params, flows: &Flows) {
+        let s = &p.smuggling;
+        let lambda = s.premium_adjustment.value();
+        for (i, premium) in self.premium_share.iter_mut().enumerate() {
+            let unmet = flows.denied_h100e[i] + flows.unfilled_h100e[i];
+            let target = if unmet > 0.0 {
+                clearing_premium(
+                    self.diverted_in_h100e[i] / unmet,
+                    s.reference_supply_share.value(),
+                    s.premium_at_reference,
+                    s.demand_elasticity.value(),
+                    s.max_premium,
+                )
+            } else {
+                0.0
+            };
+            *premium += lambda * (target - *premium);
+        }
+    }
+
+    /// The grey premium at `nation` for next month, share of list price.
+    pub fn premium_share(&self, nation: usize) -> f64 {
+        self.premium_share[nation]
     }
 
     /// H100e diverted into each nation this month.
@@ -275,27 +464,12 @@ impl Hub {
     }
 }
 
-/// The premium (USD per unit) of `product` at the destination whose unmet demand this month is
-/// `gap_h100e`.
-pub fn premium(p: &Params, product: usize, gap_h100e: f64) -> f64 {
-    let s = &p.smuggling;
-    let prod = &p.products[product];
-    let gap_units = gap_h100e / prod.h100e_per_unit.value();
-    grey_market_premium(
-        prod.price_usd,
-        gap_units,
-        s.reference_gap_units,
-        s.premium_at_reference,
-        s.elasticity,
-        s.max_premium,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::diplomacy::Diplomacy;
     use crate::model::fixture::{self, CHN, H100, MYS};
+    use crate::model::params::Uncertain;
     use crate::model::smuggling::PopulationParams;
 
     /// The fixture with a hub in MYS diverting h100s to CHN: 100 shell buyers of ≈10 units.
@@ -316,7 +490,7 @@ mod tests {
                     risk_appetite_beta: 2.0,
                     max_divert_fraction: 1.0,
                     volume_scale_units: 50.0,
-                    ban_months: 12,
+                    exit_after_idle_months: 3,
                 },
             )],
         });
@@ -329,22 +503,46 @@ mod tests {
         hubs.request(0, &rules, &mut ExportRules::new(p, 1))
     }
 
+    /// Diverts what is granted `units` in month 0 and returns the diverted units.
+    fn divert(p: &Params, hubs: &mut Hubs, units: u64) -> u64 {
+        request(p, hubs);
+        hubs.grant(0, units);
+        hubs.begin_transship();
+        hubs.step(p, 0, 0, &mut Vec::new()).month.diverted_units
+    }
+
     #[test]
-    fn premium_rises_with_the_gap_and_drives_the_request() {
-        let p = with_hub();
-        let (low, high) = (premium(&p, H100, 500.0), premium(&p, H100, 1000.0));
-        assert!(0.0 < low && low < high, "{low} {high}");
-        assert_eq!(premium(&p, H100, 0.0), 0.0);
+    fn premium_clears_on_smuggled_supply_and_drives_the_request() {
+        let mut p = with_hub();
+        let list = p.products[H100].price_usd;
         let mut hubs = Hubs::new(&p, 1);
-        // CHN's whole demand (400) is the first gap: premium at 40% of reference.
-        let r = request(&p, &mut hubs);
-        assert!((390..=410).contains(&r), "{r}");
+        // The market starts at the reference premium: full utilisation of 100 × 10 units.
+        assert_eq!(request(&p, &mut hubs), 1000);
+        assert_eq!(hubs.premium(0), 0.5 * list);
+        // Nothing unmet: no premium, no request.
+        hubs.clear_market(&p, &Flows::new(3, 2));
+        assert_eq!(request(&p, &mut hubs), 0);
+        // Unmet demand and nothing smuggled in: the highest premium.
         let mut flows = Flows::new(3, 2);
         flows.denied_h100e[CHN] = 5000.0;
-        hubs.update_gaps(&flows);
-        assert_eq!(request(&p, &mut hubs), 1000);
-        hubs.update_gaps(&Flows::new(3, 2));
-        assert_eq!(request(&p, &mut hubs), 0);
+        hubs.clear_market(&p, &flows);
+        assert_eq!(hubs.premium_share(CHN), 2.0);
+        // Smuggled supply at the reference share (0.1) of unmet demand: the reference premium;
+        // at twice that share (unit elasticity) half of it, and the hub asks for half.
+        let d = divert(&p, &mut hubs, 1000);
+        assert!(d > 0);
+        flows.denied_h100e[CHN] = 10.0 * d as f64;
+        hubs.clear_market(&p, &flows);
+        assert!((hubs.premium_share(CHN) - 0.5).abs() < 1e-12);
+        flows.denied_h100e[CHN] = 5.0 * d as f64;
+        hubs.clear_market(&p, &flows);
+        assert!((hubs.premium_share(CHN) - 0.25).abs() < 1e-12);
+        assert!((495..=505).contains(&request(&p, &mut hubs)));
+        // Partial adjustment: the premium moves only part of the way to the clearing level.
+        p.smuggling.premium_adjustment = Uncertain::Fixed(0.5);
+        flows.denied_h100e[CHN] = 10.0 * d as f64;
+        hubs.clear_market(&p, &flows);
+        assert!((hubs.premium_share(CHN) - 0.375).abs() < 1e-12);
     }
 
     #[test]
@@ -354,9 +552,6 @@ mod tests {
         rule.annual_cap_h100e = Some(50.0);
         rule.exempt_h100e_per_year = 1.2; // 100 consignees × 1.2 / 12 = 10 units
         let mut hubs = Hubs::new(&p, 1);
-        let mut flows = Flows::new(3, 2);
-        flows.denied_h100e[CHN] = 5000.0;
-        hubs.update_gaps(&flows);
         assert_eq!(request(&p, &mut hubs), 60);
     }
 
@@ -364,9 +559,6 @@ mod tests {
     fn granted_units_are_imported_or_returned_and_diversion_is_logged() {
         let p = with_hub();
         let mut hubs = Hubs::new(&p, 1);
-        let mut flows = Flows::new(3, 2);
-        flows.denied_h100e[CHN] = 5000.0;
-        hubs.update_gaps(&flows);
         request(&p, &mut hubs);
         hubs.grant(0, 2000);
         hubs.begin_transship();
@@ -383,10 +575,12 @@ mod tests {
         assert_eq!(hubs.diverted_and_seized(H100), (m.diverted_units, 0));
         assert_eq!(events[0].kind, EventKind::Divert);
         assert_eq!(hubs.intermediaries(0), 100);
-        // What was smuggled in closes the gap for next month.
+        // Smuggled supply that meets all unmet demand (10× the reference share) cuts the
+        // premium to a tenth of the reference, and the request with it.
         let mut flows = Flows::new(3, 2);
         flows.denied_h100e[CHN] = m.diverted_units as f64;
-        hubs.update_gaps(&flows);
-        assert_eq!(request(&p, &mut hubs), 0);
+        hubs.clear_market(&p, &flows);
+        assert!((hubs.premium_share(CHN) - 0.05).abs() < 1e-12);
+        assert!((95..=105).contains(&request(&p, &mut hubs)));
     }
 }

@@ -9,7 +9,7 @@
 //! `r ~ Beta(alpha, beta)`. Each month, in index order (so the result never depends on
 //! threads):
 //!
-//! 1. **Import.** Intermediaries that are not barred share the hub's legal allowance pro rata
+//! 1. **Import.** Intermediaries in the trade share the hub's legal allowance pro rata
 //!    to what they want (cumulative rounding to whole units, so nothing is lost to rounding):
 //!    their size if they found diverting worthwhile last month, else only
 //!    their legitimate share `(1 − max_divert_fraction) × size` (a shell that cannot smuggle
@@ -27,11 +27,21 @@
 //!    `penalty(d) = max(fine_per_violation, penalty_value_multiple × d × unit value)`
 //!    (BIS: the greater of $374,474 or twice the transaction value).
 //! 3. **Detect.** A diverter is caught with probability `p(d)` (one draw): the shipment is
-//!    seized, the fine charged, the intermediary barred for `ban_months`. Otherwise the units
-//!    reach the destination. Undiverted imports are sold in the hub (retained).
+//!    seized, the fine charged, and the intermediary leaves the trade (its slot is vacant).
+//!    Otherwise the units reach the destination. Undiverted imports are sold in the hub
+//!    (retained).
+//! 4. **Exit.** An intermediary for which diverting did not pay for `exit_after_idle_months`
+//!    consecutive months leaves the trade; one still in it winds up with probability
+//!    `smuggling.attrition_per_month` (one draw; shells are set up for a few shipments), so
+//!    exits grow with the trade's size and entry settles where it balances them.
+//! 5. **Enter** ([`Population::enter`], called by the hubs with the month's entrants, see
+//!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
+//!    first; there is no fixed pool that runs dry, and no ban that expires.
 //!
-//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 11 bytes per
-//! intermediary (size f32, risk appetite f32, barred-until month u16, diverting flag u8).
+//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 12 bytes per
+//! intermediary slot (size f32, risk appetite f32, state u16, diverting flag u8, idle months
+//! u8), struct-of-arrays, reserved at twice the starting count so the monthly loop does not
+//! allocate while the population stays below that.
 
 use rand::{Rng, RngExt};
 
@@ -59,8 +69,9 @@ declare_params! {
         /// Monthly diverted volume that doubles the detection hazard ("without rousing
         /// suspicion").
         volume_scale_units: f64 = None, Range::Above(0.0), "units", AtStart;
-        /// Months a caught intermediary is barred from trading.
-        ban_months: u32 = None, Range::Closed(0.0, 1200.0), "months", AtStart;
+        /// Consecutive months in which diverting does not pay after which an intermediary
+        /// leaves the trade (its slot is free for an entrant).
+        exit_after_idle_months: u32 = Some(3), Range::Closed(1.0, 255.0), "months", AtStart;
     }
 }
 
@@ -81,6 +92,9 @@ pub struct HubConditions {
     pub permit_hazard: f64,
     pub fine_per_violation_usd: f64,
     pub penalty_value_multiple: f64,
+    /// Monthly probability that an intermediary in the trade winds up (shells are set up for
+    /// a few shipments), caught or not.
+    pub attrition: f64,
 }
 
 /// A population's month, in units and counts.
@@ -93,8 +107,12 @@ pub struct PopulationMonth {
     pub detections: u64,
     /// Intermediaries that diverted (caught or not).
     pub active_diverters: u64,
-    /// Intermediaries barred this month.
-    pub barred: u64,
+    /// Intermediaries that left the trade this month (caught, or diverting did not pay).
+    pub exits: u64,
+    /// Intermediaries that entered the trade this month.
+    pub entrants: u64,
+    /// Intermediaries that wound up this month (attrition; counted in `exits`).
+    pub retired: u64,
     pub fines_usd: u64,
 }
 
@@ -106,7 +124,9 @@ impl std::ops::AddAssign for PopulationMonth {
         self.seized_units += o.seized_units;
         self.detections += o.detections;
         self.active_diverters += o.active_diverters;
-        self.barred += o.barred;
+        self.exits += o.exits;
+        self.entrants += o.entrants;
+        self.retired += o.retired;
         self.fines_usd += o.fines_usd;
     }
 }
@@ -116,14 +136,20 @@ pub struct Population {
     params: PopulationParams,
     size: Vec<f32>,
     risk: Vec<f32>,
-    /// Month index from which the intermediary may trade again.
-    barred_until: Vec<u16>,
+    /// 0 in the trade, `GONE` when the slot is vacant.
+    state: Vec<u16>,
     /// 1 if diverting was worthwhile last month (it then imports at full size).
     diverting: Vec<u8>,
+    /// Consecutive months in which diverting did not pay.
+    idle: Vec<u8>,
+    /// Slots of intermediaries that left (caught or unprofitable), reused by entrants.
+    vacant: Vec<u32>,
     /// Σ wanted imports of intermediaries free to trade next month.
     free_capacity: f64,
     /// Diverters last month: the enforcer's caseload.
     cases_last_month: u64,
+    /// Lognormal location of the sizes (entrants are drawn like the first population).
+    size_mu: f64,
     /// Bits of the largest planned lot `⌊max_divert_fraction × size⌋`: every `powu_bits` of the
     /// step runs this many rounds, so its loop is predictable (see [`math::powu_bits`]).
     lot_bits: u32,
@@ -145,20 +171,90 @@ impl Population {
             .map(|&s| (params.max_divert_fraction * s as f64) as u64)
             .max()
             .unwrap_or(0);
-        Population {
+        let n = params.count;
+        let mut pop = Population {
             params: params.clone(),
             lot_bits: u64::BITS - largest_lot.leading_zeros(),
             free_capacity: size.iter().map(|&s| s as f64).sum(),
             size,
             risk,
-            barred_until: vec![0; params.count],
-            diverting: vec![1; params.count],
+            state: vec![0; n],
+            diverting: vec![1; n],
+            idle: vec![0; n],
+            vacant: Vec::with_capacity(n),
             cases_last_month: 0,
+            size_mu: mu,
+        };
+        // Room for entrants without reallocating in the monthly loop as long as the
+        // population stays below twice its starting size.
+        for v in [&mut pop.size, &mut pop.risk] {
+            v.reserve(n);
+        }
+        pop.state.reserve(n);
+        pop.diverting.reserve(n);
+        pop.idle.reserve(n);
+        pop
+    }
+
+    /// Slots (present and vacant intermediaries).
+    pub fn len(&self) -> usize {
+        self.size.len()
+    }
+
+    /// Intermediaries in the trade now (slots not vacant).
+    pub fn active(&self) -> usize {
+        self.size.len() - self.vacant.len()
+    }
+
+    /// Parameters of the population.
+    pub fn params(&self) -> &PopulationParams {
+        &self.params
+    }
+
+    /// `n` entrants, drawn like the starting population, fill vacant slots first.
+    pub fn enter(&mut self, n: u64, rng: &mut impl Rng) {
+        let p = &self.params;
+        for _ in 0..n {
+            let size = math::lognormal(rng, self.size_mu, p.size_sigma) as f32;
+            let risk = math::beta(rng, p.risk_appetite_alpha, p.risk_appetite_beta) as f32;
+            let lot = (p.max_divert_fraction * size as f64) as u64;
+            self.lot_bits = self.lot_bits.max(u64::BITS - lot.leading_zeros());
+            self.free_capacity += size as f64;
+            match self.vacant.pop() {
+                Some(k) => {
+                    let k = k as usize;
+                    self.size[k] = size;
+                    self.risk[k] = risk;
+                    self.state[k] = 0;
+                    self.diverting[k] = 1;
+                    self.idle[k] = 0;
+                }
+                None => {
+                    self.size.push(size);
+                    self.risk.push(risk);
+                    self.state.push(0);
+                    self.diverting.push(1);
+                    self.idle.push(0);
+                }
+            }
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.size.len()
+    /// Expected margin of diverting a median intermediary's lot under `c`, as a share of the
+    /// lot's list value: `(premium × (1 − p) − p × penalty / d) / unit value` with `p` the true
+    /// detection probability of the lot at this month's hazard (step 2 of the module doc).
+    pub fn expected_margin(&self, c: &HubConditions) -> f64 {
+        let p = &self.params;
+        let d = (p.max_divert_fraction * p.size_median_units).max(1.0);
+        let hazard = hazard(c, self.cases_last_month);
+        let caught = 1.0 - math::exp(-hazard * (1.0 + d / p.volume_scale_units));
+        let penalty = c
+            .fine_per_violation_usd
+            .max(c.penalty_value_multiple * d * c.unit_value_usd);
+        if c.unit_value_usd <= 0.0 {
+            return 0.0;
+        }
+        (c.premium_usd_per_unit * (1.0 - caught) - caught * penalty / d) / c.unit_value_usd
     }
 
     pub fn is_empty(&self) -> bool {
@@ -166,7 +262,7 @@ impl Population {
     }
 
     pub const fn bytes_per_intermediary() -> usize {
-        std::mem::size_of::<f32>() * 2 + std::mem::size_of::<u16>() + std::mem::size_of::<u8>()
+        std::mem::size_of::<f32>() * 2 + std::mem::size_of::<u16>() + 2 * std::mem::size_of::<u8>()
     }
 
     /// Intermediaries that diverted last month (this population's enforcement caseload).
@@ -188,26 +284,20 @@ impl Population {
         } else {
             0.0
         };
-        let capacity_factor =
-            (c.enforcement_capacity_cases / (self.cases_last_month.max(1) as f64)).min(1.0);
-        let hazard = c.enforcement_effort * capacity_factor + c.permit_hazard * c.permit_regime;
+        let hazard = hazard(c, self.cases_last_month);
         // p(d) = 1 − exp(−h (1 + d / V)) = 1 − exp(−h) × exp(−h / V)^d: two exponentials a
         // month, then only multiplications per intermediary (portable and fast).
         let survive_base = math::exp(-hazard);
         let survive_per_unit = math::exp(-hazard / p.volume_scale_units);
-        let month16 = month.min(u16::MAX as u32) as u16;
-        let ban_until = (month + p.ban_months).min(u16::MAX as u32) as u16;
+        let _ = month;
+        let idle_limit = p.exit_after_idle_months.min(255) as u8;
         let mut next_free = 0.0;
         let legit = 1.0 - p.max_divert_fraction;
         let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
         let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
         for k in 0..self.size.len() {
             let size = self.size[k] as f64;
-            if self.barred_until[k] > month16 {
-                out.barred += 1;
-                if self.barred_until[k] <= month16 + 1 {
-                    next_free += size * if self.diverting[k] == 1 { 1.0 } else { legit };
-                }
+            if self.state[k] == GONE {
                 continue;
             }
             let want = if self.diverting[k] == 1 {
@@ -241,7 +331,7 @@ impl Population {
                         out.detections += 1;
                         out.seized_units += moved;
                         out.fines_usd += penalty as u64;
-                        self.barred_until[k] = ban_until;
+                        self.state[k] = GONE;
                     } else {
                         out.diverted_units += moved;
                     }
@@ -250,7 +340,21 @@ impl Population {
             }
             self.diverting[k] = u8::from(worthwhile);
             out.retained_units += imported - diverted;
-            if self.barred_until[k] <= month16 + 1 {
+            self.idle[k] = if worthwhile {
+                0
+            } else {
+                self.idle[k].saturating_add(1)
+            };
+            if self.idle[k] >= idle_limit {
+                self.state[k] = GONE;
+            } else if self.state[k] != GONE && rng.random::<f64>() < c.attrition {
+                self.state[k] = GONE;
+                out.retired += 1;
+            }
+            if self.state[k] == GONE {
+                out.exits += 1;
+                self.vacant.push(k as u32);
+            } else {
                 next_free += size * if worthwhile { 1.0 } else { legit };
             }
         }
@@ -260,23 +364,35 @@ impl Population {
     }
 }
 
-/// Grey-market premium (USD per unit) at a destination whose unmet demand is `gap_units`:
-/// `list × min(max_premium, premium_at_reference × (gap / reference_gap)^elasticity)`, 0 with
-/// no gap. Calibration point: +50% of list (`premium_at_reference = 0.5`) in 2024–25.
-pub fn grey_market_premium(
-    list_price_usd: f64,
-    gap_units: f64,
-    reference_gap_units: f64,
+/// Slot marker of an intermediary that left the trade.
+const GONE: u16 = u16::MAX;
+
+/// Detection hazard per case this month: `effort × min(1, capacity / max(1, cases last
+/// month)) + permit_hazard × permit_regime`.
+fn hazard(c: &HubConditions, cases_last_month: u64) -> f64 {
+    let capacity_factor =
+        (c.enforcement_capacity_cases / (cases_last_month.max(1) as f64)).min(1.0);
+    c.enforcement_effort * capacity_factor + c.permit_hazard * c.permit_regime
+}
+
+/// The premium, as a share of list price, at which the grey market at a destination clears
+/// when smuggled supply met `supply_share` of its unmet demand: the inverse of a
+/// constant-elasticity demand for grey chips,
+/// `min(max_premium, premium_at_reference × (supply_share / reference_share)^(−1 / elasticity))`;
+/// `max_premium` with no supply. It falls as supply rises and never saturates while anything
+/// is smuggled in. Calibration point: +50% of list (`premium_at_reference = 0.5`) in 2024–25.
+pub fn clearing_premium(
+    supply_share: f64,
+    reference_share: f64,
     premium_at_reference: f64,
     elasticity: f64,
     max_premium: f64,
 ) -> f64 {
-    if gap_units <= 0.0 || reference_gap_units <= 0.0 {
-        return 0.0;
+    if supply_share <= 0.0 || reference_share <= 0.0 || elasticity <= 0.0 {
+        return max_premium;
     }
-    list_price_usd
-        * (premium_at_reference * math::pow(gap_units / reference_gap_units, elasticity))
-            .min(max_premium)
+    (premium_at_reference * math::pow(supply_share / reference_share, -1.0 / elasticity))
+        .min(max_premium)
 }
 
 #[cfg(test)]
@@ -295,7 +411,7 @@ mod tests {
             risk_appetite_beta: 5.0,
             max_divert_fraction: 1.0,
             volume_scale_units: 50.0,
-            ban_months: 12,
+            exit_after_idle_months: 3,
         }
     }
 
@@ -310,6 +426,7 @@ mod tests {
             permit_hazard: 0.3,
             fine_per_violation_usd: 374_474.0,
             penalty_value_multiple: 2.0,
+            attrition: 0.0,
         }
     }
 
@@ -372,7 +489,7 @@ mod tests {
     }
 
     #[test]
-    fn caught_intermediaries_are_barred_and_fronts_divert_a_fraction() {
+    fn caught_intermediaries_leave_and_fronts_divert_a_fraction() {
         let mut fronts = shells(20);
         fronts.size_median_units = 2000.0;
         fronts.max_divert_fraction = 0.3;
@@ -387,8 +504,45 @@ mod tests {
         c.penalty_value_multiple = 0.0; // free to try, certain to be caught
         let first = pop.step(1, &c, &mut rng);
         assert!(first.detections > 0);
-        let next = pop.step(2, &c, &mut rng);
-        assert_eq!(next.barred, first.detections + out.detections);
+        assert_eq!(first.exits, first.detections);
+        assert_eq!(pop.active() as u64, 20 - out.exits - first.exits);
+        // Entrants fill the vacant slots first.
+        let before = pop.len();
+        pop.enter(first.exits, &mut rng);
+        assert_eq!(pop.len(), before);
+        assert_eq!(pop.active() as u64, 20 - out.exits);
+    }
+
+    #[test]
+    fn unprofitable_intermediaries_leave_and_margin_falls_with_enforcement() {
+        let p = shells(100);
+        let mut rng = Stream::seed_from_u64(4);
+        let mut pop = Population::new(&p, &mut rng);
+        let mut c = conditions(u64::MAX, 0.1, 0.0);
+        let lax = pop.expected_margin(&c);
+        assert!(lax > 0.0);
+        c.permit_regime = 1.0;
+        assert!(pop.expected_margin(&c) < lax);
+        c.premium_usd_per_unit = 0.0;
+        assert!(pop.expected_margin(&c) < 0.0);
+        let exits: u64 = (0..3).map(|m| pop.step(m, &c, &mut rng).exits).sum();
+        assert_eq!(exits, 100);
+        assert_eq!(pop.active(), 0);
+        assert_eq!(pop.demand_units(), 0);
+    }
+
+    #[test]
+    fn attrition_winds_up_intermediaries_still_in_the_trade() {
+        let p = shells(2000);
+        let mut rng = Stream::seed_from_u64(6);
+        let mut pop = Population::new(&p, &mut rng);
+        let mut c = conditions(u64::MAX, 0.0, 0.0);
+        c.attrition = 0.1;
+        let out = pop.step(0, &c, &mut rng);
+        assert_eq!(out.detections, 0);
+        assert_eq!(out.exits, out.retired);
+        assert!((150..=250).contains(&out.retired), "{}", out.retired);
+        assert_eq!(pop.active() as u64, 2000 - out.retired);
     }
 
     #[test]
@@ -405,7 +559,7 @@ mod tests {
         let file: PopulationFile = toml::from_str(
             "count = 10\nsize_median_units = 10.0\nsize_sigma = -1.0\nrisk_appetite_alpha = 2.0\n\
              risk_appetite_beta = 3.0\nmax_divert_fraction = 1.0\nvolume_scale_units = 50.0\n\
-             ban_months = 6\n",
+             exit_after_idle_months = 6\n",
         )
         .expect("a population table");
         let err = file
@@ -413,14 +567,23 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
-        assert_eq!(Population::bytes_per_intermediary(), 11);
+        assert_eq!(Population::bytes_per_intermediary(), 12);
     }
 
     #[test]
-    fn premium_rises_with_the_gap_and_is_capped() {
-        assert_eq!(grey_market_premium(100.0, 0.0, 10.0, 0.5, 1.0, 2.0), 0.0);
-        assert_eq!(grey_market_premium(100.0, 10.0, 10.0, 0.5, 1.0, 2.0), 50.0);
-        assert!(grey_market_premium(100.0, 20.0, 10.0, 0.5, 1.0, 2.0) > 50.0);
-        assert_eq!(grey_market_premium(100.0, 1e9, 10.0, 0.5, 1.0, 2.0), 200.0);
+    fn clearing_premium_falls_with_supply_and_is_capped_only_without_it() {
+        assert_eq!(clearing_premium(0.0, 0.1, 0.5, 1.0, 2.0), 2.0);
+        assert_eq!(clearing_premium(0.1, 0.1, 0.5, 1.0, 2.0), 0.5);
+        assert_eq!(clearing_premium(0.2, 0.1, 0.5, 1.0, 2.0), 0.25);
+        // More elastic demand: the premium moves less with supply.
+        let (inelastic, elastic) = (
+            clearing_premium(0.2, 0.1, 0.5, 0.5, 2.0),
+            clearing_premium(0.2, 0.1, 0.5, 2.0, 2.0),
+        );
+        assert!(
+            inelastic < elastic && elastic < 0.5,
+            "{inelastic} {elastic}"
+        );
+        assert_eq!(clearing_premium(0.001, 0.1, 0.5, 1.0, 2.0), 2.0);
     }
 }

@@ -75,11 +75,20 @@ impl World<'_> {
             let (m, _) = self.hubs.outcome(h);
             observe_hub_flows(o, e, m);
             o.value(e, Metric::Plain("hub_diverters"), m.active_diverters as f64);
-            let count = self.hubs.intermediaries(h);
             o.value(
                 e,
                 Metric::Plain("hub_active_intermediaries"),
-                (count as u64 - m.barred) as f64,
+                self.hubs.active_intermediaries(h) as f64,
+            );
+            o.value(
+                e,
+                Metric::Plain("hub_grey_premium_usd_per_unit"),
+                self.hubs.premium(h),
+            );
+            o.value(
+                e,
+                Metric::Plain("hub_route_share"),
+                self.hubs.route_share(p, h),
             );
         }
         for (i, n) in p.nations.iter().enumerate() {
@@ -171,6 +180,13 @@ impl World<'_> {
             o.value(e, Metric::Plain("shipped_units"), shipped as f64);
             o.value(e, Metric::Plain("export_share"), share);
         }
+        for r in &p.regulators {
+            o.value(
+                &p.nations[r.nation].id,
+                Metric::Plain("licence_revenue_share_usd"),
+                self.totals.revenue_share_usd[r.nation],
+            );
+        }
         for (h, hub) in p.hubs.iter().enumerate() {
             let e = p.nations[hub.nation].id.as_str();
             let (_, m) = self.hubs.outcome(h);
@@ -207,4 +223,6 @@ fn observe_hub_flows(o: &mut impl Observer, entity: &str, m: &PopulationMonth) {
         m.seized_units as f64,
     );
     o.value(entity, Metric::Plain("hub_detections"), m.detections as f64);
+    o.value(entity, Metric::Plain("hub_entrants"), m.entrants as f64);
+    o.value(entity, Metric::Plain("hub_exits"), m.exits as f64);
 }
