@@ -14,6 +14,7 @@
 //! | points of a sweep | 10,000 | `CHIPDIP_MAX_POINTS` |
 //! | replications of a run (points × replications) | 2^28 ≈ 268M | `CHIPDIP_MAX_REPLICATIONS` |
 //! | worker threads | 1,024 | — |
+//! | intermediaries at the start of a replication (all hubs and populations) | 2,000,000 | `CHIPDIP_MAX_INTERMEDIARIES` |
 //!
 //! The per-point cost of a sweep is its validated parameter snapshots, built before anything
 //! runs so that a bad point is an error at once: about 75 kB and 5–10 ms a point for the 2025
@@ -42,6 +43,14 @@ pub struct Ceiling {
     /// Its value when the variable is not set.
     pub default: u64,
 }
+
+/// The ceiling on the intermediaries a replication starts with: they are the one state that
+/// grows with a scenario's numbers rather than its structure (tens of bytes each, on every
+/// worker thread at once; 40 populations of 10M would need gigabytes a replication).
+pub const INTERMEDIARIES: Ceiling = Ceiling {
+    variable: "CHIPDIP_MAX_INTERMEDIARIES",
+    default: 2_000_000,
+};
 
 /// The ceiling on a sweep's points.
 pub const POINTS: Ceiling = Ceiling {

@@ -100,6 +100,23 @@ impl Scenario {
             }],
             Some(sweep) => sweep.points(&source, &settings)?,
         };
+        // Intermediaries are allocated per replication on every worker: bound them per point.
+        for point in &points {
+            let start: u64 = point
+                .setup
+                .base()
+                .hubs
+                .iter()
+                .flat_map(|h| h.populations.iter())
+                .map(|(_, p)| p.count as u64)
+                .sum();
+            limits::INTERMEDIARIES
+                .check(
+                    start,
+                    "intermediaries at the start (hubs.*.populations.*.count)",
+                )
+                .map_err(|m| source.error_at("hubs", m))?;
+        }
         // The run's chunks are planned before the first replication: bound their number.
         limits::REPLICATIONS
             .check(
