@@ -8,7 +8,8 @@ sensitivity.csv. The script averages each point's replications from summary.csv 
 does), hands the point means to SALib's `sobol.analyze` (calc_second_order as designed) or
 `morris.analyze` (X = points.csv, whose values move in the same direction as the unit-cube
 coordinates), and requires every S1, ST, mu, mu_star and sigma to agree to 1e-9 relative
-(relative to max(|SALib|, 1e-12), so an index of zero needs |chipdip| <= 1e-21). Prints the largest relative
+(relative to max(|SALib|, 1e-6): an index of zero needs |chipdip| <= 1e-15, since
+sums of rounding errors of ~1e-17 differ with the order numpy and chipdip add in). Prints the largest relative
 difference found; exits 1 on a disagreement.
 """
 import json
@@ -20,7 +21,7 @@ import pandas as pd
 from SALib.analyze import morris, sobol
 
 REL = 1e-9
-FLOOR = 1e-12
+FLOOR = 1e-6
 
 
 def check(folder: Path) -> float:

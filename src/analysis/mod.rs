@@ -121,7 +121,18 @@ impl SaltelliBlocks {
         }
         let m = mean(y);
         let sd = population_variance(y).sqrt();
-        let z: Vec<f64> = y.iter().map(|v| (v - m) / sd).collect();
+        // An output that does not vary (up to the last bits of averaging, e.g. a nation that
+        // never installs a firm's chips) has no indices: all zero, as SALib gives for a
+        // constant output (its standardised output is NaN and every index falls back to 0).
+        let (lo, hi) = y
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let scale = lo.abs().max(hi.abs());
+        let z: Vec<f64> = if !(sd > 0.0) || hi - lo <= 1e-12 * scale {
+            vec![0.0; y.len()]
+        } else {
+            y.iter().map(|v| (v - m) / sd).collect()
+        };
         let rows = z.chunks(step);
         Ok(SaltelliBlocks {
             a: rows.clone().map(|r| r[0]).collect(),
@@ -144,7 +155,15 @@ impl SaltelliBlocks {
             ab_pairs.push(a);
         }
         ab_pairs.extend(rows.iter().map(|&i| self.b[i]));
+        // SALib's guards: outputs of A and B that do not vary, or whose variance is below the
+        // machine epsilon, give 0 rather than a ratio of rounding errors.
+        let (lo, hi) = ab_pairs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
         let v = population_variance(&ab_pairs);
+        if hi - lo <= f64::EPSILON || v <= f64::EPSILON {
+            return (0.0, 0.0);
+        }
         (first / n / v, 0.5 * (total / n) / v)
     }
 }
@@ -314,6 +333,17 @@ mod tests {
             .map(|v| -std::f64::consts::PI + 2.0 * std::f64::consts::PI * v)
             .collect();
         sin(x[0]) + 7.0 * sin(x[1]).powi(2) + 0.1 * x[2].powi(4) * sin(x[0])
+    }
+
+    #[test]
+    fn a_constant_output_has_zero_indices_as_in_salib() {
+        // 4 base rows of a 2-factor design; the output is the same everywhere but for the last
+        // bits that averaging leaves.
+        let mut y = vec![3.0; 16];
+        y[5] = 3.0 + 4.0 * f64::EPSILON;
+        for f in sobol_indices(&y, 2, false).unwrap() {
+            assert_eq!(f.value.estimate, 0.0, "{f:?}");
+        }
     }
 
     #[test]
