@@ -88,6 +88,14 @@ pub fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
+/// The smallest and largest of `x`.
+fn extent(x: &[f64]) -> (f64, f64) {
+    x.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        })
+}
+
 /// Population variance (ddof = 0).
 pub fn population_variance(x: &[f64]) -> f64 {
     let m = mean(x);
@@ -124,11 +132,9 @@ impl SaltelliBlocks {
         // An output that does not vary (up to the last bits of averaging, e.g. a nation that
         // never installs a firm's chips) has no indices: all zero, as SALib gives for a
         // constant output (its standardised output is NaN and every index falls back to 0).
-        let (lo, hi) = y
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let (lo, hi) = extent(y);
         let scale = lo.abs().max(hi.abs());
-        let z: Vec<f64> = if !(sd > 0.0) || hi - lo <= 1e-12 * scale {
+        let z: Vec<f64> = if sd.is_nan() || sd == 0.0 || hi - lo <= 1e-12 * scale {
             vec![0.0; y.len()]
         } else {
             y.iter().map(|v| (v - m) / sd).collect()
@@ -157,9 +163,7 @@ impl SaltelliBlocks {
         ab_pairs.extend(rows.iter().map(|&i| self.b[i]));
         // SALib's guards: outputs of A and B that do not vary, or whose variance is below the
         // machine epsilon, give 0 rather than a ratio of rounding errors.
-        let (lo, hi) = ab_pairs
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let (lo, hi) = extent(&ab_pairs);
         let v = population_variance(&ab_pairs);
         if hi - lo <= f64::EPSILON || v <= f64::EPSILON {
             return (0.0, 0.0);
