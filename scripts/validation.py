@@ -223,9 +223,11 @@ def page(replay, kept, levers):
         f"2025-08 {qs(replay.at(gulf, us_vendor, '2025-08'))}, "
         f"2025-12 {qs(replay.at(gulf, us_vendor, '2025-12'))}, "
         f"2026-12 {qs(replay.at(gulf, us_vendor, '2026-12'))}",
-        "partly: offers and acceptance reproduced; before any licence under the deals the installed "
-        f"compute still grows by {growth_pct(replay, gulf, us_vendor, '2025-04', '2025-08')} (p50) "
-        "from April to August, through ordinary licences and H20-class chips",
+        "reproduced: offers and acceptance; before any licence under the deals the installed "
+        f"compute grows by {growth_pct(replay, gulf, us_vendor, '2025-04', '2025-08')} (p50) "
+        "from April to August (ordinary licences under the 2023 requirement are rare, and the "
+        "H20 freed by China's licence requirement is a China-only variant the Gulf cannot buy); "
+        "it grows once licences from the queue arrive, from 2025-09",
     )
 
     # 6. Malaysia announces and retracts.
@@ -444,11 +446,10 @@ def page(replay, kept, levers):
         "figures have no direct counterpart.\n"
         "- **Row 14's undertaking**: the trade agreement only lowers the tariff that pressure can "
         "threaten; Malaysia's undertaking to align with US export controls has no mechanism.\n"
-        "- **Row 5's pace**: UAE and Saudi US-vendor compute still grows between April and August "
-        "2025, before any licence under the deals, through ordinary licences under the 2023 "
-        "requirement and H20-class chips (which the 2023 requirement does not cover; scarce "
-        "data-centre power makes them a poor buy, `market.power_weight`); the model has no figure "
-        "for the Gulf's purchases in those months to compare with.\n"
+        "- **Row 5's pace**: the model has no figure for the Gulf's purchases between the deals "
+        "and the first licences to compare with; it holds them near zero because ordinary "
+        "licences under the 2023 requirement are rare (`approval_probability` 0.02, an "
+        "assumption) and the H20 is sold only to China (`products.h20.sold_to`).\n"
         "- **Days**: a monthly step cannot separate 05-19 from 05-20; the one-day retraction is read "
         "as \"same month, later `seq`\".\n"
     )

@@ -56,6 +56,7 @@ fn product(id: &str, vendor: usize, class: Option<usize>, capacity: f64) -> Prod
         yield_sd: 0.0,
         initial_inventory_units: 0,
         power_per_h100e: 1.0,
+        sold_to: vec![true; 3],
     }
 }
 

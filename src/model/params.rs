@@ -182,6 +182,10 @@ declare_params! {
         /// export, such as the H20, draws more per unit of compute, so it fills a nation's
         /// data-centre capacity, `nations.*.kw_per_h100e` per H100e, faster).
         power_per_h100e: f64 = Some(1.0), Range::Within(0.0, 100.0), "x H100";
+        /// Nations the vendor sells the product to (`{ CHN = true }`: a variant made for one
+        /// market, as the H20 was for China); empty: every nation. Other buyers cannot order
+        /// it (M5), so stock no one may buy stays with the vendor.
+        sold_to: PerNation<bool> = Some(PerNation::default()), Range::Any, "";
     }
     derived {
         /// The product's id.
@@ -564,6 +568,15 @@ declare_params! {
         purchase_pull: f64 = None, Range::Closed(0.0, 1.0), "alignment/month";
         /// Alignment move per month away from a regulator denying all of a nation's demand.
         denial_push: f64 = None, Range::Closed(0.0, 1.0), "alignment/month";
+    }
+}
+
+impl ProductParams {
+    /// Whether the vendor sells the product to nation `i` (validation fills an empty
+    /// `sold_to` with every nation).
+    #[inline]
+    pub fn sells_to(&self, i: usize) -> bool {
+        self.sold_to[i]
     }
 }
 

@@ -18,8 +18,9 @@
 //! availability, software ecosystem, and the buyer's own state's stance as a cost
 //! (discourage) or a constraint (ban); political alignment does not enter it (it acts through
 //! diplomacy, M6–M8, and the states' rules). A product that is prohibited, banned by the
-//! buyer's state, has neither stock nor a producing line, or is barred by a security agreement
-//! (M8) has `U = −∞`. Shares are a multinomial logit over `U` ([`logit_shares`]).
+//! buyer's state, not sold to the buyer's nation by its vendor (`products.*.sold_to`, a
+//! variant made for one market), has neither stock nor a producing line, or is barred by a
+//! security agreement (M8) has `U = −∞`. Shares are a multinomial logit over `U` ([`logit_shares`]).
 //!
 //! The fill rate is what a buyer expects to get of what it asks for: smoothed each month as
 //! `0.5 × last + 0.5 × shipped / requested` ([`VendorChoice::record_fill`], by allocation).
@@ -28,7 +29,7 @@
 //! availability_weight, lead_time_weight_per_month, power_weight}`, `nations.*.ecosystem.FIRM`,
 //! `regulators.*.{imports, discourage_cost}` (M11), `firms.*.export_discount`,
 //! `regulators.*.tiers.*.*.revenue_share`, `products.*.price_usd`, `products.*.h100e_per_unit`,
-//! `products.*.power_per_h100e`, `nations.*.datacentre_mw`.
+//! `products.*.power_per_h100e`, `products.*.sold_to`, `nations.*.datacentre_mw`.
 
 use super::export_rules::RulesInForce;
 use super::guidance::sanction_share;
@@ -84,6 +85,7 @@ impl VendorChoice {
         let rule = rules.get(j, i);
         let stance = stance_cost(p, i, j);
         if rule.status == ExportStatus::Prohibited
+            || !prod.sells_to(i)
             || stance == f64::INFINITY
             || !supply.available(p, j)
             || rules.diplomacy().barred(i, prod.vendor, p)
@@ -174,6 +176,17 @@ mod tests {
         let s = shares(&p, CHN);
         assert_eq!(s[H100], 0.0);
         assert_eq!(s[ASCEND], 1.0);
+    }
+
+    #[test]
+    fn a_product_made_for_one_market_is_not_sold_elsewhere() {
+        let mut p = fixture::params();
+        assert!(shares(&p, MYS)[ASCEND] > 0.0);
+        p.products[ASCEND].sold_to = vec![false, true, false];
+        let s = shares(&p, MYS);
+        assert_eq!(s[ASCEND], 0.0);
+        assert_eq!(s[H100], 1.0);
+        assert!(shares(&p, CHN)[ASCEND] > 0.0);
     }
 
     #[test]

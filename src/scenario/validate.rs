@@ -33,6 +33,10 @@ fn resolve(file: &ScenarioFile, settings: &Settings) -> Result<Params, ParamErro
     for prod in &mut products {
         prod.home = firms[prod.vendor].home;
         prod.regulator = regulators.iter().position(|r| r.nation == prod.home);
+        // No market listed: sold to every nation (so the model reads one flag per buyer).
+        if !prod.sold_to.contains(&true) {
+            prod.sold_to.fill(true);
+        }
     }
     Ok(Params {
         products,
