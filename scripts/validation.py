@@ -379,9 +379,11 @@ def page(replay, kept, levers):
         "2025-06-12 Huawei makes at most 200k AI chips in 2025",
         f"Ascend units produced in 2025: {qs(ascend)}; above 200k in "
         f"{share(sum(1 for x in ascend if x > 200000), n)}",
-        "**not reproduced**: Ascend output is an input of the firm's capacity, above the testimony's cap"
+        "**not reproduced**: the die supply lets Huawei make more than the testimony's cap"
         if quantile(ascend, 0.5) > 200000
-        else "consistent",
+        else "consistent: Huawei's lines share a die supply drawn around 2024's output, so the "
+        "two-die 910C ramps at the 910B's expense and the total stays near the cap, far below "
+        "the lines' plans (400k); the cap is an estimate, and some replications exceed it",
     )
 
     # 18. US investment in Malaysia.

@@ -95,12 +95,16 @@ fn issue2_a_larger_tier2_cap_means_less_denial_for_malaysia() {
 fn issue2_ascend_supply_reaches_malaysia_and_global_guidance_cuts_it() {
     let d = tmp();
     let base = baseline_with(d.path(), "base", &[]);
-    let more = "products.ascend_910c.capacity_units_per_month=200000";
-    let plenty = baseline_with(d.path(), "plenty", &[more]);
+    // More 910C lines, and dies for them (no shared die limit).
+    let more = [
+        "products.ascend_910c.capacity_units_per_month=200000",
+        "firms.huawei.die_supply_per_month=0",
+    ];
+    let plenty = baseline_with(d.path(), "plenty", &more);
     let guided = baseline_with(
         d.path(),
         "guided",
-        &[more, "regulators.USA.guidance.huawei=global"],
+        &[more[0], more[1], "regulators.USA.guidance.huawei=global"],
     );
     let share = |dir: &Path| column_mean(dir, "huawei_export_share");
     let mys = |dir: &Path| column_mean(dir, "mys_installed_h100e_huawei");

@@ -57,6 +57,7 @@ fn product(id: &str, vendor: usize, class: Option<usize>, capacity: f64) -> Prod
         initial_inventory_units: 0,
         power_per_h100e: 1.0,
         sold_to: vec![true; 3],
+        dies_per_unit: 1.0,
     }
 }
 
@@ -104,12 +105,16 @@ pub fn params() -> Params {
                 home: USA,
                 home_priority: false,
                 export_discount: 0.0,
+                die_supply_per_month: Uncertain::Fixed(0.0),
+                die_supply_growth_annual: Uncertain::Fixed(0.0),
             },
             FirmParams {
                 id: "huawei".into(),
                 home: CHN,
                 home_priority: true,
                 export_discount: 0.2,
+                die_supply_per_month: Uncertain::Fixed(0.0),
+                die_supply_growth_annual: Uncertain::Fixed(0.0),
             },
         ],
         nations: vec![

@@ -186,6 +186,9 @@ declare_params! {
         /// market, as the H20 was for China); empty: every nation. Other buyers cannot order
         /// it (M5), so stock no one may buy stays with the vendor.
         sold_to: PerNation<bool> = Some(PerNation::default()), Range::Any, "";
+        /// Logic dies a started unit takes from its vendor's die supply (`firms.*.die_supply_per_month`):
+        /// 2 for a package of two dies such as the Ascend 910C.
+        dies_per_unit: f64 = Some(1.0), Range::Within(0.0, 64.0), "dies/unit";
     }
     derived {
         /// The product's id.
@@ -206,6 +209,11 @@ declare_params! {
         home_priority: bool = Some(false), Range::Any, "";
         /// Price discount offered to foreign buyers (M10 patron incentive).
         export_discount: f64 = Some(0.0), Range::Closed(0.0, 0.95), "share of price";
+        /// Good logic dies a month that all the firm's lines share at month 0 (M1: a foundry
+        /// allocation such as Huawei's at SMIC's 7 nm node); 0: no shared limit.
+        die_supply_per_month: UncertainFile = Some(0.0.into()), Range::AtLeast(0.0), "dies/month";
+        /// Annual growth of the die supply, compounded monthly.
+        die_supply_growth_annual: UncertainFile = Some(0.0.into()), Range::Closed(-0.99, 100.0), "1/yr";
     }
     derived {
         /// The firm's id.

@@ -7,11 +7,19 @@
 //! - yield `= yield_start + (yield_target − yield_start) × min(1, t / yield_ramp_months)`
 //!   (`1` at once when `yield_ramp_months = 0`), plus `yield_sd × z`, `z ~ N(0, 1)` drawn
 //!   from the product's own `Yield` stream when `yield_sd > 0`, clamped to `[0, 1]`;
-//! - units produced `= round(capacity × yield)`, added to inventory.
+//! - when the vendor's lines share a die supply (`firms.*.die_supply_per_month` > 0, e.g.
+//!   Huawei's allocation at SMIC's 7 nm node), each line wants `capacity × dies_per_unit`
+//!   dies and all get the same share
+//!   `s = min(1, die_supply × (1 + die_supply_growth_annual)^(t/12) / Σ wanted)`, so a line
+//!   starts `capacity × s` units (else `s = 1`): a two-die package (the 910C) ramps at the
+//!   expense of the single-die chip (the 910B), and the firm's output is bounded by its dies,
+//!   not by the sum of its lines' plans;
+//! - units produced `= round(capacity × s × yield)`, added to inventory.
 //!
 //! Parameter paths: `products.*.capacity_units_per_month`, `capacity_growth_annual`,
-//! `yield_start`, `yield_target`, `yield_ramp_months`, `yield_sd`,
-//! `initial_inventory_units`. The inventory is then shared out by [`super::allocation`].
+//! `yield_start`, `yield_target`, `yield_ramp_months`, `yield_sd`, `dies_per_unit`,
+//! `initial_inventory_units`, `firms.*.{die_supply_per_month, die_supply_growth_annual}`.
+//! The inventory is then shared out by [`super::allocation`].
 
 use super::flows::Flows;
 use super::params::Params;
@@ -23,6 +31,9 @@ pub struct Supply {
     inventory: Vec<u64>,
     produced: Vec<u64>,
     rng: Vec<Stream>,
+    /// Scratch: this month's capacity per product, and the dies each firm's lines want.
+    capacity: Vec<f64>,
+    dies_wanted: Vec<f64>,
 }
 
 impl Supply {
@@ -37,6 +48,8 @@ impl Supply {
             rng: (0..p.products.len())
                 .map(|j| stream(rep_seed, Purpose::Yield, j))
                 .collect(),
+            capacity: vec![0.0; p.products.len()],
+            dies_wanted: vec![0.0; p.firms.len()],
         }
     }
 
@@ -68,12 +81,32 @@ impl Supply {
 
     /// Month `t`'s production into inventory (see the module doc).
     pub fn produce(&mut self, p: &Params, t: u32, flows: &mut Flows) {
+        let years = t as f64 / 12.0;
+        self.dies_wanted.fill(0.0);
+        for (j, prod) in p.products.iter().enumerate() {
+            self.capacity[j] = if prod.capacity_units_per_month > 0.0 {
+                prod.capacity_units_per_month
+                    * math::pow(1.0 + prod.capacity_growth_annual.value(), years)
+            } else {
+                0.0
+            };
+            self.dies_wanted[prod.vendor] += self.capacity[j] * prod.dies_per_unit;
+        }
+        for (f, firm) in p.firms.iter().enumerate() {
+            let dies = firm.die_supply_per_month.value();
+            // From here on `dies_wanted` holds the share of its plan each line can start.
+            self.dies_wanted[f] = if dies > 0.0 && self.dies_wanted[f] > 0.0 {
+                let dies = dies * math::pow(1.0 + firm.die_supply_growth_annual.value(), years);
+                (dies / self.dies_wanted[f]).min(1.0)
+            } else {
+                1.0
+            };
+        }
         for (j, prod) in p.products.iter().enumerate() {
             if prod.capacity_units_per_month <= 0.0 {
                 continue;
             }
-            let capacity = prod.capacity_units_per_month
-                * math::pow(1.0 + prod.capacity_growth_annual.value(), t as f64 / 12.0);
+            let capacity = self.capacity[j] * self.dies_wanted[prod.vendor];
             let ramp = if prod.yield_ramp_months > 0.0 {
                 (t as f64 / prod.yield_ramp_months).min(1.0)
             } else {
@@ -132,6 +165,31 @@ mod tests {
         assert_eq!(month(&p, &mut s, 12)[H100], 2000);
         assert_eq!(month(&p, &mut s, 6)[H100], 1414); // 1000 × √2
         assert_eq!(month(&p, &mut s, 6)[ASCEND], 500);
+    }
+
+    #[test]
+    fn lines_sharing_a_die_supply_start_the_same_share_of_their_plans() {
+        let mut p = fixture::params();
+        // Huawei's one line (500 units of 2 dies) against 600 dies a month, growing 100%/yr.
+        p.products[ASCEND].dies_per_unit = 2.0;
+        p.firms[HUAWEI].die_supply_per_month = Uncertain::Fixed(600.0);
+        p.firms[HUAWEI].die_supply_growth_annual = Uncertain::Fixed(1.0);
+        let mut s = Supply::new(&p, 1);
+        assert_eq!(month(&p, &mut s, 0), vec![1000, 300]);
+        assert_eq!(
+            month(&p, &mut s, 12)[ASCEND],
+            500,
+            "1,200 dies cover the plan"
+        );
+        // A second Huawei line of single-die chips halves what each can start.
+        p.products[H100].vendor = HUAWEI;
+        p.products[H100].capacity_units_per_month = 1000.0;
+        let mut s = Supply::new(&p, 1);
+        let out = month(&p, &mut s, 0);
+        assert_eq!(out, vec![300, 150], "600 dies for 2,000 wanted: 30% each");
+        // No shared limit: each line makes its plan.
+        p.firms[HUAWEI].die_supply_per_month = Uncertain::Fixed(0.0);
+        assert_eq!(month(&p, &mut Supply::new(&p, 1), 0), vec![1000, 500]);
     }
 
     #[test]
