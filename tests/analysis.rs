@@ -117,17 +117,10 @@ fn morris_sweep_moves_one_factor_per_step_and_analyze_gives_mu_star() {
 fn discover_finds_a_box_denser_than_the_base_rate() {
     let dir = tmp();
     let out = dir.path().join("lhs");
-    ok(&[
-        "run",
-        "scenarios/sweep_enforcement_pressure.toml",
-        "--reps",
-        "10",
-        "--set",
-        "sweep.points=24",
-        "--out",
-        p(&out),
-        "--quiet",
-    ]);
+    ok(&argv(
+        "run scenarios/sweep_enforcement_pressure.toml --reps 10 --set sweep.points=24 --out",
+        &[p(&out), "--quiet"],
+    ));
     let (_, summary) = rows(&out.join("summary.csv"));
     let (header, _) = rows(&out.join("summary.csv"));
     let c = header.iter().position(|h| h == DIVERTED).unwrap();
@@ -161,17 +154,10 @@ fn discover_finds_a_box_denser_than_the_base_rate() {
 fn analyze_and_discover_refuse_what_they_cannot_use() {
     let dir = tmp();
     let lhs = dir.path().join("lhs");
-    ok(&[
-        "run",
-        "scenarios/sweep_enforcement_pressure.toml",
-        "--reps",
-        "1",
-        "--set",
-        "sweep.points=4",
-        "--out",
-        p(&lhs),
-        "--quiet",
-    ]);
+    ok(&argv(
+        "run scenarios/sweep_enforcement_pressure.toml --reps 1 --set sweep.points=4 --out",
+        &[p(&lhs), "--quiet"],
+    ));
     let e = chipdip(&["analyze", p(&lhs)]);
     assert_eq!(e.status.code(), Some(2));
     assert!(
@@ -190,15 +176,10 @@ fn analyze_and_discover_refuse_what_they_cannot_use() {
     assert_eq!(e.status.code(), Some(2));
     assert!(stderr(&e).contains("METRIC OP VALUE"), "{}", stderr(&e));
     let single = dir.path().join("single");
-    ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "1",
-        "--out",
-        p(&single),
-        "--quiet",
-    ]);
+    ok(&argv(
+        "run scenarios/baseline.toml --reps 1 --out",
+        &[p(&single), "--quiet"],
+    ));
     let e = chipdip(&["analyze", p(&single)]);
     assert_eq!(e.status.code(), Some(2));
     assert!(stderr(&e).contains("not a sweep"), "{}", stderr(&e));
@@ -245,25 +226,22 @@ fn target_stops_under_the_target_with_the_same_bytes_on_any_threads_and_shards()
     let dir = tmp();
     let target = "MYS_hub_diverted_units=0.08,MYS_installed_h100e=0.02";
     let args = |out: &Path, threads: &str| -> Vec<String> {
-        [
-            "run",
-            "scenarios/sweep_enforcement_pressure.toml",
-            "--set",
-            "sweep.points=3",
-            "--reps",
-            "10",
-            "--target",
-            target,
-            "--max-reps",
-            "500",
-            "--threads",
-            threads,
-            "--quiet",
-            "--out",
-            p(out),
-        ]
+        argv(
+            "run scenarios/sweep_enforcement_pressure.toml --set sweep.points=3 --reps 10 --target",
+            &[
+                target,
+                "--max-reps",
+                "500",
+                "--threads",
+                threads,
+                "--quiet",
+                "--out",
+                p(out),
+            ],
+        )
+        .into_iter()
         .map(String::from)
-        .to_vec()
+        .collect()
     };
     let run = |out: &Path, threads: &str, extra: &[&str]| {
         let mut a = args(out, threads);
@@ -305,17 +283,10 @@ fn target_stops_under_the_target_with_the_same_bytes_on_any_threads_and_shards()
     }
     // One chunk fewer would not have met the targets (the rule stopped at the first round).
     let fewer = dir.path().join("fewer");
-    ok(&[
-        "run",
-        "scenarios/sweep_enforcement_pressure.toml",
-        "--set",
-        "sweep.points=3",
-        "--reps",
-        &(reps - 50).to_string(),
-        "--quiet",
-        "--out",
-        p(&fewer),
-    ]);
+    ok(&argv(
+        "run scenarios/sweep_enforcement_pressure.toml --set sweep.points=3 --reps",
+        &[&(reps - 50).to_string(), "--quiet", "--out", p(&fewer)],
+    ));
     let missed = [
         ("MYS_hub_diverted_units", 0.08),
         ("MYS_installed_h100e", 0.02),
@@ -342,16 +313,10 @@ fn target_stops_under_the_target_with_the_same_bytes_on_any_threads_and_shards()
     assert_same_csvs(&one, &merged);
     assert_eq!(manifest(&merged)["precision"], *precision);
     // A target on an unknown metric is bad input.
-    let e = chipdip(&[
-        "run",
-        "scenarios/sweep_enforcement_pressure.toml",
-        "--reps",
-        "2",
-        "--target",
-        "nope=0.1",
-        "--out",
-        p(&dir.path().join("bad")),
-    ]);
+    let e = chipdip(&argv(
+        "run scenarios/sweep_enforcement_pressure.toml --reps 2 --target nope=0.1 --out",
+        &[p(&dir.path().join("bad"))],
+    ));
     assert_eq!(e.status.code(), Some(2), "{}", stderr(&e));
     assert!(stderr(&e).contains("nope"), "{}", stderr(&e));
 }

@@ -19,15 +19,10 @@ const FILES: [&str; 5] = [
 /// `chipdip run scenarios/baseline.toml --reps 60 --timeseries` into `dir/name`.
 fn baseline_run(dir: &Path, name: &str) -> std::path::PathBuf {
     let out = dir.join(name);
-    ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "60",
-        "--timeseries",
-        "--out",
-        p(&out),
-    ]);
+    ok(&argv(
+        "run scenarios/baseline.toml --reps 60 --timeseries --out",
+        &[p(&out)],
+    ));
     out
 }
 
@@ -328,12 +323,10 @@ fn issue2_params_lists_every_path_with_a_value_and_a_meaning() {
         }
     }
     // Every path listed is one `--set` accepts, with the value listed.
-    let listing = stdout(&ok(&[
-        "params",
-        "scenarios/baseline.toml",
-        "--set",
-        "nations.MYS.dependence.USA=0.8",
-    ]));
+    let listing = stdout(&ok(&argv(
+        "params scenarios/baseline.toml --set nations.MYS.dependence.USA=0.8",
+        &[],
+    )));
     assert!(listing.contains("nations.MYS.dependence.USA\t0.8\t"));
 }
 
@@ -383,14 +376,10 @@ fn issue2_unwritable_output_is_an_error() {
     let d = tmp();
     let file = d.path().join("a-file");
     fs::write(&file, "x").unwrap();
-    let out = chipdip(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "2",
-        "--out",
-        p(&file.join("sub")),
-    ]);
+    let out = chipdip(&argv(
+        "run scenarios/baseline.toml --reps 2 --out",
+        &[p(&file.join("sub"))],
+    ));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("a-file"), "{}", stderr(&out));
 }
@@ -399,14 +388,7 @@ fn issue2_unwritable_output_is_an_error() {
 fn issue2_a_complete_folder_is_never_overwritten() {
     let d = tmp();
     let out = d.path().join("run");
-    let args = [
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "10",
-        "--out",
-        p(&out),
-    ];
+    let args = argv("run scenarios/baseline.toml --reps 10 --out", &[p(&out)]);
     ok(&args);
     let snapshot = || {
         let mut v: Vec<(String, Vec<u8>, std::time::SystemTime)> = fs::read_dir(&out)
@@ -453,14 +435,10 @@ fn issue2_a_complete_folder_is_never_overwritten() {
     let foreign = d.path().join("notes");
     fs::create_dir(&foreign).unwrap();
     fs::write(foreign.join("thesis.txt"), "mine").unwrap();
-    let r = chipdip(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "2",
-        "--out",
-        p(&foreign),
-    ]);
+    let r = chipdip(&argv(
+        "run scenarios/baseline.toml --reps 2 --out",
+        &[p(&foreign)],
+    ));
     assert!(!r.status.success());
     assert!(
         stderr(&r).contains("not a chipdip run folder"),
@@ -476,14 +454,7 @@ fn issue2_a_complete_folder_is_never_overwritten() {
 fn a_complete_folder_with_leftover_parts_is_healed_by_the_next_run() {
     let d = tmp();
     let out = d.path().join("run");
-    let args = [
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "4",
-        "--out",
-        p(&out),
-    ];
+    let args = argv("run scenarios/baseline.toml --reps 4 --out", &[p(&out)]);
     ok(&args);
     let before = csv_files(&out);
     fs::create_dir(out.join("parts")).unwrap();
@@ -538,15 +509,7 @@ fn a_run_folder_in_use_by_another_process_is_refused() {
     use chipdip::output::lock::FolderLock;
     let d = tmp();
     let out = d.path().join("run");
-    let args = [
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "30",
-        "-q",
-        "--out",
-        p(&out),
-    ];
+    let args = argv("run scenarios/baseline.toml --reps 30 -q --out", &[p(&out)]);
     let mut held = FolderLock::acquire(&out).expect("free");
     held.record_holder("a test").unwrap();
     let r = chipdip(&args);
@@ -559,27 +522,17 @@ fn a_run_folder_in_use_by_another_process_is_refused() {
     drop(held);
     ok(&args);
     let single = d.path().join("single");
-    ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "30",
-        "-q",
-        "--out",
-        p(&single),
-    ]);
+    ok(&argv(
+        "run scenarios/baseline.toml --reps 30 -q --out",
+        &[p(&single)],
+    ));
     assert_same_csvs(&out, &single);
 
     let both = d.path().join("both");
-    let race = [
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "600",
-        "-q",
-        "--out",
-        p(&both),
-    ];
+    let race = argv(
+        "run scenarios/baseline.toml --reps 600 -q --out",
+        &[p(&both)],
+    );
     let (a, b) = (
         command(&race)
             .stderr(std::process::Stdio::piped())
@@ -605,14 +558,9 @@ fn a_run_folder_in_use_by_another_process_is_refused() {
         );
     }
     let alone = d.path().join("alone");
-    ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "600",
-        "-q",
-        "--out",
-        p(&alone),
-    ]);
+    ok(&argv(
+        "run scenarios/baseline.toml --reps 600 -q --out",
+        &[p(&alone)],
+    ));
     assert_same_csvs(&both, &alone);
 }

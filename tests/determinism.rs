@@ -85,16 +85,10 @@ fn issue2_replicate_is_a_pure_function_of_scenario_and_seed() {
 fn issue2_summary_rows_are_the_library_outcomes_with_the_documented_seeds() {
     let d = tmp();
     let out = d.path().join("run");
-    ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "12",
-        "--seed",
-        "42",
-        "--out",
-        p(&out),
-    ]);
+    ok(&argv(
+        "run scenarios/baseline.toml --reps 12 --seed 42 --out",
+        &[p(&out)],
+    ));
     let s = Scenario::load(&baseline(), &["simulation.seed=42".into()]).unwrap();
     let (h, rows) = read_csv(&out.join("summary.csv"));
     assert_eq!(rows.len(), 12);
@@ -138,18 +132,11 @@ fn issue2_a_killed_run_never_looks_complete_and_resumes_to_the_same_bytes() {
         "1000"
     };
     let args = |out: &Path| -> Vec<String> {
-        [
-            "run",
-            "scenarios/baseline.toml",
-            "--reps",
-            reps,
-            "--seed",
-            "5",
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .chain(["--threads", "1", "--timeseries", "-q", "--out", p(out)].map(String::from))
-        .collect()
+        argv("run scenarios/baseline.toml --reps", &[reps, "--seed", "5"])
+            .iter()
+            .map(|a| a.to_string())
+            .chain(["--threads", "1", "--timeseries", "-q", "--out", p(out)].map(String::from))
+            .collect()
     };
     let killed = d.path().join("killed");
     let mut child = command(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>())

@@ -57,14 +57,7 @@ fn assert_failure_recorded(dir: &Path, reps: u32) {
 fn facade_a_failed_replication_is_recorded_the_run_goes_on_and_exits_1() {
     let d = tmp();
     let out = d.path().join("run");
-    let args = [
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "60",
-        "--seed",
-        "5",
-    ];
+    let args = argv("run scenarios/baseline.toml --reps 60 --seed 5", &[]);
     let done = run_failing(&[&args[..], &["--out", p(&out)]].concat());
     assert_eq!(done.status.code(), Some(1), "{}", stderr(&done));
     let err = stderr(&done);
@@ -103,14 +96,7 @@ fn facade_a_failed_replication_is_recorded_the_run_goes_on_and_exits_1() {
 #[test]
 fn facade_a_failed_replication_in_a_shard_is_reported_by_the_merge() {
     let d = tmp();
-    let args = [
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "60",
-        "--seed",
-        "5",
-    ];
+    let args = argv("run scenarios/baseline.toml --reps 60 --seed 5", &[]);
     let shard = |i: usize| d.path().join(format!("s{i}"));
     // Replication 7 is in chunk 0, which shard 0 of 2 runs.
     let s0 = run_failing(&[&args[..], &["--shard", "0/2", "--out", p(&shard(0))]].concat());
@@ -132,14 +118,10 @@ fn facade_a_failed_replication_in_a_shard_is_reported_by_the_merge() {
 #[test]
 fn facade_a_malformed_failure_hook_is_refused() {
     let d = tmp();
-    let out = command(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "2",
-        "--out",
-        p(d.path()),
-    ])
+    let out = command(&argv(
+        "run scenarios/baseline.toml --reps 2 --out",
+        &[p(d.path())],
+    ))
     .env("CHIPDIP_FAIL_REPLICATION", "seven")
     .output()
     .expect("chipdip runs");
@@ -155,30 +137,17 @@ fn facade_a_malformed_failure_hook_is_refused() {
 #[test]
 fn unrepresentable_values_are_refused_or_fail_their_replication_not_the_run() {
     let d = tmp();
-    let refused = chipdip(&[
-        "check",
-        "scenarios/baseline.toml",
-        "--set",
-        "nations.MYS.demand_h100e_per_month=1e19",
-    ]);
+    let refused = chipdip(&argv(
+        "check scenarios/baseline.toml --set nations.MYS.demand_h100e_per_month=1e19",
+        &[],
+    ));
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("nations.MYS.demand_h100e_per_month"));
     let out = d.path().join("run");
-    let r = chipdip(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "3",
-        "-q",
-        "--set",
-        "nations.MYS.demand_h100e_per_month=1e15",
-        "--set",
-        "nations.MYS.demand_growth_annual=10",
-        "--set",
-        "simulation.months=600",
-        "--out",
-        p(&out),
-    ]);
+    let r = chipdip(&argv(
+        "run scenarios/baseline.toml --reps 3 -q --set nations.MYS.demand_h100e_per_month=1e15 --set nations.MYS.demand_growth_annual=10 --set simulation.months=600 --out",
+        &[p(&out)],
+    ));
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
     let (_, rows) = read_csv(&out.join("failures.csv"));
     assert_eq!(rows.len(), 3);

@@ -65,20 +65,20 @@ fn runs_killed_at_random_points_resume_to_the_same_bytes() {
     let d = tmp();
     let args = |out: &Path| -> Vec<String> {
         let reps = if cfg!(debug_assertions) { "60" } else { "400" };
-        [
-            "run",
-            "scenarios/malaysia_2025.toml",
-            "--reps",
-            reps,
-            "--seed",
-            "11",
-            "--threads",
-            "2",
-            "--timeseries",
-            "-q",
-            "--out",
-            p(out),
-        ]
+        argv(
+            "run scenarios/malaysia_2025.toml --reps",
+            &[
+                reps,
+                "--seed",
+                "11",
+                "--threads",
+                "2",
+                "--timeseries",
+                "-q",
+                "--out",
+                p(out),
+            ],
+        )
         .iter()
         .map(|s| s.to_string())
         .collect()
@@ -119,20 +119,10 @@ fn merges_killed_at_random_points_complete_when_rerun() {
     let d = tmp();
     let shard = |i: u32| {
         let out = d.path().join(format!("s{i}"));
-        ok(&[
-            "run",
-            "scenarios/malaysia_2025.toml",
-            "--reps",
-            "300",
-            "--seed",
-            "4",
-            "--timeseries",
-            "-q",
-            "--shard",
-            &format!("{i}/2"),
-            "--out",
-            p(&out),
-        ]);
+        ok(&argv(
+            "run scenarios/malaysia_2025.toml --reps 300 --seed 4 --timeseries -q --shard",
+            &[&format!("{i}/2"), "--out", p(&out)],
+        ));
         out
     };
     let (s0, s1) = (shard(0), shard(1));
@@ -178,17 +168,10 @@ fn a_failed_merge_is_redone_and_a_foreign_folder_is_still_refused() {
     let d = tmp();
     let shard = |i: u32| {
         let out = d.path().join(format!("s{i}"));
-        ok(&[
-            "run",
-            "scenarios/baseline.toml",
-            "--reps",
-            "60",
-            "-q",
-            "--shard",
-            &format!("{i}/2"),
-            "--out",
-            p(&out),
-        ]);
+        ok(&argv(
+            "run scenarios/baseline.toml --reps 60 -q --shard",
+            &[&format!("{i}/2"), "--out", p(&out)],
+        ));
         out
     };
     let (s0, s1) = (shard(0), shard(1));
@@ -239,18 +222,10 @@ fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify
     let d = tmp();
     let shard = |name: &str, i: u32| {
         let out = d.path().join(name);
-        ok(&[
-            "run",
-            "scenarios/malaysia_2025.toml",
-            "--reps",
-            "120",
-            "--timeseries",
-            "-q",
-            "--shard",
-            &format!("{i}/2"),
-            "--out",
-            p(&out),
-        ]);
+        ok(&argv(
+            "run scenarios/malaysia_2025.toml --reps 120 --timeseries -q --shard",
+            &[&format!("{i}/2"), "--out", p(&out)],
+        ));
         out
     };
     let (s0, s1) = (shard("s0", 0), shard("s1", 1));
@@ -283,16 +258,10 @@ fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify
     ok(&["verify", p(&s0)]);
     ok(&["merge", p(&s0), p(&s1), "--out", p(&merged)]);
     let whole = d.path().join("whole");
-    ok(&[
-        "run",
-        "scenarios/malaysia_2025.toml",
-        "--reps",
-        "120",
-        "--timeseries",
-        "-q",
-        "--out",
-        p(&whole),
-    ]);
+    ok(&argv(
+        "run scenarios/malaysia_2025.toml --reps 120 --timeseries -q --out",
+        &[p(&whole)],
+    ));
     assert_same_csvs(&whole, &merged);
 
     // A final file changed by one byte, or cut short.

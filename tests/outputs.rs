@@ -194,17 +194,10 @@ fn bytes_in(dir: &Path) -> u64 {
 fn a_sweep_of_hundreds_of_points_peaks_under_two_and_a_half_times_its_output() {
     let d = tmp();
     let out = d.path().join("sweep");
-    let mut child = command(&[
-        "run",
-        "scenarios/sweep_enforcement_pressure.toml",
-        "--set",
-        "sweep.points=200",
-        "--reps",
-        "55",
-        "-q",
-        "--out",
-        p(&out),
-    ])
+    let mut child = command(&argv(
+        "run scenarios/sweep_enforcement_pressure.toml --set sweep.points=200 --reps 55 -q --out",
+        &[p(&out)],
+    ))
     .spawn()
     .unwrap();
     let (mut peak, deadline) = (0, Instant::now() + Duration::from_secs(600));
@@ -234,15 +227,10 @@ fn a_sweep_of_hundreds_of_points_peaks_under_two_and_a_half_times_its_output() {
 fn events_selects_the_kinds_written() {
     let d = tmp();
     let (a, b) = (d.path().join("a"), d.path().join("b"));
-    ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "3",
-        "--out",
-        p(&a),
-        "-q",
-    ]);
+    ok(&argv(
+        "run scenarios/baseline.toml --reps 3 --out",
+        &[p(&a), "-q"],
+    ));
     // events.csv: point, replication, month, seq, actor, target, kind, magnitude.
     let kinds = |dir: &Path| -> std::collections::BTreeSet<String> {
         read_csv(&dir.join("events.csv"))
@@ -253,17 +241,10 @@ fn events_selects_the_kinds_written() {
     };
     let default = kinds(&a);
     assert!(!default.contains("licence_deny") && !default.contains("cap_reached"));
-    ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "3",
-        "--events",
-        "cap_reached,licence_deny",
-        "--out",
-        p(&b),
-        "-q",
-    ]);
+    ok(&argv(
+        "run scenarios/baseline.toml --reps 3 --events cap_reached,licence_deny --out",
+        &[p(&b), "-q"],
+    ));
     let chosen = kinds(&b);
     assert!(
         !chosen.is_empty()
@@ -281,30 +262,20 @@ fn events_selects_the_kinds_written() {
         fs::read(a.join("summary.csv")).unwrap(),
         fs::read(b.join("summary.csv")).unwrap()
     );
-    let r = chipdip(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--events",
-        "licence_denied",
-        "--out",
-        p(&d.path().join("c")),
-    ]);
+    let r = chipdip(&argv(
+        "run scenarios/baseline.toml --events licence_denied --out",
+        &[p(&d.path().join("c"))],
+    ));
     assert_eq!(r.status.code(), Some(2));
     assert!(
         stderr(&r).contains("unknown event kind `licence_denied`"),
         "{}",
         stderr(&r)
     );
-    let r = chipdip(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "3",
-        "--events",
-        "all",
-        "--out",
-        p(&a),
-    ]);
+    let r = chipdip(&argv(
+        "run scenarios/baseline.toml --reps 3 --events all --out",
+        &[p(&a)],
+    ));
     assert_eq!(
         r.status.code(),
         Some(1),

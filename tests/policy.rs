@@ -13,17 +13,10 @@ const SEED: &str = "11";
 /// Runs the baseline with `sets` (each a `PATH=VALUE`) into `dir/name`.
 fn baseline_with(dir: &Path, name: &str, sets: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let mut args = vec![
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        REPS,
-        "--seed",
-        SEED,
-        "-q",
-        "--out",
-        p(&out),
-    ];
+    let mut args = argv(
+        "run scenarios/baseline.toml --reps",
+        &[REPS, "--seed", SEED, "-q", "--out", p(&out)],
+    );
     for s in sets {
         args.extend(["--set", s]);
     }

@@ -426,12 +426,10 @@ fn runs_beyond_the_replication_ceiling_are_refused_before_planning() {
 
 #[test]
 fn more_intermediaries_than_the_ceiling_are_refused_before_anything_runs() {
-    let out = chipdip(&[
-        "check",
-        "scenarios/malaysia_2025.toml",
-        "--set",
-        "hubs.MYS.populations.shells.count=9000000",
-    ]);
+    let out = chipdip(&argv(
+        "check scenarios/malaysia_2025.toml --set hubs.MYS.populations.shells.count=9000000",
+        &[],
+    ));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(

@@ -533,14 +533,10 @@ fn categorical_and_boolean_factors_sweep_in_every_design() {
 fn a_run_without_a_sweep_has_one_point_and_no_progress_bar_off_a_terminal() {
     let dir = tmp();
     let out = dir.path().join("base");
-    let r = ok(&[
-        "run",
-        "scenarios/baseline.toml",
-        "--reps",
-        "2",
-        "--out",
-        p(&out),
-    ]);
+    let r = ok(&argv(
+        "run scenarios/baseline.toml --reps 2 --out",
+        &[p(&out)],
+    ));
     assert_eq!(
         fs::read_to_string(out.join("points.csv")).unwrap(),
         "scenario,point\nbaseline,0\n"
@@ -556,17 +552,10 @@ fn merge_refuses_a_shard_index_beyond_the_count() {
     let d = tmp();
     let (s0, s1) = (d.path().join("s0"), d.path().join("s1"));
     for (shard, dir) in [("0/2", &s0), ("1/2", &s1)] {
-        ok(&[
-            "run",
-            "scenarios/baseline.toml",
-            "--reps",
-            "4",
-            "-q",
-            "--shard",
-            shard,
-            "--out",
-            p(dir),
-        ]);
+        ok(&argv(
+            "run scenarios/baseline.toml --reps 4 -q --shard",
+            &[shard, "--out", p(dir)],
+        ));
     }
     let path = s1.join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();

@@ -77,21 +77,19 @@ fn issue4_ten_thousand_intermediaries_per_hub_same_bytes_for_any_threads() {
     let d = tmp();
     let run = |threads: &str| {
         let out = d.path().join(format!("t{threads}"));
-        ok(&[
-            "run",
-            "scenarios/malaysia_2025.toml",
-            "--reps",
-            "8",
-            "--threads",
-            threads,
-            "--timeseries",
-            "--set",
-            "hubs.MYS.populations.shells.count=10000",
-            "--set",
-            "hubs.SGP.populations.shells.count=10000",
-            "--out",
-            p(&out),
-        ]);
+        ok(&argv(
+            "run scenarios/malaysia_2025.toml --reps 8 --threads",
+            &[
+                threads,
+                "--timeseries",
+                "--set",
+                "hubs.MYS.populations.shells.count=10000",
+                "--set",
+                "hubs.SGP.populations.shells.count=10000",
+                "--out",
+                p(&out),
+            ],
+        ));
         csv_files(&out)
     };
     let one = run("1");

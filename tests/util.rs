@@ -52,6 +52,15 @@ pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
+/// A command line from its words and any further arguments (paths, formatted values):
+/// `argv("run scenarios/baseline.toml --reps 10 --out", &[p(&out)])`.
+pub fn argv<'a>(words: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    words
+        .split_whitespace()
+        .chain(more.iter().copied())
+        .collect()
+}
+
 /// A path as a command-line argument.
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")

@@ -222,3 +222,23 @@ pub fn pressed_build(
     });
     p
 }
+
+/// A US deal with MYS for 1,200 H100 a year, offered in `month`, with every cost, risk and
+/// shift at zero and licences lifted (`licence_exempt`): tests set what they vary.
+pub fn deal(month: u32) -> DealParams {
+    DealParams {
+        id: "campus".into(),
+        enabled: true,
+        nation: MYS,
+        product: H100,
+        month,
+        units_per_year: 1200.0,
+        licence_exempt: true,
+        licensed_units: 0.0,
+        monitoring_cost: 0.0,
+        constraint_cost: 0.0,
+        breach_probability: 0.0,
+        detection_probability: 0.0,
+        alignment_shift: 0.0,
+    }
+}

@@ -162,19 +162,9 @@ mod tests {
     fn with_queue(processing: u32, odds: f64) -> Params {
         let mut p = fixture::params();
         p.regulators[0].deals.push(DealParams {
-            id: "campus".into(),
-            enabled: true,
-            nation: MYS,
-            product: H100,
-            month: 0,
-            units_per_year: 1200.0,
             licence_exempt: false,
             licensed_units: 600.0,
-            monitoring_cost: 0.0,
-            constraint_cost: 0.0,
-            breach_probability: 0.0,
-            detection_probability: 0.0,
-            alignment_shift: 0.0,
+            ..fixture::deal(0)
         });
         p.regulators[0].licence_queue = Some(LicenceQueueParams {
             processing_months: processing,

@@ -157,19 +157,11 @@ mod tests {
     fn with_deal(constraint_cost: f64, breach: f64) -> Params {
         let mut p = fixture::params();
         p.regulators[0].deals.push(DealParams {
-            id: "campus".into(),
-            enabled: true,
-            nation: MYS,
-            product: H100,
-            month: 1,
-            units_per_year: 1200.0,
-            licence_exempt: true,
-            licensed_units: 0.0,
-            monitoring_cost: 0.0,
             constraint_cost,
             breach_probability: breach,
             detection_probability: 1.0,
             alignment_shift: 0.2,
+            ..fixture::deal(1)
         });
         p
     }
