@@ -689,7 +689,7 @@ mod tests {
     use super::*;
     use crate::model::diplomacy::Diplomacy;
     use crate::model::fixture::{self, CHN, H100, MYS};
-    use crate::model::params::Uncertain;
+    use crate::model::params::{EnforcementParams, Uncertain};
     use crate::model::smuggling::PopulationParams;
 
     /// The fixture with a hub in MYS diverting h100s to CHN: 100 shell buyers of ≈10 units.
@@ -804,5 +804,90 @@ mod tests {
         hubs.clear_market(&p, &flows);
         assert!((hubs.premium_share(CHN) - 0.05).abs() < 1e-12);
         assert!((95..=105).contains(&request(&p, &mut hubs)));
+    }
+
+    /// The US opens cases against the hub's shells: every case opens and closes once, in
+    /// order, with an id, the close followed by its outcome's row; a licence cut is reported to
+    /// the world; counts per enforcing nation match the events.
+    #[test]
+    fn cases_open_and_close_as_numbered_events_with_their_outcomes() {
+        let mut p = with_hub();
+        p.regulators[0].enforcement = Some(EnforcementParams {
+            investigations_per_year: Uncertain::Fixed(120.0),
+            case_months_min: 1,
+            case_months_max: 3,
+            seizure_share: Uncertain::Fixed(0.3),
+            prosecution_share: Uncertain::Fixed(0.3),
+            licence_cut_share: Uncertain::Fixed(0.2),
+            deterrence: Uncertain::Fixed(0.5),
+            salience: Uncertain::Fixed(1.0),
+            permit_conspicuity: 0.0,
+            fine_per_violation_usd: 374_474.0,
+            penalty_value_multiple: 2.0,
+            response_licence_cut: 0.1,
+            response_months: 3,
+            remote_access_rule: 0.0,
+            remote_access_enforcement: Uncertain::Fixed(0.8),
+        });
+        let mut hubs = Hubs::new(&p, 3);
+        let mut flows = Flows::new(3, 2);
+        let (mut events, mut cuts, mut fines) = (Vec::new(), 0, 0);
+        for t in 0..24 {
+            request(&p, &mut hubs);
+            hubs.grant(0, 1000);
+            hubs.begin_transship();
+            let m = hubs.step(&p, 0, t, &mut events).month;
+            assert_eq!(
+                m.imported_units,
+                m.retained_units + m.diverted_units + m.seized_units
+            );
+            let (_, opened, closed) = hubs.investigations(fixture::USA);
+            assert_eq!((opened, closed), (m.cases_opened, m.cases_closed));
+            cuts += m.licence_cuts;
+            fines += m.fines_usd;
+            hubs.enter(&p);
+            flows.denied_h100e[CHN] = 50_000.0;
+            hubs.clear_market(&p, &flows);
+        }
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        let ids = |k| -> Vec<u64> {
+            events
+                .iter()
+                .filter(|e| e.kind == k)
+                .map(|e| e.magnitude as u64)
+                .collect()
+        };
+        let opened = ids(EventKind::InvestigationOpen);
+        assert!(opened.len() > 20, "{} cases", opened.len());
+        assert_eq!(opened, (1..=opened.len() as u64).collect::<Vec<_>>());
+        let mut closed = ids(EventKind::InvestigationClose);
+        closed.sort_unstable();
+        closed.dedup();
+        assert_eq!(closed.len(), ids(EventKind::InvestigationClose).len());
+        assert!(closed.iter().all(|id| opened.contains(id)));
+        assert!(closed.len() + 3 >= opened.len() / 2);
+        // Every outcome row follows a close (or another outcome row of the same close).
+        for (k, kind) in kinds.iter().enumerate() {
+            if matches!(
+                kind,
+                EventKind::Seizure | EventKind::Fine | EventKind::LicenceCut
+            ) {
+                let before = kinds[..k]
+                    .iter()
+                    .rev()
+                    .find(|x| !matches!(x, EventKind::Seizure | EventKind::Fine));
+                assert_eq!(before, Some(&EventKind::InvestigationClose), "{kinds:?}");
+            }
+        }
+        assert!(cuts > 0 && ids(EventKind::LicenceCut).len() as u64 == cuts);
+        let fined: f64 = events
+            .iter()
+            .filter(|e| e.kind == EventKind::Fine)
+            .map(|e| e.magnitude)
+            .sum();
+        assert!(fines > 0 && (fined - fines as f64).abs() < fined * 1e-9 + 100.0);
+        let (open_now, _, _) = hubs.investigations(fixture::USA);
+        assert_eq!(open_now, hubs.hub_investigations_active(0));
+        assert_eq!(open_now as usize, opened.len() - closed.len());
     }
 }
