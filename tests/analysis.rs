@@ -188,7 +188,7 @@ fn analyze_and_discover_refuse_what_they_cannot_use() {
         dir.path(),
         "bad.toml",
         "[sweep]\ndesign = \"saltelli\"\nbase_samples = 4\ntrajectories = 3\n\
-         [sweep.factors.\"regulators.USA.enforcement.effort\"]\nmin = 0.1\nmax = 0.3\n",
+         [sweep.factors.\"regulators.USA.enforcement.investigations_per_year\"]\nmin = 2\nmax = 20\n",
     );
     let e = chipdip(&["check", p(&bad)]);
     assert_eq!(e.status.code(), Some(2));

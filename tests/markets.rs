@@ -179,3 +179,47 @@ fn markets_grey_market_clears_and_the_trade_stays_bounded() {
         );
     }
 }
+
+/// Enforcement is a caseload: a handful of US cases a year in the replay, not hundreds, each
+/// opened and closed as an event with an id; twice the investigators open about twice the
+/// cases.
+#[test]
+fn markets_enforcement_is_a_caseload_of_a_few_cases_a_year() {
+    let r = replay(&[]);
+    let opened_2025: f64 = (1..=12)
+        .map(|m| series_mean(&r, "USA", "investigations_opened", &format!("2025-{m:02}")))
+        .sum();
+    assert!(
+        (2.0..30.0).contains(&opened_2025),
+        "{opened_2025} US cases opened in 2025"
+    );
+    let active = series_mean(&r, "USA", "investigations_active", "2025-12");
+    assert!(active > 1.0 && active < 30.0, "{active} open in 2025-12");
+    let doubled = replay(&[
+        "regulators.USA.enforcement.investigations_per_year.min=8",
+        "regulators.USA.enforcement.investigations_per_year.max=24",
+    ]);
+    let total = |r: &chipdip::Results| mean(&r.summary("USA", "investigations_opened").unwrap());
+    assert!(
+        total(&doubled) > 1.5 * total(&r),
+        "{} vs {}",
+        total(&doubled),
+        total(&r)
+    );
+}
+
+/// Remote access moves compute without chips: China rents compute in the hubs from 2025, and a
+/// US know-your-customer rule cuts it.
+#[test]
+fn markets_remote_access_is_a_channel_a_rule_cuts() {
+    let base = replay(&[]);
+    let rule = replay(&["regulators.USA.enforcement.remote_access_rule=1"]);
+    let rented = |r: &chipdip::Results| series_mean(r, "CHN", "remote_access_h100e", "2025-12");
+    assert!(rented(&base) > 1000.0, "{} H100e rented", rented(&base));
+    assert!(
+        rented(&rule) < 0.5 * rented(&base),
+        "{} with the rule, {} without",
+        rented(&rule),
+        rented(&base)
+    );
+}

@@ -181,7 +181,7 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     assert!(
         header.starts_with(
             "scenario,point,replication,seed,hubs.MYS.permit_regime,\
-             regulators.USA.enforcement.effort,regulators.USA.pressure.intensity,"
+             regulators.USA.enforcement.investigations_per_year,regulators.USA.pressure.intensity,"
         ),
         "{header}"
     );

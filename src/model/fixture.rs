@@ -167,6 +167,7 @@ pub fn params() -> Params {
             attrition_per_month: Uncertain::Fixed(0.0),
             route_choice_weight: 5.0,
             switching_cost: 1.0,
+            h100e_per_mw: 700.0,
         },
     }
 }

@@ -344,22 +344,48 @@ declare_params! {
         rules: Vec<Vec<ExportRule>>;
     }
 
-    /// M9: a regulator's enforcement against diversion (`[regulators.X.enforcement]`).
+    /// M9: a regulator's enforcement against diversion as a caseload
+    /// (`[regulators.X.enforcement]`).
     pub struct EnforcementParams from EnforcementFile {
-        /// Detection hazard per diversion case at full attention (M9).
-        effort: f64 = None, Range::Closed(0.0, 100.0), "hazard/case";
-        /// Diversion cases a month the enforcer can pursue per hub at full attention.
-        capacity_cases: f64 = None, Range::AtLeast(0.0), "cases/month";
+        /// Investigations of diversion through hubs the regulator opens a year (its capacity;
+        /// a range is drawn per replication).
+        investigations_per_year: UncertainFile = None, Range::Closed(0.0, 1e5), "cases/yr";
+        /// Shortest months an investigation runs (its duration is a uniform integer between
+        /// this and `case_months_max`).
+        case_months_min: u32 = Some(3), Range::Closed(1.0, 120.0), "months";
+        /// Longest months an investigation runs.
+        case_months_max: u32 = Some(12), Range::Closed(1.0, 120.0), "months";
+        /// Share of cases that close with a seizure of the month's imports and a penalty (a
+        /// range is drawn).
+        seizure_share: UncertainFile = Some(0.2.into()), Range::Closed(0.0, 1.0), "share of cases";
+        /// Share of cases that close with a prosecution (penalty, the intermediary leaves).
+        prosecution_share: UncertainFile = Some(0.3.into()), Range::Closed(0.0, 1.0), "share of cases";
+        /// Share of cases that close with a cut of the hub's licences (`response_licence_cut`
+        /// for `response_months`); the rest close with nothing.
+        licence_cut_share: UncertainFile = Some(0.1.into()), Range::Closed(0.0, 1.0), "share of cases";
+        /// Chance that an intermediary stops diverting while its case is open.
+        deterrence: UncertainFile = Some(0.5.into()), Range::Closed(0.0, 1.0), "probability";
+        /// How much more likely intermediaries think a case is than last year's caseload per
+        /// unit diverted says (publicised cases, prison terms; a range is drawn).
+        salience: UncertainFile = Some(1.0.into()), Range::Closed(0.0, 1e4), "x caseload rate";
+        /// How much more conspicuous a hub's diversion is under its full permit regime
+        /// (end-user declarations, 30 days' notice): weight of the hub in targeting and in
+        /// perceived risk is `1 + permit_conspicuity × permit_regime`.
+        permit_conspicuity: f64 = Some(0.0), Range::Closed(0.0, 1000.0), "x";
         /// Fine per violation (the penalty is the greater of this and the value multiple).
         fine_per_violation_usd: f64 = None, Range::AtLeast(0.0), "USD";
-        /// Penalty as a multiple of the transaction value.
+        /// Penalty as a multiple of the transaction value (the lots a case covers).
         penalty_value_multiple: f64 = None, Range::Closed(0.0, 100.0), "x value";
-        /// Hazard a hub's full permit regime adds.
-        permit_hazard: f64 = None, Range::Closed(0.0, 100.0), "hazard";
-        /// Licence cut for a hub where diversion was detected.
+        /// Licence cut for a hub where a case closes with a licence cut.
         response_licence_cut: f64 = None, Range::Closed(0.0, 1.0), "share";
         /// Months the response lasts.
         response_months: u32 = None, Range::Any, "months";
+        /// Strength of a know-your-customer / remote-access restriction on the hubs' data
+        /// centres renting this regulator's firms' compute to prohibited destinations, 0-1
+        /// (off in 2025; M9 remote access).
+        remote_access_rule: f64 = Some(0.0), Range::Closed(0.0, 1.0), "0-1";
+        /// Share of the rentals a rule in force stops (its enforcement; a range is drawn).
+        remote_access_enforcement: UncertainFile = Some(0.8.into()), Range::Closed(0.0, 1.0), "share";
     }
 
     /// M9: a transshipment hub and its intermediary populations (`[hubs.NATION]`).
@@ -370,6 +396,17 @@ declare_params! {
         product: ProductId = None, Range::Any, "", AtStart;
         /// The hub's own export-permit regime (Malaysia's from 2025-07).
         permit_regime: f64 = Some(0.0), Range::Closed(0.0, 1.0), "0-1";
+        /// Investigations of diversion the hub's own authorities open a year under a full
+        /// permit regime (scaled by `permit_regime`; their outcomes and penalties are the
+        /// product regulator's).
+        investigations_per_year: f64 = Some(0.0), Range::Closed(0.0, 1e5), "cases/yr";
+        /// Share of the hub's installed compute from the product regulator's firms that its
+        /// data centres rent to the destination at the reference premium (M9 remote access; a
+        /// range is drawn).
+        remote_access_share: UncertainFile = Some(0.0.into()), Range::Closed(0.0, 1.0), "share";
+        /// Data-centre capacity the hub's operators offer to the destination (bounds the
+        /// rentals).
+        remote_access_mw: f64 = Some(0.0), Range::AtLeast(0.0), "MW";
         /// Populations of intermediaries, by name.
         populations: Populations = None, Range::Any, "", AtStart;
     }
@@ -406,6 +443,9 @@ declare_params! {
         /// Utility an intermediary leaving an unprofitable hub loses by setting up in another
         /// (M9), against leaving the trade at utility 0.
         switching_cost: f64 = Some(1.0), Range::Closed(0.0, 100.0), "utility";
+        /// H100e a megawatt of data-centre capacity holds (≈1.4 kW per H100 all-in; M9 remote
+        /// access).
+        h100e_per_mw: f64 = Some(700.0), Range::Above(0.0), "H100e/MW";
     }
 
     /// M3: a regulator's queue of licence applications per (destination, export class)

@@ -56,73 +56,81 @@ pub enum Party {
     None,
 }
 
-/// What happened. The snake_case name is the `kind` column of `events.csv`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    /// A dated parameter change from the scenario's timeline took effect.
-    Timeline,
-    /// A regulator changed the scope of its guidance against a firm (magnitude 0 none,
-    /// 1 home only, 2 global).
-    Guidance,
-    /// A nation changed its stance toward buying a foreign product (M11; actor the nation,
-    /// target the product; magnitude 0 allow, 1 discourage, 2 ban).
-    ImportStance,
-    /// A regulator refused licensed exports to a nation this month (magnitude H100e).
-    LicenceDeny,
-    /// A nation's licensed imports hit the annual cap this month (magnitude H100e refused).
-    CapReached,
-    /// A nation announced a planned build (magnitude units); target: the stack's home.
-    Announce,
-    /// A power pressed a nation over an announced build (magnitude intensity).
-    Pressure,
-    /// The stack's patron countered pressure (magnitude offer value).
-    CounterOffer,
-    /// The nation withdrew its announced build (magnitude units).
-    Retract,
-    /// The nation went ahead despite pressure (magnitude units).
-    Hold,
-    /// The patron punished a retraction (magnitude share of demand lost).
-    Retaliate,
-    /// A regulator offered an allocation for a security agreement (magnitude units/year).
-    DealOffer,
-    DealAccept,
-    DealReject,
-    /// A regulator's licence queue approved an application (magnitude units licensed).
-    LicenceGrant,
-    /// A detected breach of a security agreement.
-    Breach,
-    /// The regulator revoked the agreement (magnitude units/year).
-    Revoke,
-    /// A hub's intermediaries diverted chips this month (magnitude units; actor the hub).
-    Divert,
-    /// The enforcer seized diverted chips in a hub this month (magnitude units).
-    Seizure,
+/// Declares [`EventKind`], its list [`EventKind::ALL`] (the order of the data dictionary and
+/// of `--events`) and [`EventKind::name`] from one table, so a new kind cannot be missed by
+/// either.
+macro_rules! event_kinds {
+    ($($(#[$doc:meta])* $kind:ident => $name:literal,)*) => {
+        /// What happened. The snake_case name is the `kind` column of `events.csv`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum EventKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl EventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$kind,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EventKind::$kind => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl EventKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Timeline => "timeline",
-            EventKind::Guidance => "guidance",
-            EventKind::ImportStance => "import_stance",
-            EventKind::LicenceDeny => "licence_deny",
-            EventKind::CapReached => "cap_reached",
-            EventKind::Announce => "announce",
-            EventKind::Pressure => "pressure",
-            EventKind::CounterOffer => "counter_offer",
-            EventKind::Retract => "retract",
-            EventKind::Hold => "hold",
-            EventKind::Retaliate => "retaliate",
-            EventKind::DealOffer => "deal_offer",
-            EventKind::DealAccept => "deal_accept",
-            EventKind::DealReject => "deal_reject",
-            EventKind::LicenceGrant => "licence_grant",
-            EventKind::Breach => "breach",
-            EventKind::Revoke => "revoke",
-            EventKind::Divert => "divert",
-            EventKind::Seizure => "seizure",
-        }
-    }
+event_kinds! {
+    /// A dated parameter change from the scenario's timeline took effect.
+    Timeline => "timeline",
+    /// A regulator changed the scope of its guidance against a firm (magnitude 0 none,
+    /// 1 home only, 2 global).
+    Guidance => "guidance",
+    /// A nation changed its stance toward buying a foreign product (M11; actor the nation,
+    /// target the product; magnitude 0 allow, 1 discourage, 2 ban).
+    ImportStance => "import_stance",
+    /// A regulator refused licensed exports to a nation this month (magnitude H100e).
+    LicenceDeny => "licence_deny",
+    /// A nation's licensed imports hit the annual cap this month (magnitude H100e refused).
+    CapReached => "cap_reached",
+    /// A nation announced a planned build (magnitude units); target: the stack's home.
+    Announce => "announce",
+    /// A power pressed a nation over an announced build (magnitude intensity).
+    Pressure => "pressure",
+    /// The stack's patron countered pressure (magnitude offer value).
+    CounterOffer => "counter_offer",
+    /// The nation withdrew its announced build (magnitude units).
+    Retract => "retract",
+    /// The nation went ahead despite pressure (magnitude units).
+    Hold => "hold",
+    /// The patron punished a retraction (magnitude share of demand lost).
+    Retaliate => "retaliate",
+    /// A regulator offered an allocation for a security agreement (magnitude units/year).
+    DealOffer => "deal_offer",
+    DealAccept => "deal_accept",
+    DealReject => "deal_reject",
+    /// A regulator's licence queue approved an application (magnitude units licensed).
+    LicenceGrant => "licence_grant",
+    /// A detected breach of a security agreement.
+    Breach => "breach",
+    /// The regulator revoked the agreement (magnitude units/year).
+    Revoke => "revoke",
+    /// A hub's intermediaries diverted chips this month (magnitude units; actor the hub).
+    Divert => "divert",
+    /// An investigation closed with a seizure of an intermediary's imports (magnitude units;
+    /// actor the enforcer, target the hub); follows its `investigation_close`.
+    Seizure => "seizure",
+    /// An enforcer opened an investigation against an intermediary in a hub (magnitude the
+    /// case id; actor the enforcer, target the hub).
+    InvestigationOpen => "investigation_open",
+    /// An investigation closed (magnitude the case id); a `seizure`, `fine` or `licence_cut`
+    /// row right after it gives its outcome, none: closed with nothing.
+    InvestigationClose => "investigation_close",
+    /// A closed investigation's penalty (magnitude USD).
+    Fine => "fine",
+    /// A closed investigation made the regulator cut the hub's licences (magnitude share
+    /// cut).
+    LicenceCut => "licence_cut",
 }
 
 /// One row of `events.csv` (point and replication are added by the runner).

@@ -307,12 +307,23 @@ impl<'s> World<'s> {
             let enforcer =
                 (prod.regulator).and_then(|r| p.regulators[r].enforcement.as_ref().map(|e| (r, e)));
             if let Some((r, e)) = enforcer
-                && m.detections > 0
+                && m.licence_cuts > 0
                 && e.response_months > 0
             {
                 let (cut, until) = (1.0 - e.response_licence_cut, t + e.response_months);
                 self.diplomacy.cut_licences(r, hub.nation, cut, until);
             }
+        }
+        for (k, hub) in p.hubs.iter().enumerate() {
+            // Remote access: compute from the hub product regulator's firms installed there.
+            let regulator = p.products[hub.product].regulator;
+            let installed: f64 = (p.products.iter().enumerate())
+                .filter(|(_, prod)| prod.regulator.is_some() && prod.regulator == regulator)
+                .map(|(j, prod)| {
+                    self.stock.installed(hub.nation, j) as f64 * prod.h100e_per_unit.value()
+                })
+                .sum();
+            self.hubs.rent(p, k, installed);
         }
         self.hubs.enter(p);
         self.hubs.clear_market(p, &self.flows);

@@ -121,13 +121,52 @@ fn metric_info(metric: &str) -> Option<MetricInfo> {
             "count",
             FLOW_M,
             FLOW_R,
-            "diversion cases detected in the hub",
+            "investigations of the hub's intermediaries that closed with a seizure, a \
+             prosecution or a licence cut (M9)",
+        ),
+        "hub_investigations_active" => m(
+            "count",
+            STOCK_M,
+            STOCK_R,
+            "investigations open against the hub's intermediaries, by any enforcer (M9)",
+        ),
+        "hub_remote_access_h100e" => m(
+            "H100e",
+            "level during the month",
+            "level in the last month",
+            "compute in the hub's data centres rented by its destination (remote access, M9)",
+        ),
+        "remote_access_h100e" => m(
+            "H100e",
+            "level during the month",
+            "level in the last month",
+            "compute the nation rents in the hubs' data centres without importing chips \
+             (remote access, M9)",
+        ),
+        "investigations_active" => m(
+            "count",
+            STOCK_M,
+            STOCK_R,
+            "investigations of diversion the nation has open, as a regulator or as a hub with a \
+             permit regime (M9)",
+        ),
+        "investigations_opened" => m(
+            "count",
+            FLOW_M,
+            FLOW_R,
+            "investigations of diversion the nation opened (M9)",
+        ),
+        "investigations_closed" => m(
+            "count",
+            FLOW_M,
+            FLOW_R,
+            "investigations of diversion the nation closed, with any outcome (M9)",
         ),
         "hub_fines_usd" => m(
             "USD",
             FLOW_M,
             FLOW_R,
-            "fines levied on the hub's intermediaries",
+            "penalties of the investigations closed against the hub's intermediaries (M9)",
         ),
         "hub_diverters" => m(
             "count",
@@ -189,30 +228,7 @@ fn metric_info(metric: &str) -> Option<MetricInfo> {
 
 /// Every event kind, in the order the dictionary lists them (`event_info` matches them all, so
 /// a new kind cannot be left undocumented).
-pub const EVENT_KINDS: [EventKind; 19] = {
-    use EventKind::*;
-    [
-        Timeline,
-        Guidance,
-        ImportStance,
-        LicenceDeny,
-        CapReached,
-        Announce,
-        Pressure,
-        CounterOffer,
-        Retract,
-        Hold,
-        Retaliate,
-        DealOffer,
-        DealAccept,
-        DealReject,
-        LicenceGrant,
-        Breach,
-        Revoke,
-        Divert,
-        Seizure,
-    ]
-};
+pub const EVENT_KINDS: &[EventKind] = EventKind::ALL;
 
 /// The event kinds `events.csv` holds unless `--events` says otherwise: all but the monthly
 /// licence logs (`licence_deny`, `cap_reached`), which repeat the `denied_h100e` series month by
@@ -368,8 +384,37 @@ pub fn event_info(kind: EventKind) -> (&'static str, &'static str, &'static str,
         Seizure => (
             "enforcing nation",
             "hub nation",
-            "units this month",
-            "diverted chips seized in the hub (M9)",
+            "units seized",
+            "an investigation closed with the seizure of the intermediary's imports of the month \
+             (M9); follows its investigation_close",
+        ),
+        InvestigationOpen => (
+            "enforcing nation (the product's regulator, or the hub's own authorities)",
+            "hub nation",
+            "case id (1, 2, ... in the order cases open in the replication)",
+            "an investigation opened against an intermediary diverting through the hub (M9)",
+        ),
+        InvestigationClose => (
+            "enforcing nation",
+            "hub nation",
+            "case id (as in its investigation_open)",
+            "an investigation closed (M9); the seizure, fine or licence_cut rows right after it \
+             in the same month give its outcome, none: closed with nothing; its duration is the \
+             months between its open and close rows",
+        ),
+        Fine => (
+            "enforcing nation",
+            "hub nation",
+            "USD",
+            "the penalty of a closed investigation: the greater of the fine per violation and \
+             the value multiple of the lots the case covered (M9)",
+        ),
+        LicenceCut => (
+            "regulating or enforcing nation",
+            "hub nation",
+            "share of the hub's licence room cut",
+            "a closed investigation made the product's regulator cut the hub's licences for \
+             response_months (M9)",
         ),
     }
 }
@@ -577,7 +622,7 @@ pub fn entries(scenario: &Scenario) -> Vec<Entry> {
         "",
         "size of the event, in the unit its kind gives below",
     ));
-    for kind in EVENT_KINDS {
+    for &kind in EVENT_KINDS {
         let (actor, target, unit, meaning) = event_info(kind);
         v.push(Entry {
             file: ev,

@@ -43,7 +43,11 @@
 //! demand_elasticity, max_premium, premium_adjustment, entry_per_month, route_choice_weight,
 //! switching_cost}`, `regulators.*.enforcement.*`.
 
-use super::intermediaries::{HubConditions, Population, PopulationMonth, clearing_premium};
+use super::intermediaries::{
+    CaseEvent, CaseRules, Enforcer, HubConditions, Outcome, Population, PopulationMonth,
+    clearing_premium,
+};
+use super::remote_access;
 use crate::math;
 use crate::model::export_rules::{ExportRules, RulesInForce};
 use crate::model::flows::Flows;
@@ -72,6 +76,39 @@ pub struct Hubs {
     entry_rng: Vec<Stream>,
     /// Scratch: expected margin per hub this month.
     margin: Vec<f64>,
+    /// What each hub's intermediaries could import when the replication started (units/month).
+    start_capacity: Vec<f64>,
+    /// H100e each hub's data centres rent to its destination this month (remote access), and
+    /// per nation, H100e it rents abroad.
+    remote_h100e: Vec<f64>,
+    remote_in_h100e: Vec<f64>,
+    /// Units moved by diverters through each hub last month (none before the first month).
+    moved_last: Option<Vec<f64>>,
+    /// Last year's caseload per hub, as exponential averages (weight 1/12 a month) of the
+    /// cases opened and the units diverted there a month (intermediaries' perceived risk).
+    avg_opened: Vec<f64>,
+    avg_moved: Vec<f64>,
+    /// Investigations open now, in the order they opened.
+    open_cases: Vec<OpenCase>,
+    /// Id of the next case (1, 2, … in the order cases open in a replication).
+    next_case: u64,
+    /// Cases opened and closed this month and over the run, per enforcing nation.
+    opened_month: Vec<u64>,
+    closed_month: Vec<u64>,
+    opened_total: Vec<u64>,
+    closed_total: Vec<u64>,
+}
+
+/// An open investigation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OpenCase {
+    id: u64,
+    hub: usize,
+    population: usize,
+    slot: u32,
+    /// The enforcing nation (the product's regulator or the hub).
+    enforcer: usize,
+    opened: u32,
 }
 
 /// One hub's month as the world needs it.
@@ -85,13 +122,15 @@ pub struct Transshipped {
 impl Hubs {
     pub fn new(p: &Params, rep_seed: u64) -> Hubs {
         let (nn, np, nh) = (p.nations.len(), p.products.len(), p.hubs.len());
+        let hubs: Vec<Hub> = p
+            .hubs
+            .iter()
+            .enumerate()
+            .map(|(h, hp)| Hub::new(hp, h, rep_seed))
+            .collect();
         Hubs {
-            hubs: p
-                .hubs
-                .iter()
-                .enumerate()
-                .map(|(h, hp)| Hub::new(hp, h, rep_seed))
-                .collect(),
+            start_capacity: hubs.iter().map(|h| h.demand_units() as f64).collect(),
+            hubs,
             granted: vec![0; nh],
             premium: vec![0.0; nh],
             // The market starts at the premium of 2024–25.
@@ -105,6 +144,17 @@ impl Hubs {
                 .map(|i| stream(rep_seed, Purpose::Entry, i))
                 .collect(),
             margin: vec![0.0; nh],
+            moved_last: None,
+            remote_h100e: vec![0.0; nh],
+            remote_in_h100e: vec![0.0; nn],
+            avg_opened: vec![0.0; nh],
+            avg_moved: vec![0.0; nh],
+            open_cases: Vec::with_capacity(64),
+            next_case: 1,
+            opened_month: vec![0; nn],
+            closed_month: vec![0; nn],
+            opened_total: vec![0; nn],
+            closed_total: vec![0; nn],
         }
     }
 
@@ -126,7 +176,7 @@ impl Hubs {
             1.0
         };
         let pops = &self.hubs[h].populations;
-        let free: u64 = pops.iter().map(|x| x.demand_units()).sum();
+        let free = self.hubs[h].demand_units();
         let demand = (free as f64 * utilisation) as u64;
         let consignees: usize = pops.iter().map(|x| x.len()).sum();
         export.hub_room(rules, hub.product, hub.nation, consignees, demand)
@@ -141,15 +191,55 @@ impl Hubs {
     pub fn begin_transship(&mut self) {
         self.diverted_in_h100e.iter_mut().for_each(|x| *x = 0.0);
         self.diverted_in_units.iter_mut().for_each(|x| *x = 0);
+        self.opened_month.iter_mut().for_each(|x| *x = 0);
+        self.closed_month.iter_mut().for_each(|x| *x = 0);
+        self.remote_in_h100e.iter_mut().for_each(|x| *x = 0.0);
     }
 
-    /// Hub `h`'s intermediaries import what they were granted and divert some of it (step 2).
+    /// Remote access (see [`super::remote_access`]): hub `h`'s data centres, holding
+    /// `installed_h100e` of compute from the product regulator's firms, rent some of it to the
+    /// destination this month.
+    pub fn rent(&mut self, p: &Params, h: usize, installed_h100e: f64) {
+        let hub = &p.hubs[h];
+        let enforcement = p.products[hub.product]
+            .regulator
+            .and_then(|r| p.regulators[r].enforcement.as_ref());
+        let reference = p.smuggling.premium_at_reference;
+        let ratio = if reference > 0.0 {
+            self.premium_share[hub.destination] / reference
+        } else {
+            1.0
+        };
+        let rented = remote_access::rented_h100e(
+            installed_h100e,
+            hub.remote_access_share.value(),
+            hub.remote_access_mw * p.smuggling.h100e_per_mw,
+            ratio,
+            enforcement.map_or(0.0, |e| e.remote_access_rule),
+            enforcement.map_or(0.0, |e| e.remote_access_enforcement.value()),
+        );
+        self.remote_h100e[h] = rented;
+        self.remote_in_h100e[hub.destination] += rented;
+    }
+
+    /// H100e hub `h` rents to its destination this month.
+    pub fn remote_access(&self, h: usize) -> f64 {
+        self.remote_h100e[h]
+    }
+
+    /// H100e `nation` rents in the hubs this month.
+    pub fn remote_access_in(&self, nation: usize) -> f64 {
+        self.remote_in_h100e[nation]
+    }
+
+    /// Hub `h`'s intermediaries import what they were granted and divert some of it; cases
+    /// open and close (step 2).
     pub fn step(&mut self, p: &Params, h: usize, t: u32, events: &mut Vec<Event>) -> Transshipped {
         let hub = &p.hubs[h];
         let j = hub.product;
         let prod = &p.products[j];
         let conditions = self.conditions(p, h);
-        let m = self.hubs[h].step(t, self.granted[h], conditions);
+        let mut m = self.hubs[h].step(t, self.granted[h], conditions);
         let returned_units = self.granted[h] - m.imported_units;
         self.granted[h] = 0;
         let unit = prod.h100e_per_unit.value();
@@ -158,59 +248,163 @@ impl Hubs {
         self.diverted_in_h100e[hub.destination] += m.diverted_units as f64 * unit;
         self.diverted_in_units_total[hub.destination] += m.diverted_units;
         self.diverted_in_units[hub.destination] += m.diverted_units;
-        let event = |actor, target, kind, units: u64| Event {
+        let event = |actor, target, kind, magnitude: f64| Event {
             month: t,
             actor: Party::Nation(actor),
             target: Party::Nation(target),
             kind,
-            magnitude: units as f64,
+            magnitude,
         };
         if m.diverted_units > 0 {
-            let e = event(
-                hub.nation,
-                hub.destination,
-                EventKind::Divert,
-                m.diverted_units,
-            );
-            events.push(e);
+            let units = m.diverted_units as f64;
+            events.push(event(hub.nation, hub.destination, EventKind::Divert, units));
         }
-        if m.seized_units > 0 {
-            events.push(event(
-                prod.home,
-                hub.nation,
-                EventKind::Seizure,
-                m.seized_units,
-            ));
+        let regulator = prod.regulator.map(|r| &p.regulators[r]);
+        let enforcement = regulator.and_then(|r| r.enforcement.as_ref());
+        let log = std::mem::take(&mut self.hubs[h].case_log);
+        for &(population, case) in &log {
+            let enforcer = match case.enforcer {
+                Enforcer::Regulator => regulator.map_or(hub.nation, |r| r.nation),
+                Enforcer::Hub => hub.nation,
+            };
+            if case.opened {
+                let id = self.next_case;
+                self.next_case += 1;
+                self.open_cases.push(OpenCase {
+                    id,
+                    hub: h,
+                    population,
+                    slot: case.slot,
+                    enforcer,
+                    opened: t,
+                });
+                self.opened_month[enforcer] += 1;
+                self.opened_total[enforcer] += 1;
+                let kind = EventKind::InvestigationOpen;
+                events.push(event(enforcer, hub.nation, kind, id as f64));
+                continue;
+            }
+            let Some(k) = self
+                .open_cases
+                .iter()
+                .position(|c| (c.hub, c.population, c.slot) == (h, population, case.slot))
+            else {
+                continue;
+            };
+            let open = self.open_cases.remove(k);
+            self.closed_month[enforcer] += 1;
+            self.closed_total[enforcer] += 1;
+            let kind = EventKind::InvestigationClose;
+            events.push(event(enforcer, hub.nation, kind, open.id as f64));
+            if case.outcome == Outcome::Seizure {
+                let units = case.seized_units as f64;
+                events.push(event(enforcer, hub.nation, EventKind::Seizure, units));
+            }
+            if matches!(case.outcome, Outcome::Seizure | Outcome::Prosecution) {
+                let months = (t - open.opened).max(1) as f64;
+                let fine = conditions.penalty(case.units as f64, months);
+                m.fines_usd += fine as u64;
+                events.push(event(enforcer, hub.nation, EventKind::Fine, fine));
+            }
+            if case.outcome == Outcome::LicenceCut {
+                let cut = enforcement.map_or(0.0, |e| e.response_licence_cut);
+                events.push(event(enforcer, hub.nation, EventKind::LicenceCut, cut));
+            }
         }
+        self.hubs[h].case_log = log;
+        self.hubs[h].case_log.clear();
+        let hub_state = &mut self.hubs[h];
+        hub_state.total.fines_usd += m.fines_usd - hub_state.month.fines_usd;
+        hub_state.month = m;
         Transshipped {
             month: m,
             returned_units,
         }
     }
 
-    /// What hub `h`'s intermediaries face this month: its grant, premium and enforcement.
+    /// What hub `h`'s intermediaries face this month: its grant, premium and the caseload.
     fn conditions(&self, p: &Params, h: usize) -> HubConditions {
         let hub = &p.hubs[h];
         let prod = &p.products[hub.product];
         let enforcement = prod
             .regulator
             .and_then(|r| p.regulators[r].enforcement.as_ref());
+        let cases = enforcement.map_or(CaseRules::default(), |e| {
+            // The regulator spreads its investigations across the hubs of its products in
+            // proportion to last year's units moved through them (before any history, their
+            // starting capacity), weighted by their permit regimes (a regime makes shipments
+            // conspicuous): attention follows the trade with a lag. Within a hub it targets by
+            // units moved last month.
+            let weight = |k: usize| {
+                let volume = if self.avg_moved.iter().any(|&v| v > 0.0) {
+                    self.avg_moved[k]
+                } else {
+                    self.start_capacity[k]
+                };
+                volume * (1.0 + e.permit_conspicuity * p.hubs[k].permit_regime)
+            };
+            let moved = |k: usize| match &self.moved_last {
+                Some(v) => v[k],
+                None => self.start_capacity[k],
+            };
+            let same_regulator =
+                |k: &usize| p.products[p.hubs[*k].product].regulator == prod.regulator;
+            let total: f64 = (0..p.hubs.len()).filter(same_regulator).map(weight).sum();
+            let budget = e.investigations_per_year.value() / 12.0 * weight(h) / total.max(1e-9);
+            let target_rate_regulator = budget / moved(h).max(1.0);
+            let own = hub.investigations_per_year * hub.permit_regime / 12.0;
+            let target_rate_hub = own / moved(h).max(1.0);
+            let shares = [
+                e.seizure_share.value(),
+                e.prosecution_share.value(),
+                e.licence_cut_share.value(),
+            ];
+            let punitive = shares.iter().sum::<f64>().min(1.0);
+            // Last year's opened cases per unit diverted here; before any history, the rate
+            // the enforcers target at now.
+            let rate = if self.avg_moved[h] > 0.0 {
+                self.avg_opened[h] / self.avg_moved[h]
+            } else {
+                target_rate_regulator + target_rate_hub
+            };
+            CaseRules {
+                target_rate_regulator,
+                target_rate_hub,
+                perceived_rate: e.salience.value() * punitive * rate,
+                case_months_min: e.case_months_min,
+                case_months_max: e.case_months_max,
+                outcome_shares: shares,
+                deterrence: e.deterrence.value(),
+            }
+        });
         HubConditions {
             import_allowance_units: self.granted[h],
             unit_value_usd: prod.price_usd,
             premium_usd_per_unit: self.premium[h],
-            enforcement_effort: enforcement.map_or(0.0, |e| e.effort),
-            enforcement_capacity_cases: enforcement.map_or(0.0, |e| e.capacity_cases),
-            permit_regime: hub.permit_regime,
-            permit_hazard: enforcement.map_or(0.0, |e| e.permit_hazard),
+            cases,
             fine_per_violation_usd: enforcement.map_or(0.0, |e| e.fine_per_violation_usd),
             penalty_value_multiple: enforcement.map_or(0.0, |e| e.penalty_value_multiple),
             attrition: p.smuggling.attrition_per_month.value(),
         }
     }
 
+    /// Ends the month's caseload bookkeeping: units moved per hub (next month's targeting)
+    /// and last year's averages (perceived risk). Called after every hub has stepped.
+    fn update_caseload(&mut self) {
+        let moved = self
+            .moved_last
+            .get_or_insert_with(|| vec![0.0; self.hubs.len()]);
+        for (h, hub) in self.hubs.iter().enumerate() {
+            let m = &hub.month;
+            moved[h] = (m.diverted_units + m.seized_units) as f64;
+            self.avg_opened[h] += (m.cases_opened as f64 - self.avg_opened[h]) / 12.0;
+            self.avg_moved[h] += (moved[h] - self.avg_moved[h]) / 12.0;
+        }
+    }
+
     /// Entry and route choice (step 3 of the module doc), after every hub has stepped.
     pub fn enter(&mut self, p: &Params) {
+        self.update_caseload();
         for (h, hub) in self.hubs.iter().enumerate() {
             let c = self.conditions(p, h);
             // The margin a typical entrant expects: that of the hub's largest population.
@@ -389,6 +583,30 @@ impl Hubs {
         self.hubs[h].populations.iter().map(|x| x.len()).sum()
     }
 
+    /// Investigations of enforcing nation `nation`: open now, opened and closed this month.
+    pub fn investigations(&self, nation: usize) -> (u64, u64, u64) {
+        let open = self
+            .open_cases
+            .iter()
+            .filter(|c| c.enforcer == nation)
+            .count();
+        (
+            open as u64,
+            self.opened_month[nation],
+            self.closed_month[nation],
+        )
+    }
+
+    /// Investigations of enforcing nation `nation` opened and closed over the run.
+    pub fn investigations_total(&self, nation: usize) -> (u64, u64) {
+        (self.opened_total[nation], self.closed_total[nation])
+    }
+
+    /// Investigations open now against intermediaries in hub `h` (any enforcer).
+    pub fn hub_investigations_active(&self, h: usize) -> u64 {
+        self.open_cases.iter().filter(|c| c.hub == h).count() as u64
+    }
+
     /// This month's premium at hub `h`, USD per unit.
     pub fn premium(&self, h: usize) -> f64 {
         self.premium[h]
@@ -406,6 +624,9 @@ struct Hub {
     month: PopulationMonth,
     /// Totals over the run.
     total: PopulationMonth,
+    /// Scratch: the month's cases of one population, then of the hub (population, case).
+    cases: Vec<CaseEvent>,
+    case_log: Vec<(usize, CaseEvent)>,
 }
 
 impl Hub {
@@ -426,15 +647,19 @@ impl Hub {
             rng,
             month: PopulationMonth::default(),
             total: PopulationMonth::default(),
+            cases: Vec::with_capacity(64),
+            case_log: Vec::with_capacity(64),
         }
     }
 
+    /// Units the hub's free intermediaries would import this month.
+    fn demand_units(&self) -> u64 {
+        self.populations.iter().map(|x| x.demand_units()).sum()
+    }
+
     /// Steps every population with `allowance` units to share; returns the month's outcome.
-    /// The hub's enforcement capacity is split among its populations by last month's cases,
-    /// so attention per case is `capacity / all cases in the hub`.
     fn step(&mut self, t: u32, allowance: u64, conditions: HubConditions) -> PopulationMonth {
         let total_weight: f64 = self.weights.iter().sum();
-        let cases: u64 = self.populations.iter().map(|x| x.cases_last_month()).sum();
         let mut out = PopulationMonth::default();
         let mut left = allowance;
         let last = self.populations.len().saturating_sub(1);
@@ -444,17 +669,12 @@ impl Hub {
             } else {
                 ((allowance as f64 * self.weights[k] / total_weight).floor() as u64).min(left)
             };
-            let capacity = if cases > 0 {
-                conditions.enforcement_capacity_cases * pop.cases_last_month() as f64 / cases as f64
-            } else {
-                conditions.enforcement_capacity_cases
-            };
             let c = HubConditions {
                 import_allowance_units: share,
-                enforcement_capacity_cases: capacity,
                 ..conditions
             };
-            let m = pop.step(t, &c, &mut self.rng);
+            let m = pop.step(t, &c, &mut self.rng, &mut self.cases);
+            self.case_log.extend(self.cases.drain(..).map(|e| (k, e)));
             left -= m.imported_units.min(left);
             out += m;
         }
@@ -469,7 +689,7 @@ mod tests {
     use super::*;
     use crate::model::diplomacy::Diplomacy;
     use crate::model::fixture::{self, CHN, H100, MYS};
-    use crate::model::params::Uncertain;
+    use crate::model::params::{EnforcementParams, Uncertain};
     use crate::model::smuggling::PopulationParams;
 
     /// The fixture with a hub in MYS diverting h100s to CHN: 100 shell buyers of ≈10 units.
@@ -480,6 +700,9 @@ mod tests {
             destination: CHN,
             product: H100,
             permit_regime: 0.0,
+            investigations_per_year: 0.0,
+            remote_access_share: Uncertain::Fixed(0.05),
+            remote_access_mw: 10.0,
             populations: vec![(
                 "shells".into(),
                 PopulationParams {
@@ -489,7 +712,6 @@ mod tests {
                     risk_appetite_alpha: 2.0,
                     risk_appetite_beta: 2.0,
                     max_divert_fraction: 1.0,
-                    volume_scale_units: 50.0,
                     exit_after_idle_months: 3,
                 },
             )],
@@ -582,5 +804,90 @@ mod tests {
         hubs.clear_market(&p, &flows);
         assert!((hubs.premium_share(CHN) - 0.05).abs() < 1e-12);
         assert!((95..=105).contains(&request(&p, &mut hubs)));
+    }
+
+    /// The US opens cases against the hub's shells: every case opens and closes once, in
+    /// order, with an id, the close followed by its outcome's row; a licence cut is reported to
+    /// the world; counts per enforcing nation match the events.
+    #[test]
+    fn cases_open_and_close_as_numbered_events_with_their_outcomes() {
+        let mut p = with_hub();
+        p.regulators[0].enforcement = Some(EnforcementParams {
+            investigations_per_year: Uncertain::Fixed(120.0),
+            case_months_min: 1,
+            case_months_max: 3,
+            seizure_share: Uncertain::Fixed(0.3),
+            prosecution_share: Uncertain::Fixed(0.3),
+            licence_cut_share: Uncertain::Fixed(0.2),
+            deterrence: Uncertain::Fixed(0.5),
+            salience: Uncertain::Fixed(1.0),
+            permit_conspicuity: 0.0,
+            fine_per_violation_usd: 374_474.0,
+            penalty_value_multiple: 2.0,
+            response_licence_cut: 0.1,
+            response_months: 3,
+            remote_access_rule: 0.0,
+            remote_access_enforcement: Uncertain::Fixed(0.8),
+        });
+        let mut hubs = Hubs::new(&p, 3);
+        let mut flows = Flows::new(3, 2);
+        let (mut events, mut cuts, mut fines) = (Vec::new(), 0, 0);
+        for t in 0..24 {
+            request(&p, &mut hubs);
+            hubs.grant(0, 1000);
+            hubs.begin_transship();
+            let m = hubs.step(&p, 0, t, &mut events).month;
+            assert_eq!(
+                m.imported_units,
+                m.retained_units + m.diverted_units + m.seized_units
+            );
+            let (_, opened, closed) = hubs.investigations(fixture::USA);
+            assert_eq!((opened, closed), (m.cases_opened, m.cases_closed));
+            cuts += m.licence_cuts;
+            fines += m.fines_usd;
+            hubs.enter(&p);
+            flows.denied_h100e[CHN] = 50_000.0;
+            hubs.clear_market(&p, &flows);
+        }
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        let ids = |k| -> Vec<u64> {
+            events
+                .iter()
+                .filter(|e| e.kind == k)
+                .map(|e| e.magnitude as u64)
+                .collect()
+        };
+        let opened = ids(EventKind::InvestigationOpen);
+        assert!(opened.len() > 20, "{} cases", opened.len());
+        assert_eq!(opened, (1..=opened.len() as u64).collect::<Vec<_>>());
+        let mut closed = ids(EventKind::InvestigationClose);
+        closed.sort_unstable();
+        closed.dedup();
+        assert_eq!(closed.len(), ids(EventKind::InvestigationClose).len());
+        assert!(closed.iter().all(|id| opened.contains(id)));
+        assert!(closed.len() + 3 >= opened.len() / 2);
+        // Every outcome row follows a close (or another outcome row of the same close).
+        for (k, kind) in kinds.iter().enumerate() {
+            if matches!(
+                kind,
+                EventKind::Seizure | EventKind::Fine | EventKind::LicenceCut
+            ) {
+                let before = kinds[..k]
+                    .iter()
+                    .rev()
+                    .find(|x| !matches!(x, EventKind::Seizure | EventKind::Fine));
+                assert_eq!(before, Some(&EventKind::InvestigationClose), "{kinds:?}");
+            }
+        }
+        assert!(cuts > 0 && ids(EventKind::LicenceCut).len() as u64 == cuts);
+        let fined: f64 = events
+            .iter()
+            .filter(|e| e.kind == EventKind::Fine)
+            .map(|e| e.magnitude)
+            .sum();
+        assert!(fines > 0 && (fined - fines as f64).abs() < fined * 1e-9 + 100.0);
+        let (open_now, _, _) = hubs.investigations(fixture::USA);
+        assert_eq!(open_now, hubs.hub_investigations_active(0));
+        assert_eq!(open_now as usize, opened.len() - closed.len());
     }
 }

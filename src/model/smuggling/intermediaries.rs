@@ -16,32 +16,45 @@
 //!    profitably has no business). `imported_i = floor(want_i × min(1, allowance / Σ want))`.
 //!    This is what moves flows between hubs (the balloon effect): a hub where smuggling stops
 //!    paying asks for fewer chips, leaving more of a scarce supply to the other hubs.
-//! 2. **Decide.** An intermediary weighs diverting `d_i = floor(max_divert_fraction × size_i)`
+//! 2. **Close.** An intermediary whose investigation closes this month (its state holds the
+//!    close month and the outcome drawn when the case opened, see [`super::hubs`] for the
+//!    caseload) meets the outcome: `seizure` (this month's imports are seized, it pays the
+//!    penalty and leaves), `prosecution` (it pays the penalty and leaves; its imports stay in
+//!    the hub), `licence_cut` (it leaves and the regulator cuts the hub's licences) or
+//!    `nothing` (it is free again). The penalty is charged by the hub, which knows how long
+//!    the case ran.
+//! 3. **Decide.** An intermediary weighs diverting `d_i = floor(max_divert_fraction × size_i)`
 //!    units (what it would move at full size; it diverts at most what it imported, and the
-//!    decision also sets what it asks for next month). The true detection probability is
-//!    `p(d) = 1 − exp(−h × (1 + d / volume_scale_units))` with hazard
-//!    `h = effort × min(1, capacity_cases / max(1, cases last month)) + permit_hazard × permit_regime`:
-//!    enforcement is finite: more cases, less attention each (docs/calibration.md, "enforcement
-//!    capacity is finite"), and volume makes a buyer conspicuous. It perceives
-//!    `p̃ = p × (1 − r)` and diverts when `d × premium × (1 − p̃) > p̃ × penalty(d)`,
-//!    `penalty(d) = max(fine_per_violation, penalty_value_multiple × d × unit value)`
-//!    (BIS: the greater of $374,474 or twice the transaction value).
-//! 3. **Detect.** A diverter is caught with probability `p(d)` (one draw): the shipment is
-//!    seized, the fine charged, and the intermediary leaves the trade (its slot is vacant).
-//!    Otherwise the units reach the destination. Undiverted imports are sold in the hub
-//!    (retained).
-//! 4. **Exit.** An intermediary for which diverting did not pay for `exit_after_idle_months`
+//!    decision also sets what it asks for next month). Its perceived chance of a case with
+//!    consequences this month comes from the caseload: `p̃ = min(1, ρ × d) × (1 − r)`, with
+//!    `ρ` the hub's perceived case rate per conspicuous unit ([`HubConditions::perceived_rate`]:
+//!    salience × punitive share × last year's opened cases per unit diverted through the hub,
+//!    × the hub's conspicuity). It diverts when `d × premium × (1 − p̃) > p̃ × penalty(d)`,
+//!    `penalty(d) = max(fine_per_violation, penalty_value_multiple × d × case_months × unit
+//!    value)` (BIS: the greater of $374,474 or twice the transaction value, here the value of
+//!    the lots a case covers). An intermediary under investigation that was deterred when the
+//!    case opened does not divert until it closes.
+//! 4. **Target.** A diverter not under investigation is picked for a case with probability
+//!    `min(1, q_reg × moved) + min(1, q_hub × moved)` (one draw; `q` the enforcers' case
+//!    rates per unit this month, so targeting rises with volume); the case's enforcer, its
+//!    duration (uniform integer in `[case_months_min, case_months_max]`), its outcome and
+//!    whether the intermediary is deterred are drawn when it opens. The month's shipment
+//!    still goes through.
+//! 5. **Exit.** An intermediary for which diverting did not pay for `exit_after_idle_months`
 //!    consecutive months leaves the trade; one still in it winds up with probability
 //!    `smuggling.attrition_per_month` (one draw; shells are set up for a few shipments), so
-//!    exits grow with the trade's size and entry settles where it balances them.
-//! 5. **Enter** ([`Population::enter`], called by the hubs with the month's entrants, see
+//!    exits grow with the trade's size and entry settles where it balances them. An
+//!    intermediary under investigation stays until its case closes.
+//! 6. **Enter** ([`Population::enter`], called by the hubs with the month's entrants, see
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
 //!
 //! Every month `imported = retained + diverted + seized`, in whole units. Memory: 12 bytes per
-//! intermediary slot (size f32, risk appetite f32, state u16, diverting flag u8, idle months
+//! intermediary slot (size f32, risk appetite f32, state u16 — free, vacant, or an open case
+//! packed as close month, outcome, enforcer and deterrence —, diverting flag u8, idle months
 //! u8), struct-of-arrays, reserved at twice the starting count so the monthly loop does not
-//! allocate while the population stays below that.
+//! allocate while the population stays below that (case records go to a scratch buffer the
+//! hub reuses).
 
 use rand::{Rng, RngExt};
 
@@ -58,7 +71,7 @@ declare_params! {
         size_median_units: f64 = None, Range::Above(0.0), "units/month", AtStart;
         /// Sigma of the lognormal import capacity (0: all the same size).
         size_sigma: f64 = None, Range::Closed(0.0, 5.0), "", AtStart;
-        /// Beta alpha of risk appetite, the share of the true detection risk an intermediary
+        /// Beta alpha of risk appetite, the share of the perceived risk an intermediary
         /// ignores (mean alpha / (alpha + beta)).
         risk_appetite_alpha: f64 = None, Range::Above(0.0), "", AtStart;
         /// Beta beta of risk appetite.
@@ -66,12 +79,89 @@ declare_params! {
         /// Largest share of its imports an intermediary diverts: 1 for shell buyers, about
         /// 0.2-0.5 for cloud fronts.
         max_divert_fraction: f64 = None, Range::Within(0.0, 1.0), "share", AtStart;
-        /// Monthly diverted volume that doubles the detection hazard ("without rousing
-        /// suspicion").
-        volume_scale_units: f64 = None, Range::Above(0.0), "units", AtStart;
         /// Consecutive months in which diverting does not pay after which an intermediary
         /// leaves the trade (its slot is free for an entrant).
         exit_after_idle_months: u32 = Some(3), Range::Closed(1.0, 255.0), "months", AtStart;
+    }
+}
+
+/// How an investigation ends (drawn when it opens, met when it closes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Outcome {
+    /// No action: the intermediary is free again.
+    Nothing = 0,
+    /// The month's imports are seized, the penalty charged; the intermediary leaves.
+    Seizure = 1,
+    /// The penalty is charged (fine, charges); the intermediary leaves.
+    Prosecution = 2,
+    /// The regulator cuts the hub's licences; the intermediary leaves.
+    LicenceCut = 3,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 4] = [
+        Outcome::Nothing,
+        Outcome::Seizure,
+        Outcome::Prosecution,
+        Outcome::LicenceCut,
+    ];
+
+    /// The outcome's code (the order above).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Who opened an investigation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enforcer {
+    /// The product's regulator (the exporting nation).
+    Regulator,
+    /// The hub's own authorities (its permit regime).
+    Hub,
+}
+
+/// An investigation opened or closed against an intermediary this month (the hub numbers
+/// cases and writes events; see [`super::hubs`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaseEvent {
+    /// The intermediary's slot in its population.
+    pub slot: u32,
+    /// True when the case opened this month, false when it closed.
+    pub opened: bool,
+    pub enforcer: Enforcer,
+    pub outcome: Outcome,
+    /// Opened: the units the intermediary moved this month; closed: its lot
+    /// `⌊max_divert_fraction × size⌋` (the basis of the penalty).
+    pub units: u64,
+    /// Units seized at the close (seizure only).
+    pub seized_units: u64,
+}
+
+/// What the regulators' caseload means for a hub's intermediaries this month.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CaseRules {
+    /// Probability per unit moved that the product's regulator opens a case against a diverter
+    /// this month (its monthly budget of cases over last month's conspicuous volume, times the
+    /// hub's conspicuity).
+    pub target_rate_regulator: f64,
+    /// The same for the hub's own authorities.
+    pub target_rate_hub: f64,
+    /// Perceived probability per unit diverted of a case with consequences this month.
+    pub perceived_rate: f64,
+    pub case_months_min: u32,
+    pub case_months_max: u32,
+    /// Shares of the outcomes seizure, prosecution and licence cut (the rest: nothing).
+    pub outcome_shares: [f64; 3],
+    /// Chance that an intermediary stops diverting while its case is open.
+    pub deterrence: f64,
+}
+
+impl CaseRules {
+    /// Mean months a case runs.
+    pub fn mean_months(&self) -> f64 {
+        0.5 * (self.case_months_min + self.case_months_max.max(self.case_months_min)) as f64
     }
 }
 
@@ -83,18 +173,20 @@ pub struct HubConditions {
     pub unit_value_usd: f64,
     /// Grey-market premium at the destination, USD per unit.
     pub premium_usd_per_unit: f64,
-    /// Enforcement effort: hazard per case when capacity is not stretched.
-    pub enforcement_effort: f64,
-    pub enforcement_capacity_cases: f64,
-    /// The hub's own permit regime, 0–1.
-    pub permit_regime: f64,
-    /// Hazard a full permit regime adds.
-    pub permit_hazard: f64,
+    pub cases: CaseRules,
     pub fine_per_violation_usd: f64,
     pub penalty_value_multiple: f64,
     /// Monthly probability that an intermediary in the trade winds up (shells are set up for
     /// a few shipments), caught or not.
     pub attrition: f64,
+}
+
+impl HubConditions {
+    /// Penalty for a case over lot `d`: `max(fine, multiple × d × months × unit value)`.
+    pub fn penalty(&self, d: f64, months: f64) -> f64 {
+        self.fine_per_violation_usd
+            .max(self.penalty_value_multiple * d * months * self.unit_value_usd)
+    }
 }
 
 /// A population's month, in units and counts.
@@ -104,6 +196,7 @@ pub struct PopulationMonth {
     pub retained_units: u64,
     pub diverted_units: u64,
     pub seized_units: u64,
+    /// Investigations closed with consequences (seizure, prosecution or licence cut).
     pub detections: u64,
     /// Intermediaries that diverted (caught or not).
     pub active_diverters: u64,
@@ -114,6 +207,11 @@ pub struct PopulationMonth {
     /// Intermediaries that wound up this month (attrition; counted in `exits`).
     pub retired: u64,
     pub fines_usd: u64,
+    /// Investigations opened and closed this month.
+    pub cases_opened: u64,
+    pub cases_closed: u64,
+    /// Closed cases whose outcome is a licence cut.
+    pub licence_cuts: u64,
 }
 
 impl std::ops::AddAssign for PopulationMonth {
@@ -128,6 +226,9 @@ impl std::ops::AddAssign for PopulationMonth {
         self.entrants += o.entrants;
         self.retired += o.retired;
         self.fines_usd += o.fines_usd;
+        self.cases_opened += o.cases_opened;
+        self.cases_closed += o.cases_closed;
+        self.licence_cuts += o.licence_cuts;
     }
 }
 
@@ -136,7 +237,8 @@ pub struct Population {
     params: PopulationParams,
     size: Vec<f32>,
     risk: Vec<f32>,
-    /// 0 in the trade, `GONE` when the slot is vacant.
+    /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case
+    /// ([`case_state`]).
     state: Vec<u16>,
     /// 1 if diverting was worthwhile last month (it then imports at full size).
     diverting: Vec<u8>,
@@ -146,13 +248,8 @@ pub struct Population {
     vacant: Vec<u32>,
     /// Σ wanted imports of intermediaries free to trade next month.
     free_capacity: f64,
-    /// Diverters last month: the enforcer's caseload.
-    cases_last_month: u64,
     /// Lognormal location of the sizes (entrants are drawn like the first population).
     size_mu: f64,
-    /// Bits of the largest planned lot `⌊max_divert_fraction × size⌋`: every `powu_bits` of the
-    /// step runs this many rounds, so its loop is predictable (see [`math::powu_bits`]).
-    lot_bits: u32,
 }
 
 impl Population {
@@ -166,23 +263,16 @@ impl Population {
         let risk = (0..params.count)
             .map(|_| math::beta(rng, a, b) as f32)
             .collect();
-        let largest_lot = size
-            .iter()
-            .map(|&s| (params.max_divert_fraction * s as f64) as u64)
-            .max()
-            .unwrap_or(0);
         let n = params.count;
         let mut pop = Population {
             params: params.clone(),
-            lot_bits: u64::BITS - largest_lot.leading_zeros(),
             free_capacity: size.iter().map(|&s| s as f64).sum(),
             size,
             risk,
-            state: vec![0; n],
+            state: vec![FREE; n],
             diverting: vec![1; n],
             idle: vec![0; n],
             vacant: Vec::with_capacity(n),
-            cases_last_month: 0,
             size_mu: mu,
         };
         // Room for entrants without reallocating in the monthly loop as long as the
@@ -217,22 +307,20 @@ impl Population {
         for _ in 0..n {
             let size = math::lognormal(rng, self.size_mu, p.size_sigma) as f32;
             let risk = math::beta(rng, p.risk_appetite_alpha, p.risk_appetite_beta) as f32;
-            let lot = (p.max_divert_fraction * size as f64) as u64;
-            self.lot_bits = self.lot_bits.max(u64::BITS - lot.leading_zeros());
             self.free_capacity += size as f64;
             match self.vacant.pop() {
                 Some(k) => {
                     let k = k as usize;
                     self.size[k] = size;
                     self.risk[k] = risk;
-                    self.state[k] = 0;
+                    self.state[k] = FREE;
                     self.diverting[k] = 1;
                     self.idle[k] = 0;
                 }
                 None => {
                     self.size.push(size);
                     self.risk.push(risk);
-                    self.state.push(0);
+                    self.state.push(FREE);
                     self.diverting.push(1);
                     self.idle.push(0);
                 }
@@ -241,16 +329,14 @@ impl Population {
     }
 
     /// Expected margin of diverting a median intermediary's lot under `c`, as a share of the
-    /// lot's list value: `(premium × (1 − p) − p × penalty / d) / unit value` with `p` the true
-    /// detection probability of the lot at this month's hazard (step 2 of the module doc).
+    /// lot's list value: `(premium × (1 − p) − p × penalty / d) / unit value` with `p` the
+    /// perceived chance of a case with consequences for the lot (step 3 of the module doc,
+    /// without risk appetite).
     pub fn expected_margin(&self, c: &HubConditions) -> f64 {
         let p = &self.params;
         let d = (p.max_divert_fraction * p.size_median_units).max(1.0);
-        let hazard = hazard(c, self.cases_last_month);
-        let caught = 1.0 - math::exp(-hazard * (1.0 + d / p.volume_scale_units));
-        let penalty = c
-            .fine_per_violation_usd
-            .max(c.penalty_value_multiple * d * c.unit_value_usd);
+        let caught = (c.cases.perceived_rate * d).min(1.0);
+        let penalty = c.penalty(d, c.cases.mean_months());
         if c.unit_value_usd <= 0.0 {
             return 0.0;
         }
@@ -265,18 +351,19 @@ impl Population {
         std::mem::size_of::<f32>() * 2 + std::mem::size_of::<u16>() + 2 * std::mem::size_of::<u8>()
     }
 
-    /// Intermediaries that diverted last month (this population's enforcement caseload).
-    pub fn cases_last_month(&self) -> u64 {
-        self.cases_last_month
-    }
-
     /// Units the free intermediaries would import this month if nothing limited them.
     pub fn demand_units(&self) -> u64 {
         self.free_capacity as u64
     }
 
-    /// One month (see the module doc).
-    pub fn step(&mut self, month: u32, c: &HubConditions, rng: &mut impl Rng) -> PopulationMonth {
+    /// One month (see the module doc); opened and closed cases are appended to `cases`.
+    pub fn step(
+        &mut self,
+        month: u32,
+        c: &HubConditions,
+        rng: &mut impl Rng,
+        cases: &mut Vec<CaseEvent>,
+    ) -> PopulationMonth {
         let mut out = PopulationMonth::default();
         let p = &self.params;
         let share = if self.free_capacity > 0.0 {
@@ -284,20 +371,18 @@ impl Population {
         } else {
             0.0
         };
-        let hazard = hazard(c, self.cases_last_month);
-        // p(d) = 1 − exp(−h (1 + d / V)) = 1 − exp(−h) × exp(−h / V)^d: two exponentials a
-        // month, then only multiplications per intermediary (portable and fast).
-        let survive_base = math::exp(-hazard);
-        let survive_per_unit = math::exp(-hazard / p.volume_scale_units);
-        let _ = month;
+        let rules = &c.cases;
+        let case_months = rules.mean_months();
         let idle_limit = p.exit_after_idle_months.min(255) as u8;
         let mut next_free = 0.0;
         let legit = 1.0 - p.max_divert_fraction;
         let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
         let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
+        let targeting = rules.target_rate_regulator > 0.0 || rules.target_rate_hub > 0.0;
         for k in 0..self.size.len() {
             let size = self.size[k] as f64;
-            if self.state[k] == GONE {
+            let mut state = self.state[k];
+            if state == GONE {
                 continue;
             }
             let want = if self.diverting[k] == 1 {
@@ -313,31 +398,75 @@ impl Population {
             imported_so_far = upto;
             out.imported_units += imported;
             let d = (p.max_divert_fraction * size) as u64;
+            if state != FREE && case_closes(state) <= month {
+                let outcome = case_outcome(state);
+                out.cases_closed += 1;
+                let mut seized = 0;
+                if outcome != Outcome::Nothing {
+                    out.detections += 1;
+                    if outcome == Outcome::Seizure {
+                        seized = imported;
+                    }
+                    if outcome == Outcome::LicenceCut {
+                        out.licence_cuts += 1;
+                    }
+                }
+                cases.push(CaseEvent {
+                    slot: k as u32,
+                    opened: false,
+                    enforcer: case_enforcer(state),
+                    outcome,
+                    units: d,
+                    seized_units: seized,
+                });
+                if outcome != Outcome::Nothing {
+                    out.seized_units += seized;
+                    out.retained_units += imported - seized;
+                    self.state[k] = GONE;
+                    out.exits += 1;
+                    self.vacant.push(k as u32);
+                    continue;
+                }
+                state = FREE;
+            }
             let mut diverted = 0;
             let mut worthwhile = false;
             if divert_any && d > 0 {
                 let df = d as f64;
-                let p_true =
-                    1.0 - survive_base * math::powu_bits(survive_per_unit, d, self.lot_bits);
-                let p_seen = p_true * (1.0 - self.risk[k] as f64);
-                let penalty = c
-                    .fine_per_violation_usd
-                    .max(c.penalty_value_multiple * df * c.unit_value_usd);
+                let p_seen = (rules.perceived_rate * df).min(1.0) * (1.0 - self.risk[k] as f64);
+                let penalty = c.penalty(df, case_months);
                 worthwhile = df * c.premium_usd_per_unit * (1.0 - p_seen) > p_seen * penalty;
                 let moved = d.min(imported);
-                if worthwhile && moved > 0 {
+                if worthwhile && moved > 0 && (state == FREE || !case_deterred(state)) {
                     out.active_diverters += 1;
-                    if rng.random::<f64>() < p_true {
-                        out.detections += 1;
-                        out.seized_units += moved;
-                        out.fines_usd += penalty as u64;
-                        self.state[k] = GONE;
-                    } else {
-                        out.diverted_units += moved;
-                    }
+                    out.diverted_units += moved;
                     diverted = moved;
+                    if state == FREE && targeting {
+                        let mf = moved as f64;
+                        let by_regulator = (rules.target_rate_regulator * mf).min(1.0);
+                        let by_hub = (rules.target_rate_hub * mf).min(1.0);
+                        let u = rng.random::<f64>();
+                        if u < by_regulator + by_hub {
+                            let enforcer = if u < by_regulator {
+                                Enforcer::Regulator
+                            } else {
+                                Enforcer::Hub
+                            };
+                            state = open_case(month, rules, enforcer, rng);
+                            out.cases_opened += 1;
+                            cases.push(CaseEvent {
+                                slot: k as u32,
+                                opened: true,
+                                enforcer,
+                                outcome: case_outcome(state),
+                                units: moved,
+                                seized_units: 0,
+                            });
+                        }
+                    }
                 }
             }
+            self.state[k] = state;
             self.diverting[k] = u8::from(worthwhile);
             out.retained_units += imported - diverted;
             self.idle[k] = if worthwhile {
@@ -345,11 +474,14 @@ impl Population {
             } else {
                 self.idle[k].saturating_add(1)
             };
-            if self.idle[k] >= idle_limit {
-                self.state[k] = GONE;
-            } else if self.state[k] != GONE && rng.random::<f64>() < c.attrition {
-                self.state[k] = GONE;
-                out.retired += 1;
+            // Under investigation an intermediary stays until its case closes.
+            if state == FREE {
+                if self.idle[k] >= idle_limit {
+                    self.state[k] = GONE;
+                } else if rng.random::<f64>() < c.attrition {
+                    self.state[k] = GONE;
+                    out.retired += 1;
+                }
             }
             if self.state[k] == GONE {
                 out.exits += 1;
@@ -358,7 +490,6 @@ impl Population {
                 next_free += size * if worthwhile { 1.0 } else { legit };
             }
         }
-        self.cases_last_month = out.active_diverters;
         self.free_capacity = next_free;
         out
     }
@@ -366,13 +497,57 @@ impl Population {
 
 /// Slot marker of an intermediary that left the trade.
 const GONE: u16 = u16::MAX;
+/// State of an intermediary in the trade and not under investigation.
+const FREE: u16 = 0;
+/// Bits of an open case's state: close month (bits 0–10, ≥ 1), outcome (11–12), deterred
+/// (13), opened by the hub's own authorities (14). Bit 15 is clear, so no case is [`GONE`].
+const CLOSE_MASK: u16 = 0x07FF;
+const DETERRED: u16 = 1 << 13;
+const BY_HUB: u16 = 1 << 14;
 
-/// Detection hazard per case this month: `effort × min(1, capacity / max(1, cases last
-/// month)) + permit_hazard × permit_regime`.
-fn hazard(c: &HubConditions, cases_last_month: u64) -> f64 {
-    let capacity_factor =
-        (c.enforcement_capacity_cases / (cases_last_month.max(1) as f64)).min(1.0);
-    c.enforcement_effort * capacity_factor + c.permit_hazard * c.permit_regime
+/// The state of a case opened in `month`: its duration, outcome and deterrence drawn now.
+fn open_case(month: u32, r: &CaseRules, enforcer: Enforcer, rng: &mut impl Rng) -> u16 {
+    let (lo, hi) = (
+        r.case_months_min.max(1),
+        r.case_months_max.max(r.case_months_min.max(1)),
+    );
+    let months = lo + ((hi - lo + 1) as f64 * rng.random::<f64>()) as u32;
+    let close = (month + months.min(hi)).min(CLOSE_MASK as u32) as u16;
+    let u = rng.random::<f64>();
+    let mut outcome = Outcome::Nothing;
+    let mut acc = 0.0;
+    for (k, s) in r.outcome_shares.iter().enumerate() {
+        acc += s;
+        if u < acc {
+            outcome = Outcome::ALL[k + 1];
+            break;
+        }
+    }
+    let deterred = rng.random::<f64>() < r.deterrence;
+    close
+        | (u16::from(outcome.code()) << 11)
+        | if deterred { DETERRED } else { 0 }
+        | if enforcer == Enforcer::Hub { BY_HUB } else { 0 }
+}
+
+fn case_closes(state: u16) -> u32 {
+    (state & CLOSE_MASK) as u32
+}
+
+fn case_outcome(state: u16) -> Outcome {
+    Outcome::ALL[((state >> 11) & 3) as usize]
+}
+
+fn case_deterred(state: u16) -> bool {
+    state & DETERRED != 0
+}
+
+fn case_enforcer(state: u16) -> Enforcer {
+    if state & BY_HUB != 0 {
+        Enforcer::Hub
+    } else {
+        Enforcer::Regulator
+    }
 }
 
 /// The premium, as a share of list price, at which the grey market at a destination clears
@@ -410,156 +585,196 @@ mod tests {
             risk_appetite_alpha: 2.0,
             risk_appetite_beta: 5.0,
             max_divert_fraction: 1.0,
-            volume_scale_units: 50.0,
             exit_after_idle_months: 3,
         }
     }
 
-    fn conditions(allowance: u64, effort: f64, permit: f64) -> HubConditions {
+    /// Conditions with a perceived case rate `perceived` per unit and a regulator that targets
+    /// `target` per unit moved.
+    fn conditions(allowance: u64, perceived: f64, target: f64) -> HubConditions {
         HubConditions {
             import_allowance_units: allowance,
             unit_value_usd: 27_500.0,
             premium_usd_per_unit: 13_750.0,
-            enforcement_effort: effort,
-            enforcement_capacity_cases: 1e9,
-            permit_regime: permit,
-            permit_hazard: 0.3,
+            cases: CaseRules {
+                target_rate_regulator: target,
+                target_rate_hub: 0.0,
+                perceived_rate: perceived,
+                case_months_min: 2,
+                case_months_max: 4,
+                outcome_shares: [0.3, 0.3, 0.1],
+                deterrence: 0.5,
+            },
             fine_per_violation_usd: 374_474.0,
             penalty_value_multiple: 2.0,
             attrition: 0.0,
         }
     }
 
-    /// Total diverted over 12 months, averaged over seeds.
-    fn diverted(params: &PopulationParams, c: HubConditions) -> f64 {
-        let mut total = 0;
-        for seed in 0..20 {
-            let mut rng = Stream::seed_from_u64(seed);
-            let mut pop = Population::new(params, &mut rng);
-            for m in 0..12 {
-                let out = pop.step(m, &c, &mut rng);
+    /// Steps `months` months from a population drawn with `seed`; returns the months and the
+    /// case events.
+    fn months(
+        params: &PopulationParams,
+        c: &HubConditions,
+        seed: u64,
+        months: u32,
+    ) -> (Vec<PopulationMonth>, Vec<CaseEvent>) {
+        let mut rng = Stream::seed_from_u64(seed);
+        let mut pop = Population::new(params, &mut rng);
+        let mut cases = Vec::new();
+        let out = (0..months)
+            .map(|m| {
+                let out = pop.step(m, c, &mut rng, &mut cases);
                 assert_eq!(
                     out.imported_units,
                     out.retained_units + out.diverted_units + out.seized_units
                 );
-                total += out.diverted_units;
-            }
-        }
+                out
+            })
+            .collect();
+        (out, cases)
+    }
+
+    /// Total diverted over 12 months, averaged over seeds.
+    fn diverted(params: &PopulationParams, c: HubConditions) -> f64 {
+        let total: u64 = (0..20)
+            .flat_map(|seed| months(params, &c, seed, 12).0)
+            .map(|m| m.diverted_units)
+            .sum();
         total as f64 / 20.0
     }
 
     #[test]
-    fn more_enforcement_or_permits_mean_less_diversion() {
+    fn a_larger_perceived_caseload_means_less_diversion() {
         let p = shells(2000);
-        let base = diverted(&p, conditions(u64::MAX, 0.1, 0.0));
+        let base = diverted(&p, conditions(u64::MAX, 0.002, 0.0));
         assert!(base > 0.0);
-        assert!(diverted(&p, conditions(u64::MAX, 0.2, 0.0)) < 0.8 * base);
-        assert!(diverted(&p, conditions(u64::MAX, 0.1, 1.0)) < 0.8 * base);
+        assert!(diverted(&p, conditions(u64::MAX, 0.01, 0.0)) < 0.8 * base);
     }
 
     #[test]
     fn no_premium_no_diversion_and_imports_respect_allowance() {
         let p = shells(500);
-        let mut c = conditions(1000, 0.1, 0.0);
+        let mut c = conditions(1000, 0.001, 0.01);
         c.premium_usd_per_unit = 0.0;
-        let mut rng = Stream::seed_from_u64(1);
-        let mut pop = Population::new(&p, &mut rng);
-        let out = pop.step(0, &c, &mut rng);
-        assert_eq!(out.diverted_units + out.seized_units, 0);
-        assert!(out.imported_units <= 1000 && out.imported_units > 900);
+        let (out, cases) = months(&p, &c, 1, 1);
+        assert_eq!(out[0].diverted_units + out[0].seized_units, 0);
+        assert!(out[0].imported_units <= 1000 && out[0].imported_units > 900);
+        assert!(cases.is_empty(), "no diversion, no case");
     }
 
     #[test]
-    fn stretched_capacity_lowers_detection_per_case() {
-        let p = shells(5000);
-        let rate = |capacity: f64| {
-            let mut c = conditions(u64::MAX, 0.15, 0.0);
-            c.enforcement_capacity_cases = capacity;
-            let (mut det, mut cases) = (0, 0);
-            let mut rng = Stream::seed_from_u64(3);
-            let mut pop = Population::new(&p, &mut rng);
-            for m in 0..6 {
-                let out = pop.step(m, &c, &mut rng);
-                det += out.detections;
-                cases += out.active_diverters;
-            }
-            det as f64 / cases as f64
-        };
-        assert!(rate(50.0) < 0.7 * rate(1e9));
+    fn cases_target_volume_and_close_with_their_outcome() {
+        let p = shells(4000);
+        let target = 0.0005;
+        let (out, cases) = months(&p, &conditions(u64::MAX, 0.0, target), 7, 12);
+        let opened: Vec<&CaseEvent> = cases.iter().filter(|e| e.opened).collect();
+        // About target × units moved by diverters not already under investigation.
+        let moved: u64 = out.iter().map(|m| m.diverted_units).sum();
+        let expected = target * moved as f64;
+        assert!(
+            (opened.len() as f64) < 1.2 * expected && opened.len() as f64 > 0.6 * expected,
+            "{} cases for {expected} expected",
+            opened.len()
+        );
+        // Bigger movers are targeted more: the mean lot of a target is above the mean lot.
+        let mean_target = opened.iter().map(|e| e.units).sum::<u64>() as f64 / opened.len() as f64;
+        let mean_lot = moved as f64 / out.iter().map(|m| m.active_diverters).sum::<u64>() as f64;
+        assert!(mean_target > 1.3 * mean_lot, "{mean_target} vs {mean_lot}");
+        // Cases close after 2–4 months with the drawn outcomes; the punitive ones remove the
+        // intermediary, seizures take its month's imports.
+        let closed: Vec<&CaseEvent> = cases.iter().filter(|e| !e.opened).collect();
+        let (opened_n, closed_n): (u64, u64) = out
+            .iter()
+            .fold((0, 0), |a, m| (a.0 + m.cases_opened, a.1 + m.cases_closed));
+        assert_eq!(
+            (opened_n, closed_n),
+            (opened.len() as u64, closed.len() as u64)
+        );
+        assert!(closed.len() > opened.len() / 2 && closed.len() < opened.len());
+        let seized: u64 = closed.iter().map(|e| e.seized_units).sum();
+        assert_eq!(seized, out.iter().map(|m| m.seized_units).sum::<u64>());
+        assert!(seized > 0);
+        let punitive = closed
+            .iter()
+            .filter(|e| e.outcome != Outcome::Nothing)
+            .count();
+        assert_eq!(
+            punitive as u64,
+            out.iter().map(|m| m.detections).sum::<u64>()
+        );
+        let share = punitive as f64 / closed.len() as f64;
+        assert!((0.55..0.85).contains(&share), "{share}");
     }
 
     #[test]
-    fn caught_intermediaries_leave_and_fronts_divert_a_fraction() {
-        let mut fronts = shells(20);
-        fronts.size_median_units = 2000.0;
-        fronts.max_divert_fraction = 0.3;
-        fronts.volume_scale_units = 5000.0;
-        let mut rng = Stream::seed_from_u64(9);
-        let mut pop = Population::new(&fronts, &mut rng);
-        let out = pop.step(0, &conditions(u64::MAX, 0.05, 0.0), &mut rng);
-        assert!(out.diverted_units + out.seized_units > 0);
-        assert!((out.diverted_units + out.seized_units) as f64 <= 0.31 * out.imported_units as f64);
-        let mut c = conditions(u64::MAX, 5.0, 0.0);
-        c.fine_per_violation_usd = 0.0;
-        c.penalty_value_multiple = 0.0; // free to try, certain to be caught
-        let first = pop.step(1, &c, &mut rng);
-        assert!(first.detections > 0);
-        assert_eq!(first.exits, first.detections);
-        assert_eq!(pop.active() as u64, 20 - out.exits - first.exits);
-        // Entrants fill the vacant slots first.
-        let before = pop.len();
-        pop.enter(first.exits, &mut rng);
-        assert_eq!(pop.len(), before);
-        assert_eq!(pop.active() as u64, 20 - out.exits);
+    fn an_investigated_intermediary_stays_and_a_deterred_one_stops_diverting() {
+        let mut p = shells(1);
+        p.size_sigma = 0.0;
+        let mut c = conditions(u64::MAX, 0.0, 1.0); // certain to be targeted
+        c.cases.outcome_shares = [0.0, 0.0, 0.0];
+        c.cases.deterrence = 1.0;
+        c.cases.case_months_min = 3;
+        c.cases.case_months_max = 3;
+        let (out, cases) = months(&p, &c, 2, 5);
+        assert_eq!(out[0].cases_opened, 1);
+        assert!(
+            out[0].diverted_units > 0,
+            "the month's shipment goes through"
+        );
+        // Deterred for months 1 and 2 (it does not divert, and does not leave though idle);
+        // free again in month 3, when it diverts and is targeted again.
+        assert_eq!(out[1].diverted_units + out[2].diverted_units, 0);
+        assert_eq!(out[1].exits + out[2].exits, 0);
+        assert_eq!(out[3].cases_closed, 1);
+        assert!(out[3].diverted_units > 0 && out[3].cases_opened == 1);
+        assert_eq!(cases[1].outcome, Outcome::Nothing);
+        assert!(!cases[1].opened);
     }
 
     #[test]
-    fn unprofitable_intermediaries_leave_and_margin_falls_with_enforcement() {
+    fn unprofitable_intermediaries_leave_and_margin_falls_with_the_caseload() {
         let p = shells(100);
         let mut rng = Stream::seed_from_u64(4);
         let mut pop = Population::new(&p, &mut rng);
-        let mut c = conditions(u64::MAX, 0.1, 0.0);
+        let mut c = conditions(u64::MAX, 0.0005, 0.0);
         let lax = pop.expected_margin(&c);
         assert!(lax > 0.0);
-        c.permit_regime = 1.0;
+        c.cases.perceived_rate = 0.002;
         assert!(pop.expected_margin(&c) < lax);
         c.premium_usd_per_unit = 0.0;
         assert!(pop.expected_margin(&c) < 0.0);
-        let exits: u64 = (0..3).map(|m| pop.step(m, &c, &mut rng).exits).sum();
+        let mut cases = Vec::new();
+        let exits: u64 = (0..3)
+            .map(|m| pop.step(m, &c, &mut rng, &mut cases).exits)
+            .sum();
         assert_eq!(exits, 100);
         assert_eq!(pop.active(), 0);
         assert_eq!(pop.demand_units(), 0);
+        // Entrants fill the vacant slots first.
+        pop.enter(10, &mut rng);
+        assert_eq!((pop.len(), pop.active()), (100, 10));
     }
 
     #[test]
     fn attrition_winds_up_intermediaries_still_in_the_trade() {
         let p = shells(2000);
-        let mut rng = Stream::seed_from_u64(6);
-        let mut pop = Population::new(&p, &mut rng);
         let mut c = conditions(u64::MAX, 0.0, 0.0);
         c.attrition = 0.1;
-        let out = pop.step(0, &c, &mut rng);
-        assert_eq!(out.detections, 0);
-        assert_eq!(out.exits, out.retired);
-        assert!((150..=250).contains(&out.retired), "{}", out.retired);
-        assert_eq!(pop.active() as u64, 2000 - out.retired);
+        let (out, _) = months(&p, &c, 6, 1);
+        assert_eq!(out[0].detections, 0);
+        assert_eq!(out[0].exits, out[0].retired);
+        assert!((150..=250).contains(&out[0].retired), "{}", out[0].retired);
     }
 
     #[test]
     fn same_seed_same_months_and_validation_names_fields() {
         let p = shells(1000);
-        let run = || {
-            let mut rng = Stream::seed_from_u64(5);
-            let mut pop = Population::new(&p, &mut rng);
-            (0..6)
-                .map(|m| pop.step(m, &conditions(4000, 0.1, 0.2), &mut rng))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(run(), run());
+        let c = conditions(4000, 0.001, 0.001);
+        assert_eq!(months(&p, &c, 5, 6), months(&p, &c, 5, 6));
         let file: PopulationFile = toml::from_str(
             "count = 10\nsize_median_units = 10.0\nsize_sigma = -1.0\nrisk_appetite_alpha = 2.0\n\
-             risk_appetite_beta = 3.0\nmax_divert_fraction = 1.0\nvolume_scale_units = 50.0\n\
-             exit_after_idle_months = 6\n",
+             risk_appetite_beta = 3.0\nmax_divert_fraction = 1.0\nexit_after_idle_months = 6\n",
         )
         .expect("a population table");
         let err = file

@@ -5,7 +5,9 @@
 //!   decide whether to divert, and are detected (their formulas are in that module's doc);
 //! - [`hubs`]: the world's side — what each hub asks for (premium-driven utilisation within
 //!   the hub's licence room, M3), the grey-market premium at the destination, and where the
-//!   imported units end up (installed in the hub, diverted, seized).
+//!   imported units end up (installed in the hub, diverted, seized), and the caseload of
+//!   investigations against intermediaries;
+//! - [`remote_access`]: compute the destination rents in the hubs' data centres.
 //!
 //! In the month, hubs claim supply during allocation (after nations' orders are licensed) and
 //! transship right after it; diverted units meet some of the destination's backlog (M2).
@@ -14,5 +16,6 @@
 
 pub mod hubs;
 pub mod intermediaries;
+pub mod remote_access;
 
 pub use intermediaries::*;

@@ -90,6 +90,16 @@ impl World<'_> {
                 Metric::Plain("hub_route_share"),
                 self.hubs.route_share(p, h),
             );
+            o.value(
+                e,
+                Metric::Plain("hub_investigations_active"),
+                self.hubs.hub_investigations_active(h) as f64,
+            );
+            o.value(
+                e,
+                Metric::Plain("hub_remote_access_h100e"),
+                self.hubs.remote_access(h),
+            );
         }
         for (i, n) in p.nations.iter().enumerate() {
             if p.hubs.iter().any(|h| h.destination == i) {
@@ -98,8 +108,32 @@ impl World<'_> {
                     Metric::Plain("diverted_in_h100e"),
                     self.hubs.diverted_in_h100e()[i],
                 );
+                o.value(
+                    &n.id,
+                    Metric::Plain("remote_access_h100e"),
+                    self.hubs.remote_access_in(i),
+                );
+            }
+            if self.is_enforcer(i) {
+                let (active, opened, closed) = self.hubs.investigations(i);
+                let e = n.id.as_str();
+                o.value(e, Metric::Plain("investigations_active"), active as f64);
+                o.value(e, Metric::Plain("investigations_opened"), opened as f64);
+                o.value(e, Metric::Plain("investigations_closed"), closed as f64);
             }
         }
+    }
+
+    /// Whether `nation` may investigate diversion (M9): the regulator of a hub's product, or a
+    /// hub (fixed for a scenario, so the columns are).
+    fn is_enforcer(&self, nation: usize) -> bool {
+        let p = self.params();
+        p.hubs.iter().any(|h| {
+            h.nation == nation
+                || p.products[h.product]
+                    .regulator
+                    .is_some_and(|r| p.regulators[r].nation == nation)
+        })
     }
 
     /// Whether `nation` has chips installed from a foreign patron's firms (a power with a
@@ -200,6 +234,12 @@ impl World<'_> {
                     Metric::Plain("diverted_units"),
                     self.hubs.diverted_in_units_total(i) as f64,
                 );
+            }
+            if self.is_enforcer(i) {
+                let (opened, closed) = self.hubs.investigations_total(i);
+                let e = n.id.as_str();
+                o.value(e, Metric::Plain("investigations_opened"), opened as f64);
+                o.value(e, Metric::Plain("investigations_closed"), closed as f64);
             }
         }
     }
