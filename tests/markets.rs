@@ -209,7 +209,8 @@ fn markets_enforcement_is_a_caseload_of_a_few_cases_a_year() {
 }
 
 /// Remote access moves compute without chips: China rents compute in the hubs from 2025, and a
-/// US know-your-customer rule cuts it.
+/// US know-your-customer rule cuts it. Renting and smuggling are substitutes: with the rule,
+/// China's grey market pays more and more chips are smuggled (paired runs, same seeds).
 #[test]
 fn markets_remote_access_is_a_channel_a_rule_cuts() {
     let base = replay(&[]);
@@ -221,5 +222,12 @@ fn markets_remote_access_is_a_channel_a_rule_cuts() {
         "{} with the rule, {} without",
         rented(&rule),
         rented(&base)
+    );
+    let smuggled = |r: &chipdip::Results| mean(&r.summary("CHN", "diverted_units").unwrap());
+    assert!(
+        smuggled(&rule) > smuggled(&base),
+        "units smuggled into China: {} with the rule, {} without",
+        smuggled(&rule),
+        smuggled(&base)
     );
 }

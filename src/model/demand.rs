@@ -135,14 +135,14 @@ impl Demand {
         self.standing_unfilled_h100e[i] += standing_unfilled as f64 * h;
     }
 
-    /// What was wanted and neither shipped, smuggled in, nor lapsed carries over.
-    pub fn update_backlog(&mut self, p: &Params, flows: &Flows, diverted_in_h100e: &[f64]) {
+    /// What was wanted and neither shipped, met from abroad (smuggled in or newly rented:
+    /// `met_abroad_h100e`, negative when rentals are lost), nor lapsed carries over.
+    pub fn update_backlog(&mut self, p: &Params, flows: &Flows, met_abroad_h100e: &[f64]) {
         for (i, nation) in p.nations.iter().enumerate() {
             let refused =
                 flows.denied_h100e[i] + flows.unfilled_h100e[i] - self.standing_unfilled_h100e[i];
-            let met_by_smuggling = diverted_in_h100e[i];
             self.backlog_h100e[i] =
-                (refused - met_by_smuggling).max(0.0) * (1.0 - nation.backlog_decay);
+                (refused - met_abroad_h100e[i]).max(0.0) * (1.0 - nation.backlog_decay);
         }
     }
 }

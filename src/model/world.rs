@@ -153,7 +153,7 @@ impl<'s> World<'s> {
         self.transship(t, events);
         let p = &self.params[self.current];
         self.stock.deliver(p, t, &mut self.flows);
-        (self.demand).update_backlog(p, &self.flows, self.hubs.diverted_in_h100e());
+        (self.demand).update_backlog(p, &self.flows, self.hubs.met_abroad_h100e());
         let (flows, demand, export) = (&self.flows, &self.demand, &self.export);
         self.alignment.drift(
             p,

@@ -29,14 +29,16 @@
 //!    `exp(route_choice_weight × m_h − switching_cost)`, against leaving the trade (weight 1).
 //!    Enforcement or a permit regime in one hub thus moves entrants and movers to the others.
 //! 4. **Clearing** ([`Hubs::clear_market`]): the grey market at each destination clears on a
-//!    downward-sloping demand for grey chips. With `Q` the H100e smuggled in this month and
+//!    downward-sloping demand for grey chips. With `Q` the H100e smuggled in this month plus
+//!    the month's new remote-access rentals (compute rented is a substitute for chips) and
 //!    `G = denied + unfilled` its unmet legal demand, the clearing premium is
 //!    [`clearing_premium`]`(Q / G)` — `premium_at_reference × ((Q / G) / reference_supply_share)
 //!    ^(−1 / demand_elasticity)`, at most `max_premium` (reached only when almost nothing is
 //!    smuggled in), 0 when nothing is unmet — and the premium moves `premium_adjustment` of
 //!    the way to it: `π ← π + λ (π* − π)`. More smuggled supply lowers the premium, the margin
 //!    and entry, so the trade's size settles where entry balances exits. Grey chips bought
-//!    feed back into demand: they meet part of the destination's backlog (M2).
+//!    and new rentals feed back into demand: they meet part of the destination's backlog
+//!    (M2), and rentals lost add to it.
 //!
 //! Parameter paths: `hubs.*.{nation, destination, product, permit_regime}`,
 //! `hubs.*.populations.*.*`, `smuggling.{reference_supply_share, premium_at_reference,
@@ -82,6 +84,10 @@ pub struct Hubs {
     /// per nation, H100e it rents abroad.
     remote_h100e: Vec<f64>,
     remote_in_h100e: Vec<f64>,
+    /// Per nation, what it rented abroad last month, and what it got from abroad this month
+    /// in H100e: smuggled in plus the change in its rentals (negative when rentals are lost).
+    remote_in_last_h100e: Vec<f64>,
+    met_abroad_h100e: Vec<f64>,
     /// Units moved by diverters through each hub last month (none before the first month).
     moved_last: Option<Vec<f64>>,
     /// Last year's caseload per hub, as exponential averages (weight 1/12 a month) of the
@@ -147,6 +153,8 @@ impl Hubs {
             moved_last: None,
             remote_h100e: vec![0.0; nh],
             remote_in_h100e: vec![0.0; nn],
+            remote_in_last_h100e: vec![0.0; nn],
+            met_abroad_h100e: vec![0.0; nn],
             avg_opened: vec![0.0; nh],
             avg_moved: vec![0.0; nh],
             open_cases: Vec::with_capacity(64),
@@ -193,6 +201,7 @@ impl Hubs {
         self.diverted_in_units.iter_mut().for_each(|x| *x = 0);
         self.opened_month.iter_mut().for_each(|x| *x = 0);
         self.closed_month.iter_mut().for_each(|x| *x = 0);
+        std::mem::swap(&mut self.remote_in_h100e, &mut self.remote_in_last_h100e);
         self.remote_in_h100e.iter_mut().for_each(|x| *x = 0.0);
     }
 
@@ -537,10 +546,15 @@ impl Hubs {
         let s = &p.smuggling;
         let lambda = s.premium_adjustment.value();
         for (i, premium) in self.premium_share.iter_mut().enumerate() {
+            // Rentals substitute for chips: a month's new rentals are supply like smuggled
+            // chips, and rentals lost add to what is unmet (M2's backlog).
+            let met = self.diverted_in_h100e[i] + self.remote_in_h100e[i]
+                - self.remote_in_last_h100e[i];
+            self.met_abroad_h100e[i] = met;
             let unmet = flows.denied_h100e[i] + flows.unfilled_h100e[i];
             let target = if unmet > 0.0 {
                 clearing_premium(
-                    self.diverted_in_h100e[i] / unmet,
+                    met.max(0.0) / unmet,
                     s.reference_supply_share.value(),
                     s.premium_at_reference,
                     s.demand_elasticity.value(),
@@ -561,6 +575,12 @@ impl Hubs {
     /// H100e diverted into each nation this month.
     pub fn diverted_in_h100e(&self) -> &[f64] {
         &self.diverted_in_h100e
+    }
+
+    /// What each nation got from abroad this month, H100e: diverted into it plus the change
+    /// in what it rents abroad (negative when rentals are lost). Set by [`Hubs::clear_market`].
+    pub fn met_abroad_h100e(&self) -> &[f64] {
+        &self.met_abroad_h100e
     }
 
     /// Units diverted into `nation` over the run.

@@ -14,8 +14,11 @@
 //! know-your-customer / remote-access restriction (`regulators.*.enforcement.remote_access_rule`,
 //! 0 in 2025) and `enforcement` the share of rentals a rule in force stops
 //! (`regulators.*.enforcement.remote_access_enforcement`). The result is a level: H100e the
-//! destination uses from abroad this month (series `remote_access_h100e`). It does not yet
-//! lower the destination's unmet demand or the grey premium.
+//! destination uses from abroad this month (series `remote_access_h100e`). Renting compute
+//! substitutes for buying it: the month's change in what the destination rents counts with
+//! the chips smuggled in, in the grey market's clearing (more rentals, a lower premium) and
+//! against its backlog (M2; rentals a rule takes away become unmet demand again), see
+//! [`super::hubs`].
 
 /// H100e a hub's data centres rent to the destination this month (see the module doc).
 pub fn rented_h100e(
