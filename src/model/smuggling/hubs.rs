@@ -548,8 +548,8 @@ impl Hubs {
         for (i, premium) in self.premium_share.iter_mut().enumerate() {
             // Rentals substitute for chips: a month's new rentals are supply like smuggled
             // chips, and rentals lost add to what is unmet (M2's backlog).
-            let met = self.diverted_in_h100e[i] + self.remote_in_h100e[i]
-                - self.remote_in_last_h100e[i];
+            let met =
+                self.diverted_in_h100e[i] + self.remote_in_h100e[i] - self.remote_in_last_h100e[i];
             self.met_abroad_h100e[i] = met;
             let unmet = flows.denied_h100e[i] + flows.unfilled_h100e[i];
             let target = if unmet > 0.0 {
