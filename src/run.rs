@@ -282,7 +282,7 @@ fn count_failures(out: &Path) -> Result<u64, RunError> {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "failures") {
             let bytes = std::fs::read(&path).map_err(read(&path))?;
-            n += bytes.iter().filter(|&&c| c == b'\n').count() as u64;
+            n += output::integrity::lines(&bytes);
         }
     }
     Ok(n)

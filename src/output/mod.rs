@@ -16,6 +16,7 @@ pub mod merge;
 pub mod parquet;
 pub mod parts;
 pub mod sketch;
+pub mod text;
 pub mod verify;
 
 use std::fs;
@@ -149,13 +150,12 @@ pub fn prepare(path: &Path, manifest: &Manifest) -> Result<(RunDir, Prepared), O
 /// always recognisable as a float (`0.0`, `2437.0`, `1e-7`, `1e20`), so that pandas, polars and
 /// R's readr all infer a float column from any first rows; NaN is empty (a missing value).
 pub fn format_number(v: f64) -> String {
-    if v.is_nan() {
-        String::new()
-    } else {
-        // `Debug` keeps a `.0` on whole numbers and switches to exponent notation for very large
-        // or small magnitudes; `Display` would print `0` and let readers guess an integer.
-        format!("{v:?}")
-    }
+    // `Debug` keeps a `.0` on whole numbers and switches to exponent notation for very large or
+    // small magnitudes; `Display` would print `0` and let readers guess an integer. `push_number`
+    // writes `Debug`'s bytes without going through `fmt`.
+    let mut b = Vec::with_capacity(24);
+    text::push_number(&mut b, v);
+    String::from_utf8(b).expect("ASCII")
 }
 
 /// Month index `m` of a run starting at `start`, as `YYYY-MM`.
@@ -257,7 +257,7 @@ pub fn assemble(
                 if buf.is_empty() {
                     break;
                 }
-                rows += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+                rows += integrity::lines(buf);
                 w.write_all(buf).map_err(io)?;
                 let n = buf.len();
                 r.consume(n);

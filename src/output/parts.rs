@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::integrity::{FileSum, Sums, write_chunk_sums};
 use super::sketch::QuantileSketch;
-use super::{OutputError, RunDir, format_month, format_number};
+use super::{OutputError, RunDir, format_month, text};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
 use crate::model::record::seq_in_month;
 use crate::model::{Outcome, Party, Setup};
@@ -59,22 +59,34 @@ pub fn is_done(dir: &RunDir, chunk: usize, point: usize) -> bool {
 }
 
 /// Accumulates one chunk's rows and sketches in memory (bounded by the chunk size).
+///
+/// Rows are appended as bytes to one buffer per file, numbers through [`super::text`] and
+/// names quoted once when the writer is made, so that a replication's rows cost no
+/// allocation and no `fmt` (the bytes are those the `csv` crate wrote before).
 pub struct ChunkWriter<'s> {
-    /// The scenario's name (the `scenario` column).
-    scenario: &'s str,
     /// The scenario itself, when the writer belongs to a run folder (to merge a finished
     /// point's sketches).
     whole: Option<&'s Scenario>,
     /// Whether each kind of `dictionary::EVENT_KINDS` is written (empty: every kind).
     events: Vec<bool>,
-    setup: &'s Setup,
     timeseries: bool,
-    summary: csv::Writer<Vec<u8>>,
-    rows_of_events: csv::Writer<Vec<u8>>,
-    series: csv::Writer<Vec<u8>>,
+    summary: Vec<u8>,
+    rows_of_events: Vec<u8>,
+    series: Vec<u8>,
     failures: csv::Writer<Vec<u8>>,
     sketches: Vec<QuantileSketch>,
-    names: Vec<(String, String)>,
+    /// `series_names().len()`.
+    width: usize,
+    /// The `scenario` field of a summary row, with its `,`.
+    scenario_field: Vec<u8>,
+    /// The sweep point's labels as fields, each after a `,`.
+    labels: Vec<u8>,
+    /// `YYYY-MM` of every month.
+    months: Vec<Vec<u8>>,
+    /// `,entity,metric,` of every series (timeseries rows).
+    series_fields: Vec<Vec<u8>>,
+    /// Actor/target names: nations, firms, products, timeline changes.
+    parties: [Vec<Vec<u8>>; 4],
 }
 
 fn rows() -> csv::Writer<Vec<u8>> {
@@ -84,33 +96,89 @@ fn rows() -> csv::Writer<Vec<u8>> {
 }
 
 impl<'s> ChunkWriter<'s> {
-    /// An empty chunk of `setup`'s replications of the scenario named `scenario` (with
+    /// An empty chunk of `point`'s replications of the scenario named `scenario` (with
     /// timeseries rows if `timeseries`).
-    pub fn new(scenario: &'s str, setup: &'s Setup, timeseries: bool) -> ChunkWriter<'s> {
+    pub fn new(scenario: &'s str, point: &'s Point, timeseries: bool) -> ChunkWriter<'s> {
+        let setup = &point.setup;
         let names = setup.series_names();
+        let base = setup.base();
+        let fields = |ids: &mut dyn Iterator<Item = &String>| -> Vec<Vec<u8>> {
+            ids.map(|id| text::field(id)).collect()
+        };
+        let mut scenario_field = text::field(scenario);
+        scenario_field.push(b',');
         ChunkWriter {
-            scenario,
             whole: None,
             events: Vec::new(),
-            setup,
             timeseries,
-            summary: rows(),
-            rows_of_events: rows(),
-            series: rows(),
+            summary: Vec::new(),
+            rows_of_events: Vec::new(),
+            series: Vec::new(),
             failures: rows(),
             sketches: vec![QuantileSketch::new(); names.len() * setup.months as usize],
-            names,
+            width: names.len(),
+            scenario_field,
+            labels: point
+                .labels
+                .iter()
+                .flat_map(|l| std::iter::once(b',').chain(text::field(l)))
+                .collect(),
+            months: (0..setup.months)
+                .map(|m| text::field(&format_month(setup.start, m)))
+                .collect(),
+            series_fields: if timeseries {
+                names
+                    .iter()
+                    .map(|(e, m)| {
+                        let mut f = vec![b','];
+                        f.extend(text::field(e));
+                        f.push(b',');
+                        f.extend(text::field(m));
+                        f.push(b',');
+                        f
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            parties: [
+                fields(&mut base.nations.iter().map(|n| &n.id)),
+                fields(&mut base.firms.iter().map(|f| &f.id)),
+                fields(&mut base.products.iter().map(|p| &p.id)),
+                fields(&mut setup.changes.iter().map(|c| &c.path)),
+            ],
+        }
+    }
+
+    /// A party's field for the `actor`/`target` columns (timeline changes show their path).
+    fn party(&self, party: Party) -> &[u8] {
+        match party {
+            Party::Nation(i) => &self.parties[0][i],
+            Party::Firm(i) => &self.parties[1][i],
+            Party::Product(i) => &self.parties[2][i],
+            Party::TimelineChange(k) => &self.parties[3][k],
+            Party::None => &[],
         }
     }
 
     /// Adds one replication's outcome.
     pub fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: &Outcome) {
-        let (p, r, s) = (point.index.to_string(), rep.to_string(), seed.to_string());
-        let mut row = vec![self.scenario.to_string(), p.clone(), r.clone(), s];
-        row.extend(point.labels.iter().cloned());
-        row.extend(outcome.summary.iter().map(|v| format_number(*v)));
-        self.summary.write_record(&row).expect("writing to memory");
-        let base = self.setup.base();
+        // `point,replication` opens the events and timeseries rows.
+        let mut pr = Vec::with_capacity(24);
+        text::push_u64(&mut pr, point.index as u64);
+        pr.push(b',');
+        text::push_u64(&mut pr, u64::from(rep));
+        let w = &mut self.summary;
+        w.extend_from_slice(&self.scenario_field);
+        w.extend_from_slice(&pr);
+        w.push(b',');
+        text::push_u64(w, seed);
+        w.extend_from_slice(&self.labels);
+        for v in &outcome.summary {
+            w.push(b',');
+            text::push_number(w, *v);
+        }
+        w.push(b'\n');
         for (e, seq) in outcome.events.iter().zip(seq_in_month(&outcome.events)) {
             if !self.events.is_empty() {
                 let k = super::dictionary::EVENT_KINDS
@@ -120,34 +188,35 @@ impl<'s> ChunkWriter<'s> {
                     continue;
                 }
             }
-            self.rows_of_events
-                .write_record([
-                    p.as_str(),
-                    r.as_str(),
-                    &format_month(self.setup.start, e.month),
-                    &seq.to_string(),
-                    &party_name(self.setup, base, e.actor),
-                    &party_name(self.setup, base, e.target),
-                    e.kind.name(),
-                    &format_number(e.magnitude),
-                ])
-                .expect("writing to memory");
+            let mut w = std::mem::take(&mut self.rows_of_events);
+            w.extend_from_slice(&pr);
+            w.push(b',');
+            w.extend_from_slice(&self.months[e.month as usize]);
+            w.push(b',');
+            text::push_u64(&mut w, u64::from(seq));
+            w.push(b',');
+            w.extend_from_slice(self.party(e.actor));
+            w.push(b',');
+            w.extend_from_slice(self.party(e.target));
+            w.push(b',');
+            // Kind names are snake_case words: no quoting.
+            w.extend_from_slice(e.kind.name().as_bytes());
+            w.push(b',');
+            text::push_number(&mut w, e.magnitude);
+            w.push(b'\n');
+            self.rows_of_events = w;
         }
-        let width = self.names.len();
+        let width = self.width;
         for (k, v) in outcome.series.iter().enumerate() {
             self.sketches[k].insert(*v);
             if self.timeseries {
-                let (month, (entity, metric)) = (k / width, &self.names[k % width]);
-                self.series
-                    .write_record([
-                        p.as_str(),
-                        r.as_str(),
-                        &format_month(self.setup.start, month as u32),
-                        entity,
-                        metric,
-                        &format_number(*v),
-                    ])
-                    .expect("writing to memory");
+                let w = &mut self.series;
+                w.extend_from_slice(&pr);
+                w.push(b',');
+                w.extend_from_slice(&self.months[k / width]);
+                w.extend_from_slice(&self.series_fields[k % width]);
+                text::push_number(w, *v);
+                w.push(b'\n');
             }
         }
     }
@@ -167,13 +236,16 @@ impl<'s> ChunkWriter<'s> {
     /// Writes the chunk's files into `dir/parts`: the rows, their checksums, the sketch last.
     pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<(), OutputError> {
         let mut sums = Sums::new();
-        for (kind, w) in [
+        let failures = self
+            .failures
+            .into_inner()
+            .expect("memory writer cannot fail");
+        for (kind, bytes) in [
             ("summary", self.summary),
             ("events", self.rows_of_events),
             ("timeseries", self.series),
-            ("failures", self.failures),
+            ("failures", failures),
         ] {
-            let bytes = w.into_inner().expect("memory writer cannot fail");
             write_atomic(&part_path(&dir.path, chunk, kind), &bytes)?;
             sums.insert(kind.to_string(), FileSum::of_bytes(&bytes));
         }
@@ -282,7 +354,7 @@ impl ChunkSink for PartFiles {
     fn open<'s>(&'s self, scenario: &'s Scenario, chunk: &Chunk) -> ChunkWriter<'s> {
         let mut w = ChunkWriter::new(
             &scenario.name,
-            &scenario.points[chunk.point].setup,
+            &scenario.points[chunk.point],
             self.timeseries,
         );
         w.whole = Some(scenario);
