@@ -264,10 +264,26 @@ impl QuantileSketch {
         v.clamp(self.min, self.max)
     }
 
+    /// Empties the sketch (as [`new`](Self::new)) but keeps its bucket stores' memory, so that
+    /// a sketch reused for the next chunk of a series grows rarely, if ever.
+    pub fn clear(&mut self) {
+        let (neg, pos) = (std::mem::take(&mut self.neg), std::mem::take(&mut self.pos));
+        *self = QuantileSketch::new();
+        self.neg = neg.cleared();
+        self.pos = pos.cleared();
+    }
+
     /// Writes the binary format described in the module documentation.
     pub fn write_to<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let mut buf =
             Vec::with_capacity(88 + 8 * (self.neg.span().1.len() + self.pos.span().1.len()));
+        self.write_into(&mut buf);
+        w.write_all(&buf)
+    }
+
+    /// Appends the binary format to `buf` (as [`write_to`](Self::write_to), without an
+    /// allocation of its own).
+    pub fn write_into(&self, buf: &mut Vec<u8>) {
         buf.extend_from_slice(&MAGIC);
         buf.extend_from_slice(&VERSION.to_le_bytes());
         buf.extend_from_slice(&self.count.to_le_bytes());
@@ -285,7 +301,6 @@ impl QuantileSketch {
                 buf.extend_from_slice(&c.to_le_bytes());
             }
         }
-        w.write_all(&buf)
     }
 
     /// Reads one sketch written by [`write_to`](Self::write_to), consuming exactly its bytes.
@@ -462,6 +477,12 @@ impl PartialEq for Store {
 }
 
 impl Store {
+    /// The store with every count zero, keeping its range and memory.
+    fn cleared(mut self) -> Store {
+        self.counts.fill(0);
+        self
+    }
+
     #[inline]
     fn add(&mut self, index: i32, n: u64) {
         // A negative difference wraps to a huge usize and misses, like one past the end.
@@ -1075,6 +1096,26 @@ mod tests {
             assert_eq!(bytes(&sketch_of(&w)), bytes(&one));
             w.reverse();
             assert_eq!(bytes(&sketch_of(&w)), bytes(&one));
+        }
+    }
+
+    #[test]
+    fn a_cleared_sketch_refilled_equals_a_fresh_one() {
+        let mut rng = Rng(16);
+        let mut reused = QuantileSketch::new();
+        for n in [1000, 3, 0, 50, 2000] {
+            let v = mixed_values(&mut rng, n);
+            reused.clear();
+            for &x in &v {
+                reused.insert(x);
+            }
+            let fresh = sketch_of(&v);
+            assert_eq!(reused, fresh);
+            assert_eq!(bytes(&reused), bytes(&fresh));
+            assert_eq!(reused.mean().to_bits(), fresh.mean().to_bits());
+            let mut appended = Vec::new();
+            reused.write_into(&mut appended);
+            assert_eq!(appended, bytes(&fresh));
         }
     }
 
