@@ -25,9 +25,12 @@
 //! `|v - x_k| <= a |x_k|` (plus floating-point rounding of `ln` at bucket boundaries, about
 //! `1e-15` relative) when `|x_k| >= 1e-12`, and `|v - x_k| < 1e-12` otherwise.
 //!
-//! The bucket index uses [`crate::math::ln`] (the pure-Rust `libm` crate, built from IEEE-exact
-//! operations; no fast-math, so no contraction or reassociation), so the same `x` maps to the
-//! same bucket on every platform, and shards run on different machines merge byte-for-byte.
+//! The bucket index is defined with [`crate::math::ln`] (the pure-Rust `libm` crate, built from
+//! IEEE-exact operations; no fast-math, so no contraction or reassociation), so the same `x`
+//! maps to the same bucket on every platform, and shards run on different machines merge
+//! byte-for-byte. It is computed with a cheaper logarithm of known error and falls back to the
+//! definition whenever that error could change the ceiling (near a bucket edge): same buckets,
+//! without an `ln` per insert (see `index_of`).
 //!
 //! # Quantile definition
 //!
