@@ -75,6 +75,11 @@ pub struct ChunkWriter<'s> {
     series: Vec<u8>,
     failures: csv::Writer<Vec<u8>>,
     sketches: Vec<QuantileSketch>,
+    /// The series values of the chunk's replications, one replication after the other; put
+    /// into the sketches when the chunk finishes, one sketch at a time, so that each sketch's
+    /// buckets are in cache for all its values (a sketch is an order-independent function of
+    /// its values, so the bytes are those of inserting them as they come).
+    values: Vec<f64>,
     /// `series_names().len()`.
     width: usize,
     /// The `scenario` field of a summary row, with its `,`.
@@ -120,6 +125,7 @@ impl<'s> ChunkWriter<'s> {
             series: Vec::new(),
             failures: rows(),
             sketches: vec![QuantileSketch::new(); names.len() * setup.months as usize],
+            values: Vec::new(),
             width: names.len(),
             scenario_field,
             labels: point
@@ -210,10 +216,15 @@ impl<'s> ChunkWriter<'s> {
             w.push(b'\n');
             self.rows_of_events = w;
         }
-        let width = self.width;
-        for (k, v) in outcome.series.iter().enumerate() {
-            self.sketches[k].insert(*v);
-            if self.timeseries {
+        assert_eq!(
+            outcome.series.len(),
+            self.sketches.len(),
+            "one value per month and series"
+        );
+        self.values.extend_from_slice(&outcome.series);
+        if self.timeseries {
+            let width = self.width;
+            for (k, v) in outcome.series.iter().enumerate() {
                 let w = &mut self.series;
                 w.extend_from_slice(&pr);
                 w.push(b',');
@@ -263,11 +274,20 @@ impl<'s> ChunkWriter<'s> {
             write_atomic(&part_path(&dir.path, chunk, kind), &bytes)?;
             sums.insert(kind.to_string(), FileSum::of_bytes(&bytes));
         }
-        let bytes = sketch_bytes(&self.sketches);
+        let mut sketches = self.sketches;
+        let n = sketches.len();
+        if n > 0 {
+            for (k, sketch) in sketches.iter_mut().enumerate() {
+                for v in self.values[k..].iter().step_by(n) {
+                    sketch.insert(*v);
+                }
+            }
+        }
+        let bytes = sketch_bytes(&sketches);
         sums.insert("sketch".to_string(), FileSum::of_bytes(&bytes));
         write_chunk_sums(&dir.path, chunk, &sums)?;
         write_atomic(&part_path(&dir.path, chunk, "sketch"), &bytes)?;
-        Ok(self.sketches)
+        Ok(sketches)
     }
 }
 
