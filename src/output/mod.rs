@@ -531,26 +531,49 @@ pub fn quantile_rows(
 ) -> Vec<u8> {
     let point = &scenario.points[p];
     let setup = &point.setup;
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
+    // The fields every row of the point starts with, and each name's field, quoted once.
+    let mut prefix = text::field(&scenario.name);
+    prefix.push(b',');
+    text::push_u64(&mut prefix, point.index as u64);
+    for l in &point.labels {
+        prefix.push(b',');
+        prefix.extend(text::field(l));
+    }
+    let series: Vec<Vec<u8>> = names
+        .iter()
+        .map(|(e, m)| {
+            let mut f = text::field(e);
+            f.push(b',');
+            f.extend(text::field(m));
+            f
+        })
+        .collect();
+    let mut month = 0u32;
+    let mut month_field = text::field(&format_month(setup.start, 0));
+    let mut w = Vec::new();
     for (k, s) in merged.iter().enumerate() {
         if s.count() == 0 {
             continue;
         }
-        let (month, (entity, metric)) = (k / names.len(), &names[k % names.len()]);
-        let mut row = vec![scenario.name.clone(), point.index.to_string()];
-        row.extend(point.labels.iter().cloned());
-        row.extend([
-            format_month(setup.start, month as u32),
-            entity.clone(),
-            metric.clone(),
-            format_number(s.mean()),
-        ]);
-        row.extend(QUANTILES.iter().map(|q| format_number(s.quantile(*q))));
-        w.write_record(&row).expect("writing to memory");
+        let m = (k / names.len()) as u32;
+        if m != month {
+            month = m;
+            month_field = text::field(&format_month(setup.start, m));
+        }
+        w.extend_from_slice(&prefix);
+        w.push(b',');
+        w.extend_from_slice(&month_field);
+        w.push(b',');
+        w.extend_from_slice(&series[k % names.len()]);
+        w.push(b',');
+        text::push_number(&mut w, s.mean());
+        for q in QUANTILES {
+            w.push(b',');
+            text::push_number(&mut w, s.quantile(q));
+        }
+        w.push(b'\n');
     }
-    w.into_inner().expect("memory writer cannot fail")
+    w
 }
 
 /// Publishes a finished temporary file under its final name: its data reach the disk
