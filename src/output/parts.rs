@@ -278,7 +278,7 @@ impl<'s> ChunkWriter<'s> {
         let n = sketches.len();
         if n > 0 {
             for (k, sketch) in sketches.iter_mut().enumerate() {
-                for v in self.values[k..].iter().step_by(n) {
+                for v in self.values.iter().skip(k).step_by(n) {
                     sketch.insert(*v);
                 }
             }
