@@ -180,7 +180,7 @@ pub fn run_to_folder(
         return Ok(report);
     }
     lock.record_holder("chipdip run")?;
-    let sink = FailAt {
+    let mut sink = FailAt {
         sink: {
             let files = PartFiles::new(&out, options.timeseries).with_events(&manifest.events);
             if options.shard.count == 1 {
@@ -192,12 +192,22 @@ pub fn run_to_folder(
         at: options.fail_replication,
     };
     let plan = Plan::new(scenario, &sink, options.shard);
+    if options.shard.count == 1 {
+        // The final files are written while the last chunks run.
+        sink.sink.assemble_during(scenario, &plan.pending)?;
+    }
     observer.planned(&out, &state, &plan);
     let started = Instant::now();
     let tick = |p: Progress| observer.progress(p);
     experiment::run_plan(scenario, &sink, &plan, manifest.threads, &tick)?;
     observer.replications_done();
-    finish(scenario, options, &out, &mut manifest)?;
+    finish(
+        scenario,
+        options,
+        &out,
+        &mut manifest,
+        sink.sink.take_assembly(),
+    )?;
     report.replications_run = plan.total.replications - plan.done.replications;
     report.points = plan.total.points;
     report.failed_replications = manifest.failed_replications;
@@ -240,20 +250,34 @@ fn new_manifest(scenario: &Scenario, options: &RunOptions) -> Manifest {
     }
 }
 
-/// Every chunk is done: assemble the final files (unsharded), mark the folder complete, and
-/// only then remove `parts/` — a run killed in between is complete, not broken.
+/// Every chunk is done: finish the final files (unsharded; `assembly` holds what was assembled
+/// while the chunks ran), mark the folder complete, and only then remove `parts/` — a run
+/// killed in between is complete, not broken.
 fn finish(
     scenario: &Scenario,
     options: &RunOptions,
     out: &Path,
     manifest: &mut Manifest,
+    assembly: Option<output::Assembly>,
 ) -> Result<(), RunError> {
     let unsharded = options.shard.count == 1;
     if unsharded {
-        let failed = output::assemble(scenario, out, options.timeseries, &|_| out.to_path_buf())?;
+        let assembly = match assembly {
+            Some(a) => a,
+            None => output::Assembly::start(scenario, out, options.timeseries)?,
+        };
+        let (failed, mut sums) = assembly.finish(scenario, &|_| out.to_path_buf())?;
         manifest.failed_replications = failed;
         manifest.outputs = output::output_files(options.timeseries, failed);
-        manifest.files = output::integrity::final_sums(out, &manifest.outputs)?;
+        // The row files were summed as they were written; the small ones are read back.
+        let rest: Vec<String> = manifest
+            .outputs
+            .iter()
+            .filter(|n| !sums.contains_key(*n))
+            .cloned()
+            .collect();
+        sums.extend(output::integrity::final_sums(out, &rest)?);
+        manifest.files = sums;
     } else {
         manifest.failed_replications = count_failures(out)?;
         manifest.outputs = vec!["parts/".into()];
@@ -282,7 +306,7 @@ fn count_failures(out: &Path) -> Result<u64, RunError> {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "failures") {
             let bytes = std::fs::read(&path).map_err(read(&path))?;
-            n += bytes.iter().filter(|&&c| c == b'\n').count() as u64;
+            n += output::integrity::lines(&bytes);
         }
     }
     Ok(n)

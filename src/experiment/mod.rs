@@ -14,8 +14,6 @@ pub mod sink;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use rayon::prelude::*;
-
 use crate::model::{self, Outcome};
 use crate::rng::replication_seed;
 use crate::scenario::Scenario;
@@ -220,6 +218,10 @@ impl Plan {
 
 /// Runs the pending chunks of `plan` on `threads` threads into `sink`, calling `tick` (from any
 /// thread) after every replication with the progress so far.
+///
+/// Each worker takes the next pending chunk in output order, so chunks finish roughly in that
+/// order: a sink can write the final files' beginning while the last chunks still run. The
+/// first error stops the workers (after their current chunk) and is returned.
 pub fn run_plan<S: ChunkSink>(
     scenario: &Scenario,
     sink: &S,
@@ -246,21 +248,41 @@ pub fn run_plan<S: ChunkSink>(
             threads,
             message: e.to_string(),
         })?;
-    pool.install(|| {
-        plan.pending.par_iter().try_for_each(|chunk| {
+    let next = AtomicUsize::new(0);
+    let error: std::sync::Mutex<Option<S::Error>> = std::sync::Mutex::new(None);
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    let work = || {
+        while !stopped.load(Ordering::Relaxed) {
+            let Some(chunk) = plan.pending.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
             let mut recorder = sink.open(scenario, chunk);
             run_chunk(scenario, chunk, &mut recorder, &|| {
                 replications.fetch_add(1, Ordering::Relaxed);
                 tick(progress());
             });
-            sink.close(chunk, recorder)?;
+            if let Err(e) = sink.close(chunk, recorder) {
+                stopped.store(true, Ordering::Relaxed);
+                let mut first = error.lock().unwrap_or_else(|e| e.into_inner());
+                first.get_or_insert(e);
+                break;
+            }
             if left[chunk.point].fetch_sub(1, Ordering::AcqRel) == 1 {
                 points.fetch_add(1, Ordering::Relaxed);
                 tick(progress());
             }
-            Ok(())
-        })
-    })
+        }
+    };
+    pool.scope(|s| {
+        for _ in 1..threads.min(plan.pending.len()) {
+            s.spawn(|_| work());
+        }
+        work();
+    });
+    match error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Runs the chunks of `shard` that `sink` does not hold yet (see [`Plan`] and [`run_plan`]).

@@ -36,12 +36,20 @@ fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The `\n` in `bytes`. A wrapping sum, so that the loop vectorises with overflow checks on (a
+/// count of bytes cannot overflow a `u64`).
+pub fn lines(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0u64, |n, &b| n.wrapping_add(u64::from(b == b'\n')))
+}
+
 impl FileSum {
     /// The sum of bytes in memory.
     pub fn of_bytes(bytes: &[u8]) -> FileSum {
         FileSum {
             bytes: bytes.len() as u64,
-            rows: bytes.iter().filter(|&&b| b == b'\n').count() as u64,
+            rows: lines(bytes),
             sha256: hex(&Sha256::digest(bytes)),
         }
     }
@@ -58,7 +66,7 @@ impl FileSum {
             }
             hasher.update(&buf[..n]);
             bytes += n as u64;
-            rows += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            rows += lines(&buf[..n]);
         }
         Ok(FileSum {
             bytes,

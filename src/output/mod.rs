@@ -16,6 +16,7 @@ pub mod merge;
 pub mod parquet;
 pub mod parts;
 pub mod sketch;
+pub mod text;
 pub mod verify;
 
 use std::fs;
@@ -149,13 +150,12 @@ pub fn prepare(path: &Path, manifest: &Manifest) -> Result<(RunDir, Prepared), O
 /// always recognisable as a float (`0.0`, `2437.0`, `1e-7`, `1e20`), so that pandas, polars and
 /// R's readr all infer a float column from any first rows; NaN is empty (a missing value).
 pub fn format_number(v: f64) -> String {
-    if v.is_nan() {
-        String::new()
-    } else {
-        // `Debug` keeps a `.0` on whole numbers and switches to exponent notation for very large
-        // or small magnitudes; `Display` would print `0` and let readers guess an integer.
-        format!("{v:?}")
-    }
+    // `Debug` keeps a `.0` on whole numbers and switches to exponent notation for very large or
+    // small magnitudes; `Display` would print `0` and let readers guess an integer. `push_number`
+    // writes `Debug`'s bytes without going through `fmt`.
+    let mut b = Vec::with_capacity(24);
+    text::push_number(&mut b, v);
+    String::from_utf8(b).expect("ASCII")
 }
 
 /// Month index `m` of a run starting at `start`, as `YYYY-MM`.
@@ -226,57 +226,234 @@ pub fn assemble(
     timeseries: bool,
     part_dir: &dyn Fn(&Chunk) -> PathBuf,
 ) -> Result<u64, OutputError> {
-    let all = chunks(scenario.points.len(), scenario.settings.replications);
-    write_points(scenario, out)?;
-    parts::write_atomic(
-        &out.join("dictionary.csv"),
-        &dictionary::to_csv(&dictionary::entries(scenario)),
-    )?;
-    let mut failures = 0;
-    for kind in ROW_KINDS {
-        if kind == "timeseries" && !timeseries {
-            continue;
-        }
-        let target = out.join(format!("{kind}.csv"));
+    let assembly = Assembly::start(scenario, out, timeseries)?;
+    Ok(assembly.finish(scenario, part_dir)?.0)
+}
+
+/// One final file being written: under its temporary name, summed as it goes.
+struct Target {
+    name: String,
+    target: PathBuf,
+    tmp: PathBuf,
+    w: std::io::BufWriter<fs::File>,
+    sha: sha2::Sha256,
+    bytes: u64,
+    rows: u64,
+}
+
+impl Target {
+    fn create(out: &Path, name: String) -> Result<Target, OutputError> {
+        use sha2::Digest;
+        let target = out.join(&name);
         let tmp = temporary(&target);
-        let io = |e| OutputError::io(&target, e);
-        let mut w = std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?);
-        let mut rows = 0u64;
-        {
-            let mut hw = csv::Writer::from_writer(&mut w);
-            hw.write_record(header(kind, scenario))
-                .map_err(|e| io(e.into()))?;
-            hw.flush().map_err(io)?;
-        }
-        for c in &all {
-            let path = part_path(&part_dir(c), c.index, kind);
-            let f = fs::File::open(&path).map_err(|e| OutputError::io(&path, e))?;
-            let mut r = BufReader::new(f);
-            loop {
-                let buf = r.fill_buf().map_err(|e| OutputError::io(&path, e))?;
-                if buf.is_empty() {
-                    break;
-                }
-                rows += buf.iter().filter(|&&b| b == b'\n').count() as u64;
-                w.write_all(buf).map_err(io)?;
-                let n = buf.len();
-                r.consume(n);
+        let w = std::io::BufWriter::with_capacity(
+            1 << 16,
+            fs::File::create(&tmp).map_err(|e| OutputError::io(&target, e))?,
+        );
+        Ok(Target {
+            name,
+            target,
+            tmp,
+            w,
+            sha: sha2::Sha256::new(),
+            bytes: 0,
+            rows: 0,
+        })
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<(), OutputError> {
+        use sha2::Digest;
+        self.sha.update(buf);
+        self.bytes += buf.len() as u64;
+        self.rows += integrity::lines(buf);
+        self.w
+            .write_all(buf)
+            .map_err(|e| OutputError::io(&self.target, e))
+    }
+
+    /// Appends the whole file at `path`.
+    fn copy(&mut self, path: &Path) -> Result<(), OutputError> {
+        let f = fs::File::open(path).map_err(|e| OutputError::io(path, e))?;
+        let mut r = BufReader::with_capacity(1 << 16, f);
+        loop {
+            let buf = r.fill_buf().map_err(|e| OutputError::io(path, e))?;
+            if buf.is_empty() {
+                return Ok(());
             }
+            let n = buf.len();
+            // `write` needs `self` while `buf` borrows `r`: fine, they are apart.
+            self.write(buf)?;
+            r.consume(n);
         }
-        w.flush().map_err(io)?;
-        drop(w);
-        if kind == "failures" {
-            failures = rows;
-            if rows == 0 {
-                fs::remove_file(&tmp).map_err(io)?;
-                let _ = fs::remove_file(&target);
+    }
+
+    /// Flushes, publishes (or, for an empty failures file, removes) and sums the file.
+    fn close(self, publish_it: bool) -> Result<Option<integrity::FileSum>, OutputError> {
+        use sha2::Digest;
+        let io = |e| OutputError::io(&self.target, e);
+        let file = self
+            .w
+            .into_inner()
+            .map_err(|e| OutputError::io(&self.target, e.into_error()))?;
+        drop(file);
+        if !publish_it {
+            fs::remove_file(&self.tmp).map_err(io)?;
+            let _ = fs::remove_file(&self.target);
+            return Ok(None);
+        }
+        publish(&self.tmp, &self.target).map_err(io)?;
+        let digest = self.sha.finalize();
+        Ok(Some(integrity::FileSum {
+            bytes: self.bytes,
+            rows: self.rows,
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }))
+    }
+}
+
+/// The final row files of a run (`summary.csv`, `events.csv`, `[timeseries.csv]`,
+/// `failures.csv`, `quantiles.csv`) while they are written: each under its temporary name
+/// (`NAME.<pid>.tmp`), its header first, then the chunks' part files and the points' quantile
+/// rows strictly in output order, whenever they are ready. A run appends the chunks that are
+/// done while the last ones still run ([`Assembly::append_ready`]), so that only the tail is
+/// left when every replication has run; [`Assembly::finish`] appends the rest and publishes the
+/// files. The bytes do not depend on when each piece was appended.
+pub struct Assembly {
+    out: PathBuf,
+    all: Vec<Chunk>,
+    /// The row kinds written, in `ROW_KINDS` order, then quantiles.
+    files: Vec<(&'static str, Target)>,
+    /// The first chunk not appended yet.
+    next_chunk: usize,
+    /// The first point whose quantile rows are not appended yet.
+    next_point: usize,
+}
+
+impl std::fmt::Debug for Assembly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assembly")
+            .field("out", &self.out)
+            .field("next_chunk", &self.next_chunk)
+            .field("next_point", &self.next_point)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Assembly {
+    /// Opens the temporary files of `out` and writes their headers.
+    pub fn start(
+        scenario: &Scenario,
+        out: &Path,
+        timeseries: bool,
+    ) -> Result<Assembly, OutputError> {
+        let mut files = Vec::new();
+        for kind in ROW_KINDS.into_iter().chain(["quantiles"]) {
+            if kind == "timeseries" && !timeseries {
                 continue;
             }
+            let mut t = Target::create(out, format!("{kind}.csv"))?;
+            let mut hw = csv::Writer::from_writer(Vec::new());
+            hw.write_record(header(kind, scenario))
+                .map_err(|e| OutputError::io(&t.target, e.into()))?;
+            t.write(&hw.into_inner().expect("memory writer cannot fail"))?;
+            files.push((kind, t));
         }
-        publish(&tmp, &target).map_err(io)?;
+        Ok(Assembly {
+            out: out.to_path_buf(),
+            all: chunks(scenario.points.len(), scenario.settings.replications),
+            files,
+            next_chunk: 0,
+            next_point: 0,
+        })
     }
-    write_quantiles(scenario, out, &all, part_dir)?;
-    Ok(failures)
+
+    /// Appends, in order, every chunk from the first not yet appended for which `done` holds,
+    /// and the quantile rows of every point whose chunks are all appended and whose rows are
+    /// ready (`pNNNNNN.quantiles`).
+    pub fn append_ready(
+        &mut self,
+        part_dir: &dyn Fn(&Chunk) -> PathBuf,
+        done: &dyn Fn(&Chunk) -> bool,
+    ) -> Result<(), OutputError> {
+        while let Some(c) = self.all.get(self.next_chunk).copied() {
+            if !done(&c) {
+                break;
+            }
+            let dir = part_dir(&c);
+            for (kind, t) in &mut self.files {
+                if *kind != "quantiles" {
+                    t.copy(&part_path(&dir, c.index, kind))?;
+                }
+            }
+            self.next_chunk += 1;
+        }
+        loop {
+            let p = self.next_point;
+            let Some(last) = self.all.iter().rposition(|c| c.point == p) else {
+                return Ok(());
+            };
+            let ready = point_quantiles_path(&part_dir(&self.all[last]), p);
+            if last >= self.next_chunk || !ready.exists() {
+                return Ok(());
+            }
+            self.quantiles().copy(&ready)?;
+            self.next_point += 1;
+        }
+    }
+
+    fn quantiles(&mut self) -> &mut Target {
+        &mut self.files.last_mut().expect("quantiles is last").1
+    }
+
+    /// Appends what is left (a point's quantile rows from its chunks' sketches where they were
+    /// not merged yet), publishes every file (`failures.csv` only if a replication failed),
+    /// writes `points.csv` and `dictionary.csv`. Returns the failed replications and the sums
+    /// of the row files published.
+    pub fn finish(
+        mut self,
+        scenario: &Scenario,
+        part_dir: &dyn Fn(&Chunk) -> PathBuf,
+    ) -> Result<(u64, integrity::Sums), OutputError> {
+        write_points(scenario, &self.out)?;
+        parts::write_atomic(
+            &self.out.join("dictionary.csv"),
+            &dictionary::to_csv(&dictionary::entries(scenario)),
+        )?;
+        self.append_ready(part_dir, &|_| true)?;
+        let all = std::mem::take(&mut self.all);
+        // Chunks are point-major: one group per point.
+        for of_point in all.chunk_by(|a, b| a.point == b.point) {
+            let p = of_point[0].point;
+            if p < self.next_point {
+                continue;
+            }
+            let ready = point_quantiles_path(&part_dir(&of_point[0]), p);
+            if ready.exists() {
+                self.quantiles().copy(&ready)?;
+            } else {
+                let sketches: Vec<PathBuf> = of_point
+                    .iter()
+                    .map(|c| part_path(&part_dir(c), c.index, "sketch"))
+                    .collect();
+                let rows = point_quantile_rows(scenario, p, &sketches)?;
+                self.quantiles().write(&rows)?;
+            }
+        }
+        let mut failures = 0;
+        let mut sums = integrity::Sums::new();
+        for (kind, t) in self.files {
+            // The header is a line too.
+            let rows = t.rows - 1;
+            let name = t.name.clone();
+            if kind == "failures" {
+                failures = rows;
+            }
+            if let Some(sum) = t.close(kind != "failures" || rows > 0)? {
+                sums.insert(name, sum);
+            }
+        }
+        Ok((failures, sums))
+    }
 }
 
 /// `points.csv`: every point id with its swept values, one column per swept path (a run
@@ -315,43 +492,6 @@ pub fn output_files(timeseries: bool, failed: u64) -> Vec<String> {
     v.into_iter().map(String::from).collect()
 }
 
-/// `quantiles.csv`: per point, the chunks' sketches merged, one row per (month, series).
-fn write_quantiles(
-    scenario: &Scenario,
-    out: &Path,
-    all: &[Chunk],
-    part_dir: &dyn Fn(&Chunk) -> PathBuf,
-) -> Result<(), OutputError> {
-    let target = out.join("quantiles.csv");
-    let tmp = temporary(&target);
-    let io = |e: std::io::Error| OutputError::io(&target, e);
-    let mut w =
-        csv::Writer::from_writer(std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?));
-    w.write_record(header("quantiles", scenario))
-        .map_err(|e| io(e.into()))?;
-    w.flush().map_err(io)?;
-    let mut w = w.into_inner().map_err(|e| io(e.into_error()))?;
-    // Chunks are point-major: one group per point, read one point at a time; a point whose
-    // sketches were merged as it finished has its rows ready.
-    for of_point in all.chunk_by(|a, b| a.point == b.point) {
-        let p = of_point[0].point;
-        let ready = point_quantiles_path(&part_dir(&of_point[0]), p);
-        let rows = if ready.exists() {
-            fs::read(&ready).map_err(|e| OutputError::io(&ready, e))?
-        } else {
-            let sketches: Vec<PathBuf> = of_point
-                .iter()
-                .map(|c| part_path(&part_dir(c), c.index, "sketch"))
-                .collect();
-            point_quantile_rows(scenario, p, &sketches)?
-        };
-        w.write_all(&rows).map_err(io)?;
-    }
-    w.flush().map_err(io)?;
-    drop(w);
-    publish(&tmp, &target).map_err(io)
-}
-
 /// The rows of `quantiles.csv` for point `p` (no header): the sketches of its chunks (one file
 /// each) merged, one row per (month, series) with any value.
 pub fn point_quantile_rows(
@@ -377,26 +517,63 @@ pub fn point_quantile_rows(
             m.merge(s);
         }
     }
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
+    Ok(quantile_rows(scenario, p, &names, &merged))
+}
+
+/// The rows of `quantiles.csv` for point `p` from its merged sketches (one per month and
+/// series, month-major; `names` the point's `series_names()`): one row per (month, series)
+/// with any value.
+pub fn quantile_rows(
+    scenario: &Scenario,
+    p: usize,
+    names: &[(String, String)],
+    merged: &[QuantileSketch],
+) -> Vec<u8> {
+    let point = &scenario.points[p];
+    let setup = &point.setup;
+    // The fields every row of the point starts with, and each name's field, quoted once.
+    let mut prefix = text::field(&scenario.name);
+    prefix.push(b',');
+    text::push_u64(&mut prefix, point.index as u64);
+    for l in &point.labels {
+        prefix.push(b',');
+        prefix.extend(text::field(l));
+    }
+    let series: Vec<Vec<u8>> = names
+        .iter()
+        .map(|(e, m)| {
+            let mut f = text::field(e);
+            f.push(b',');
+            f.extend(text::field(m));
+            f
+        })
+        .collect();
+    let mut month = 0u32;
+    let mut month_field = text::field(&format_month(setup.start, 0));
+    let mut w = Vec::new();
     for (k, s) in merged.iter().enumerate() {
         if s.count() == 0 {
             continue;
         }
-        let (month, (entity, metric)) = (k / names.len(), &names[k % names.len()]);
-        let mut row = vec![scenario.name.clone(), point.index.to_string()];
-        row.extend(point.labels.iter().cloned());
-        row.extend([
-            format_month(setup.start, month as u32),
-            entity.clone(),
-            metric.clone(),
-            format_number(s.mean()),
-        ]);
-        row.extend(QUANTILES.iter().map(|q| format_number(s.quantile(*q))));
-        w.write_record(&row).expect("writing to memory");
+        let m = (k / names.len()) as u32;
+        if m != month {
+            month = m;
+            month_field = text::field(&format_month(setup.start, m));
+        }
+        w.extend_from_slice(&prefix);
+        w.push(b',');
+        w.extend_from_slice(&month_field);
+        w.push(b',');
+        w.extend_from_slice(&series[k % names.len()]);
+        w.push(b',');
+        text::push_number(&mut w, s.mean());
+        for q in QUANTILES {
+            w.push(b',');
+            text::push_number(&mut w, s.quantile(q));
+        }
+        w.push(b'\n');
     }
-    Ok(w.into_inner().expect("memory writer cannot fail"))
+    w
 }
 
 /// Publishes a finished temporary file under its final name: its data reach the disk

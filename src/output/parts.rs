@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::integrity::{FileSum, Sums, write_chunk_sums};
 use super::sketch::QuantileSketch;
-use super::{OutputError, RunDir, format_month, format_number};
+use super::{OutputError, RunDir, format_month, text};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
 use crate::model::record::seq_in_month;
 use crate::model::{Outcome, Party, Setup};
@@ -59,22 +59,39 @@ pub fn is_done(dir: &RunDir, chunk: usize, point: usize) -> bool {
 }
 
 /// Accumulates one chunk's rows and sketches in memory (bounded by the chunk size).
+///
+/// Rows are appended as bytes to one buffer per file, numbers through [`super::text`] and
+/// names quoted once when the writer is made, so that a replication's rows cost no
+/// allocation and no `fmt` (the bytes are those the `csv` crate wrote before).
 pub struct ChunkWriter<'s> {
-    /// The scenario's name (the `scenario` column).
-    scenario: &'s str,
     /// The scenario itself, when the writer belongs to a run folder (to merge a finished
     /// point's sketches).
     whole: Option<&'s Scenario>,
     /// Whether each kind of `dictionary::EVENT_KINDS` is written (empty: every kind).
     events: Vec<bool>,
-    setup: &'s Setup,
     timeseries: bool,
-    summary: csv::Writer<Vec<u8>>,
-    rows_of_events: csv::Writer<Vec<u8>>,
-    series: csv::Writer<Vec<u8>>,
+    summary: Vec<u8>,
+    rows_of_events: Vec<u8>,
+    series: Vec<u8>,
     failures: csv::Writer<Vec<u8>>,
     sketches: Vec<QuantileSketch>,
-    names: Vec<(String, String)>,
+    /// The series values of the chunk's replications, one replication after the other; put
+    /// into the sketches when the chunk finishes, one sketch at a time, so that each sketch's
+    /// buckets are in cache for all its values (a sketch is an order-independent function of
+    /// its values, so the bytes are those of inserting them as they come).
+    values: Vec<f64>,
+    /// `series_names().len()`.
+    width: usize,
+    /// The `scenario` field of a summary row, with its `,`.
+    scenario_field: Vec<u8>,
+    /// The sweep point's labels as fields, each after a `,`.
+    labels: Vec<u8>,
+    /// `YYYY-MM` of every month.
+    months: Vec<Vec<u8>>,
+    /// `,entity,metric,` of every series (timeseries rows).
+    series_fields: Vec<Vec<u8>>,
+    /// Actor/target names: nations, firms, products, timeline changes.
+    parties: [Vec<Vec<u8>>; 4],
 }
 
 fn rows() -> csv::Writer<Vec<u8>> {
@@ -84,33 +101,94 @@ fn rows() -> csv::Writer<Vec<u8>> {
 }
 
 impl<'s> ChunkWriter<'s> {
-    /// An empty chunk of `setup`'s replications of the scenario named `scenario` (with
-    /// timeseries rows if `timeseries`).
-    pub fn new(scenario: &'s str, setup: &'s Setup, timeseries: bool) -> ChunkWriter<'s> {
-        let names = setup.series_names();
+    /// An empty chunk of `point`'s replications of the scenario named `scenario` (with
+    /// timeseries rows if `timeseries`); `names` are the point's `series_names()`.
+    pub fn new(
+        scenario: &'s str,
+        point: &'s Point,
+        names: &[(String, String)],
+        timeseries: bool,
+    ) -> ChunkWriter<'s> {
+        let setup = &point.setup;
+        let base = setup.base();
+        let fields = |ids: &mut dyn Iterator<Item = &String>| -> Vec<Vec<u8>> {
+            ids.map(|id| text::field(id)).collect()
+        };
+        let mut scenario_field = text::field(scenario);
+        scenario_field.push(b',');
         ChunkWriter {
-            scenario,
             whole: None,
             events: Vec::new(),
-            setup,
             timeseries,
-            summary: rows(),
-            rows_of_events: rows(),
-            series: rows(),
+            summary: Vec::new(),
+            rows_of_events: Vec::new(),
+            series: Vec::new(),
             failures: rows(),
             sketches: vec![QuantileSketch::new(); names.len() * setup.months as usize],
-            names,
+            values: Vec::new(),
+            width: names.len(),
+            scenario_field,
+            labels: point
+                .labels
+                .iter()
+                .flat_map(|l| std::iter::once(b',').chain(text::field(l)))
+                .collect(),
+            months: (0..setup.months)
+                .map(|m| text::field(&format_month(setup.start, m)))
+                .collect(),
+            series_fields: if timeseries {
+                names
+                    .iter()
+                    .map(|(e, m)| {
+                        let mut f = vec![b','];
+                        f.extend(text::field(e));
+                        f.push(b',');
+                        f.extend(text::field(m));
+                        f.push(b',');
+                        f
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            parties: [
+                fields(&mut base.nations.iter().map(|n| &n.id)),
+                fields(&mut base.firms.iter().map(|f| &f.id)),
+                fields(&mut base.products.iter().map(|p| &p.id)),
+                fields(&mut setup.changes.iter().map(|c| &c.path)),
+            ],
+        }
+    }
+
+    /// A party's field for the `actor`/`target` columns (timeline changes show their path).
+    fn party(&self, party: Party) -> &[u8] {
+        match party {
+            Party::Nation(i) => &self.parties[0][i],
+            Party::Firm(i) => &self.parties[1][i],
+            Party::Product(i) => &self.parties[2][i],
+            Party::TimelineChange(k) => &self.parties[3][k],
+            Party::None => &[],
         }
     }
 
     /// Adds one replication's outcome.
     pub fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: &Outcome) {
-        let (p, r, s) = (point.index.to_string(), rep.to_string(), seed.to_string());
-        let mut row = vec![self.scenario.to_string(), p.clone(), r.clone(), s];
-        row.extend(point.labels.iter().cloned());
-        row.extend(outcome.summary.iter().map(|v| format_number(*v)));
-        self.summary.write_record(&row).expect("writing to memory");
-        let base = self.setup.base();
+        // `point,replication` opens the events and timeseries rows.
+        let mut pr = Vec::with_capacity(24);
+        text::push_u64(&mut pr, point.index as u64);
+        pr.push(b',');
+        text::push_u64(&mut pr, u64::from(rep));
+        let w = &mut self.summary;
+        w.extend_from_slice(&self.scenario_field);
+        w.extend_from_slice(&pr);
+        w.push(b',');
+        text::push_u64(w, seed);
+        w.extend_from_slice(&self.labels);
+        for v in &outcome.summary {
+            w.push(b',');
+            text::push_number(w, *v);
+        }
+        w.push(b'\n');
         for (e, seq) in outcome.events.iter().zip(seq_in_month(&outcome.events)) {
             if !self.events.is_empty() {
                 let k = super::dictionary::EVENT_KINDS
@@ -120,34 +198,40 @@ impl<'s> ChunkWriter<'s> {
                     continue;
                 }
             }
-            self.rows_of_events
-                .write_record([
-                    p.as_str(),
-                    r.as_str(),
-                    &format_month(self.setup.start, e.month),
-                    &seq.to_string(),
-                    &party_name(self.setup, base, e.actor),
-                    &party_name(self.setup, base, e.target),
-                    e.kind.name(),
-                    &format_number(e.magnitude),
-                ])
-                .expect("writing to memory");
+            let mut w = std::mem::take(&mut self.rows_of_events);
+            w.extend_from_slice(&pr);
+            w.push(b',');
+            w.extend_from_slice(&self.months[e.month as usize]);
+            w.push(b',');
+            text::push_u64(&mut w, u64::from(seq));
+            w.push(b',');
+            w.extend_from_slice(self.party(e.actor));
+            w.push(b',');
+            w.extend_from_slice(self.party(e.target));
+            w.push(b',');
+            // Kind names are snake_case words: no quoting.
+            w.extend_from_slice(e.kind.name().as_bytes());
+            w.push(b',');
+            text::push_number(&mut w, e.magnitude);
+            w.push(b'\n');
+            self.rows_of_events = w;
         }
-        let width = self.names.len();
-        for (k, v) in outcome.series.iter().enumerate() {
-            self.sketches[k].insert(*v);
-            if self.timeseries {
-                let (month, (entity, metric)) = (k / width, &self.names[k % width]);
-                self.series
-                    .write_record([
-                        p.as_str(),
-                        r.as_str(),
-                        &format_month(self.setup.start, month as u32),
-                        entity,
-                        metric,
-                        &format_number(*v),
-                    ])
-                    .expect("writing to memory");
+        assert_eq!(
+            outcome.series.len(),
+            self.sketches.len(),
+            "one value per month and series"
+        );
+        self.values.extend_from_slice(&outcome.series);
+        if self.timeseries {
+            let width = self.width;
+            for (k, v) in outcome.series.iter().enumerate() {
+                let w = &mut self.series;
+                w.extend_from_slice(&pr);
+                w.push(b',');
+                w.extend_from_slice(&self.months[k / width]);
+                w.extend_from_slice(&self.series_fields[k % width]);
+                text::push_number(w, *v);
+                w.push(b'\n');
             }
         }
     }
@@ -164,24 +248,46 @@ impl<'s> ChunkWriter<'s> {
             .expect("writing to memory");
     }
 
+    /// Uses `sketches` (emptied, of the right number) for the chunk's sketches: a set left by
+    /// an earlier chunk keeps its buckets' memory.
+    fn reuse(&mut self, mut sketches: Vec<QuantileSketch>) {
+        if sketches.len() == self.sketches.len() {
+            sketches.iter_mut().for_each(QuantileSketch::clear);
+            self.sketches = sketches;
+        }
+    }
+
     /// Writes the chunk's files into `dir/parts`: the rows, their checksums, the sketch last.
-    pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<(), OutputError> {
+    /// Returns the chunk's sketches.
+    pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<Vec<QuantileSketch>, OutputError> {
         let mut sums = Sums::new();
-        for (kind, w) in [
+        let failures = self
+            .failures
+            .into_inner()
+            .expect("memory writer cannot fail");
+        for (kind, bytes) in [
             ("summary", self.summary),
             ("events", self.rows_of_events),
             ("timeseries", self.series),
-            ("failures", self.failures),
+            ("failures", failures),
         ] {
-            let bytes = w.into_inner().expect("memory writer cannot fail");
             write_atomic(&part_path(&dir.path, chunk, kind), &bytes)?;
             sums.insert(kind.to_string(), FileSum::of_bytes(&bytes));
         }
-        let mut bytes = Vec::new();
-        write_sketches(&mut bytes, &self.sketches).expect("writing to memory");
+        let mut sketches = self.sketches;
+        let n = sketches.len();
+        if n > 0 {
+            for (k, sketch) in sketches.iter_mut().enumerate() {
+                for v in self.values.iter().skip(k).step_by(n) {
+                    sketch.insert(*v);
+                }
+            }
+        }
+        let bytes = sketch_bytes(&sketches);
         sums.insert("sketch".to_string(), FileSum::of_bytes(&bytes));
         write_chunk_sums(&dir.path, chunk, &sums)?;
-        write_atomic(&part_path(&dir.path, chunk, "sketch"), &bytes)
+        write_atomic(&part_path(&dir.path, chunk, "sketch"), &bytes)?;
+        Ok(sketches)
     }
 }
 
@@ -208,8 +314,35 @@ pub struct PartFiles {
     pub merge_points: bool,
     /// Which event kinds go to `events.csv` (by `EventKind` name).
     pub events: Vec<String>,
-    /// Held while a point's sketches are merged (two chunks of a point may finish together).
-    merging: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Held while a point's sketches are merged (two chunks of a point may finish together);
+    /// what the chunks of this process share.
+    merging: std::sync::Arc<std::sync::Mutex<Shared>>,
+    /// The final files, assembled while the chunks run (an unsharded run; see
+    /// [`PartFiles::assemble_during`]).
+    assembling: Option<std::sync::Arc<Assembling>>,
+}
+
+/// The final files of a run being assembled while its chunks run.
+#[derive(Debug)]
+struct Assembling {
+    /// Taken by the thread that appends (others go on running chunks), and by the end of the
+    /// run.
+    assembly: std::sync::Mutex<Option<super::Assembly>>,
+    /// Per chunk of the run: its part files are complete.
+    done: Vec<std::sync::atomic::AtomicBool>,
+}
+
+/// What the chunks of one [`PartFiles`] share (behind its lock).
+#[derive(Debug, Default)]
+struct Shared {
+    /// Each point's `series_names()` (building them builds a world).
+    names: std::collections::HashMap<usize, std::sync::Arc<Vec<(String, String)>>>,
+    /// Sketch sets of finished chunks, to be emptied and reused.
+    spare: Vec<Vec<QuantileSketch>>,
+    /// Per point in progress, the sketches of the chunks this process closed, merged, and how
+    /// many chunks they are. When they are all the point's chunks, its quantile rows come from
+    /// here rather than from reading the sketch files back.
+    merged: std::collections::HashMap<usize, (Vec<QuantileSketch>, usize)>,
 }
 
 impl PartFiles {
@@ -223,6 +356,58 @@ impl PartFiles {
             merge_points: true,
             events: super::dictionary::default_events(),
             merging: Default::default(),
+            assembling: None,
+        }
+    }
+
+    /// Starts the final files now, so that each chunk's rows are appended to them as soon as it
+    /// and every chunk before it are done (by the thread that closed it, while the other
+    /// threads go on), rather than all at the end. `pending` are the chunks still to run (the
+    /// others are done already: a resumed run). Take the assembly with
+    /// [`take_assembly`](Self::take_assembly) once every chunk has run.
+    pub fn assemble_during(
+        &mut self,
+        scenario: &Scenario,
+        pending: &[Chunk],
+    ) -> Result<(), OutputError> {
+        use std::sync::atomic::AtomicBool;
+        let all = crate::experiment::chunks(scenario.points.len(), scenario.settings.replications);
+        let done: Vec<AtomicBool> = all.iter().map(|_| AtomicBool::new(true)).collect();
+        for c in pending {
+            done[c.index].store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        let assembly = super::Assembly::start(scenario, &self.dir.path, self.timeseries)?;
+        self.assembling = Some(std::sync::Arc::new(Assembling {
+            assembly: std::sync::Mutex::new(Some(assembly)),
+            done,
+        }));
+        Ok(())
+    }
+
+    /// The assembly started by [`assemble_during`](Self::assemble_during), with every chunk
+    /// done so far appended; `None` without one.
+    pub fn take_assembly(&self) -> Option<super::Assembly> {
+        let a = self.assembling.as_ref()?;
+        a.assembly.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Marks `chunk` done and appends what is ready to the final files, unless another thread
+    /// is appending already (it, or a later chunk's thread, or the end of the run, appends
+    /// this chunk then).
+    fn advance(&self, chunk: &Chunk) -> Result<(), OutputError> {
+        use std::sync::atomic::Ordering;
+        let Some(a) = &self.assembling else {
+            return Ok(());
+        };
+        a.done[chunk.index].store(true, Ordering::Release);
+        let Ok(mut held) = a.assembly.try_lock() else {
+            return Ok(());
+        };
+        match held.as_mut() {
+            Some(assembly) => assembly.append_ready(&|_| self.dir.path.clone(), &|c| {
+                a.done[c.index].load(Ordering::Acquire)
+            }),
+            None => Ok(()),
         }
     }
 
@@ -238,16 +423,70 @@ impl PartFiles {
         self
     }
 
-    /// If every chunk of `point` is done, merges their sketches into the point's quantile rows
-    /// (`pNNNNNN.quantiles`, written atomically) and removes the sketch files.
-    fn merge_point(&self, scenario: &Scenario, point: usize) -> Result<(), OutputError> {
+    /// The point's series names (computed once per point).
+    fn names(&self, point: &Point) -> std::sync::Arc<Vec<(String, String)>> {
+        let mut shared = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+        shared
+            .names
+            .entry(point.index)
+            .or_insert_with(|| std::sync::Arc::new(point.setup.series_names()))
+            .clone()
+    }
+
+    /// Adds a closed chunk's sketches to its point's, then, if every chunk of `point` is done,
+    /// merges their sketches into the point's quantile rows (`pNNNNNN.quantiles`, written
+    /// atomically) and removes the sketch files.
+    fn merge_point(
+        &self,
+        scenario: &Scenario,
+        point: usize,
+        sketches: Vec<QuantileSketch>,
+    ) -> Result<(), OutputError> {
         let per_point = scenario
             .settings
             .replications
             .div_ceil(crate::experiment::CHUNK_REPS) as usize;
         let of_point: Vec<usize> = (point * per_point..(point + 1) * per_point).collect();
-        let _held = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = &mut *held;
+        let complete = match shared.merged.get_mut(&point) {
+            None => {
+                shared.merged.insert(point, (sketches, 1));
+                per_point == 1
+            }
+            Some((mine, n)) => {
+                for (m, s) in mine.iter_mut().zip(&sketches) {
+                    m.merge(s);
+                }
+                shared.spare.push(sketches);
+                *n += 1;
+                *n == per_point
+            }
+        };
         let target = point_quantiles_path(&self.dir.path, point);
+        if complete {
+            // Every chunk of the point ran in this process: its sketches are all here. The rows
+            // are made without the lock, so that the other threads go on meanwhile.
+            let (merged, _) = shared.merged.remove(&point).expect("just merged");
+            let names = shared.names.get(&point).cloned();
+            drop(held);
+            let names = names.unwrap_or_else(|| {
+                std::sync::Arc::new(scenario.points[point].setup.series_names())
+            });
+            let rows = super::quantile_rows(scenario, point, &names, &merged);
+            self.merging
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .spare
+                .push(merged);
+            super::integrity::write_point_sums(&self.dir.path, point, &rows)?;
+            write_atomic(&target, &rows)?;
+            for &c in &of_point {
+                let s = part_path(&self.dir.path, c, "sketch");
+                fs::remove_file(&s).map_err(|e| OutputError::io(&s, e))?;
+            }
+            return Ok(());
+        }
         let merged =
             target.exists() && super::integrity::verify_point(&self.dir.path, point).is_ok();
         if merged
@@ -261,6 +500,8 @@ impl PartFiles {
             .iter()
             .map(|&c| part_path(&self.dir.path, c, "sketch"))
             .collect();
+        // A resumed point: some of its chunks ran before, so the files are read back.
+        shared.merged.remove(&point);
         let rows = super::point_quantile_rows(scenario, point, &sketches)?;
         super::integrity::write_point_sums(&self.dir.path, point, &rows)?;
         write_atomic(&target, &rows)?;
@@ -280,11 +521,16 @@ impl ChunkSink for PartFiles {
     }
 
     fn open<'s>(&'s self, scenario: &'s Scenario, chunk: &Chunk) -> ChunkWriter<'s> {
-        let mut w = ChunkWriter::new(
-            &scenario.name,
-            &scenario.points[chunk.point].setup,
-            self.timeseries,
-        );
+        let point = &scenario.points[chunk.point];
+        let names = self.names(point);
+        let mut w = ChunkWriter::new(&scenario.name, point, &names, self.timeseries);
+        let spare = {
+            let mut shared = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+            shared.spare.pop()
+        };
+        if let Some(sketches) = spare {
+            w.reuse(sketches);
+        }
         w.whole = Some(scenario);
         w.events = super::dictionary::EVENT_KINDS
             .iter()
@@ -295,11 +541,15 @@ impl ChunkSink for PartFiles {
 
     fn close(&self, chunk: &Chunk, writer: ChunkWriter<'_>) -> Result<(), OutputError> {
         let scenario = writer.whole;
-        writer.finish(&self.dir, chunk.index)?;
+        let sketches = writer.finish(&self.dir, chunk.index)?;
         match scenario {
-            Some(s) if self.merge_points => self.merge_point(s, chunk.point),
-            _ => Ok(()),
+            Some(s) if self.merge_points => self.merge_point(s, chunk.point, sketches)?,
+            _ => {
+                let mut shared = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+                shared.spare.push(sketches);
+            }
         }
+        self.advance(chunk)
     }
 }
 
@@ -314,16 +564,17 @@ pub fn party_name(setup: &Setup, p: &crate::model::Params, party: Party) -> Stri
     }
 }
 
-/// Writes a chunk's sketches: their count, then each sketch.
-pub fn write_sketches(w: &mut impl Write, sketches: &[QuantileSketch]) -> std::io::Result<()> {
-    w.write_all(&(sketches.len() as u64).to_le_bytes())?;
+/// A chunk's sketches as a file holds them: their count, then each sketch.
+pub fn sketch_bytes(sketches: &[QuantileSketch]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 + 96 * sketches.len());
+    bytes.extend_from_slice(&(sketches.len() as u64).to_le_bytes());
     for s in sketches {
-        s.write_to(w)?;
+        s.write_into(&mut bytes);
     }
-    Ok(())
+    bytes
 }
 
-/// Reads the sketches `write_sketches` wrote.
+/// Reads the sketches [`sketch_bytes`] made.
 pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
     let io = |e| OutputError::io(path, e);
     let mut r = BufReader::new(fs::File::open(path).map_err(io)?);

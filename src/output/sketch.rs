@@ -25,9 +25,12 @@
 //! `|v - x_k| <= a |x_k|` (plus floating-point rounding of `ln` at bucket boundaries, about
 //! `1e-15` relative) when `|x_k| >= 1e-12`, and `|v - x_k| < 1e-12` otherwise.
 //!
-//! The bucket index uses [`crate::math::ln`] (the pure-Rust `libm` crate, built from IEEE-exact
-//! operations; no fast-math, so no contraction or reassociation), so the same `x` maps to the
-//! same bucket on every platform, and shards run on different machines merge byte-for-byte.
+//! The bucket index is defined with [`crate::math::ln`] (the pure-Rust `libm` crate, built from
+//! IEEE-exact operations; no fast-math, so no contraction or reassociation), so the same `x`
+//! maps to the same bucket on every platform, and shards run on different machines merge
+//! byte-for-byte. It is computed with a cheaper logarithm of known error and falls back to the
+//! definition whenever that error could change the ceiling (near a bucket edge): same buckets,
+//! without an `ln` per insert (see `index_of`).
 //!
 //! # Quantile definition
 //!
@@ -264,10 +267,26 @@ impl QuantileSketch {
         v.clamp(self.min, self.max)
     }
 
+    /// Empties the sketch (as [`new`](Self::new)) but keeps its bucket stores' memory, so that
+    /// a sketch reused for the next chunk of a series grows rarely, if ever.
+    pub fn clear(&mut self) {
+        let (neg, pos) = (std::mem::take(&mut self.neg), std::mem::take(&mut self.pos));
+        *self = QuantileSketch::new();
+        self.neg = neg.cleared();
+        self.pos = pos.cleared();
+    }
+
     /// Writes the binary format described in the module documentation.
     pub fn write_to<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let mut buf =
             Vec::with_capacity(88 + 8 * (self.neg.span().1.len() + self.pos.span().1.len()));
+        self.write_into(&mut buf);
+        w.write_all(&buf)
+    }
+
+    /// Appends the binary format to `buf` (as [`write_to`](Self::write_to), without an
+    /// allocation of its own).
+    pub fn write_into(&self, buf: &mut Vec<u8>) {
         buf.extend_from_slice(&MAGIC);
         buf.extend_from_slice(&VERSION.to_le_bytes());
         buf.extend_from_slice(&self.count.to_le_bytes());
@@ -285,7 +304,6 @@ impl QuantileSketch {
                 buf.extend_from_slice(&c.to_le_bytes());
             }
         }
-        w.write_all(&buf)
     }
 
     /// Reads one sketch written by [`write_to`](Self::write_to), consuming exactly its bytes.
@@ -410,10 +428,61 @@ fn rank(q: f64, n: u64) -> u64 {
     ((q * n as f64).ceil() as u64).clamp(1, n)
 }
 
-/// Bucket index of a magnitude `m >= ZERO_THRESHOLD`: `ceil(ln m / ln γ)`.
+/// Bucket index of a magnitude `m >= ZERO_THRESHOLD`: `ceil(ln m / ln γ)`, with `ln` from
+/// [`crate::math::ln`] (the definition, [`exact_index`]).
+///
+/// Computed first from a cheap logarithm ([`quick_ln`], within 3e-14 of the true `ln m`, so
+/// `t = quick_ln(m) / LN_GAMMA` is within 5e-12 of the true quotient, as is the exact one). When
+/// `t` is more than 1e-9 from an integer, both lie on the same side of it and have the same
+/// ceiling; otherwise (about one value in 10^9) the exact definition decides. So the index is
+/// always the exact one, on every platform, at a fraction of the cost of `ln`.
 #[inline]
 fn index_of(m: f64) -> i32 {
+    let t = quick_ln(m) / LN_GAMMA;
+    if (t - t.round()).abs() > 1e-9 {
+        t.ceil() as i32
+    } else {
+        exact_index(m)
+    }
+}
+
+/// The definition of the bucket index: `ceil(ln m / ln γ)` with the portable `ln`.
+#[cold]
+fn exact_index(m: f64) -> i32 {
     (crate::math::ln(m) / LN_GAMMA).ceil() as i32
+}
+
+/// Rows of [`quick_ln`]'s table: the top bits of the mantissa kept.
+const QUICK_BITS: u32 = 8;
+
+/// Per row `j`: the row's centre `c = 1 + (j + 1/2) / 2^QUICK_BITS`, `1/c` and `ln c`.
+fn quick_table() -> &'static [[f64; 3]] {
+    static TABLE: std::sync::OnceLock<Vec<[f64; 3]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..1u32 << QUICK_BITS)
+            .map(|j| {
+                let c = 1.0 + (f64::from(j) + 0.5) / f64::from(1u32 << QUICK_BITS);
+                [c, 1.0 / c, crate::math::ln(c)]
+            })
+            .collect()
+    })
+}
+
+/// `ln m` for a normal positive `m`, within 3e-14 (absolute) for `m` in `[1e-12, 2^62]`:
+/// `m = 2^e · f` with `f` in `[1, 2)`, `ln m = e ln 2 + ln c + ln(1 + r)` with `c` the centre of
+/// `f`'s row in [`quick_table`] and `r = (f - c) / c`, `|r| <= 2^-9`, so the series
+/// `r - r²/2 + r³/3 - r⁴/4` errs by at most `|r|^5 / 5 < 6e-15`; the rounding of the few
+/// operations adds at most about 2e-14 (`e ln 2` and the sum, `|e| <= 62`).
+#[inline]
+fn quick_ln(m: f64) -> f64 {
+    let bits = m.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i32 - 1023;
+    let j = ((bits >> (52 - QUICK_BITS)) & ((1 << QUICK_BITS) - 1)) as usize;
+    let f = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
+    let [c, inv, ln_c] = quick_table()[j];
+    let r = (f - c) * inv;
+    let series = r * (1.0 + r * (-0.5 + r * (1.0 / 3.0 - 0.25 * r)));
+    f64::from(e) * std::f64::consts::LN_2 + ln_c + series
 }
 
 /// Representative magnitude of bucket `i`: `2 γ^i / (γ + 1)`, within a relative
@@ -462,6 +531,12 @@ impl PartialEq for Store {
 }
 
 impl Store {
+    /// The store with every count zero, keeping its range and memory.
+    fn cleared(mut self) -> Store {
+        self.counts.fill(0);
+        self
+    }
+
     #[inline]
     fn add(&mut self, index: i32, n: u64) {
         // A negative difference wraps to a huge usize and misses, like one past the end.
@@ -1075,6 +1150,60 @@ mod tests {
             assert_eq!(bytes(&sketch_of(&w)), bytes(&one));
             w.reverse();
             assert_eq!(bytes(&sketch_of(&w)), bytes(&one));
+        }
+    }
+
+    #[test]
+    fn the_quick_bucket_index_is_the_exact_one() {
+        let mut rng = Rng(17);
+        let mut checked = 0;
+        let mut check = |m: f64| {
+            if (ZERO_THRESHOLD..=MAX_ABS).contains(&m) {
+                assert_eq!(index_of(m), exact_index(m), "{m:e} ({:#x})", m.to_bits());
+                assert!((quick_ln(m) - ln(m)).abs() < 3e-14, "{m:e}");
+                checked += 1;
+            }
+        };
+        // Around every bucket boundary, where the two could disagree.
+        for i in MIN_INDEX..=MAX_INDEX {
+            let edge = exp(f64::from(i) * LN_GAMMA);
+            for d in -40i64..=40 {
+                check(f64::from_bits((edge.to_bits() as i64 + d) as u64));
+            }
+            // Just outside the margin, where the quick path decides: t within 1e-8 of i.
+            for k in 1..=10 {
+                let k = f64::from(k) * 1e-11;
+                check(edge * (1.0 + k));
+                check(edge * (1.0 - k));
+            }
+        }
+        // Any magnitude, and the outputs' usual ones.
+        for _ in 0..1_000_000 {
+            let e = rng.uniform() * 105.0 - 28.0;
+            check(exp(e));
+            check(1e3 * exp(rng.normal()));
+            check(rng.below(10_000_000) as f64);
+        }
+        assert!(checked > 3_000_000);
+    }
+
+    #[test]
+    fn a_cleared_sketch_refilled_equals_a_fresh_one() {
+        let mut rng = Rng(16);
+        let mut reused = QuantileSketch::new();
+        for n in [1000, 3, 0, 50, 2000] {
+            let v = mixed_values(&mut rng, n);
+            reused.clear();
+            for &x in &v {
+                reused.insert(x);
+            }
+            let fresh = sketch_of(&v);
+            assert_eq!(reused, fresh);
+            assert_eq!(bytes(&reused), bytes(&fresh));
+            assert_eq!(reused.mean().to_bits(), fresh.mean().to_bits());
+            let mut appended = Vec::new();
+            reused.write_into(&mut appended);
+            assert_eq!(appended, bytes(&fresh));
         }
     }
 

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""What a user pays for a run, measured with whole processes (README, "Speed").
+
+    cargo build --release && python3 scripts/speed.py [--bin target/release/chipdip]
+
+Every figure is a slope between two `chipdip run` processes that differ in one thing, so that
+start-up (loading the scenario, the manifest, the final files' fixed part) cancels out; each is
+the median over --pairs pairs. CPU time is user + system time of the child process
+(`os.wait4`, i.e. getrusage of that process alone).
+
+- replication: (CPU of 200 replications - CPU of 1) / 199, `malaysia_2025`, `--threads 1`;
+- nation-month: the replication slope of the replay with 200 extra nations (generated here,
+  each like Thailand) minus the plain replay's, per extra nation and month;
+- intermediary-month: the replication slope with every hub population ×10 and ×100, minus the
+  ×1 slope, per extra intermediary (at the start) and month;
+- threads: wall time of 1,000 replications on 1 thread / on 2 threads (`--threads`).
+
+Python standard library only. Runs into a temporary folder it removes.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPLAY = "scenarios/malaysia_2025.toml"
+MONTHS = 36
+# The replay's hub populations (scenarios/baseline.toml, scenarios/malaysia_2025.toml).
+POPULATIONS = {
+    "MYS.populations.shells": 500,
+    "MYS.populations.fronts": 10,
+    "SGP.populations.shells": 270,
+    "SGP.populations.fronts": 5,
+    "THA.populations.shells": 100,
+}
+EXTRA_NATIONS = 200
+
+NATION = """
+[nations.{id}]
+demand_h100e_per_month = 4000
+demand_growth_annual = {{ min = 0.3, max = 0.8 }}
+demand_noise_sigma = 0.2
+backlog_decay = 0.3
+alignment = 0.1
+strategic_value = 0.4
+dependence = {{ USA = 0.5, CHN = 0.5 }}
+ecosystem = {{ nvidia = 1.0 }}
+installed_units = {{ h100 = 5000 }}
+"""
+
+
+def nation_id(k):
+    """Three letters, none a code the replay uses (they all start with Z here)."""
+    return "Z" + chr(ord("A") + k // 26) + chr(ord("A") + k % 26)
+
+
+def extra_nations_scenario(folder, n):
+    path = os.path.join(folder, "extra_nations.toml")
+    with open(path, "w") as f:
+        f.write(f'extends = "{os.path.abspath(REPLAY)}"\nname = "extra_nations"\n')
+        for k in range(n):
+            f.write(NATION.format(id=nation_id(k)))
+    return path
+
+
+def run(binary, scenario, reps, threads, folder, sets=()):
+    """(CPU seconds, wall seconds) of one `chipdip run` process."""
+    out = tempfile.mkdtemp(dir=folder)
+    os.rmdir(out)
+    args = [binary, "run", scenario, "--reps", str(reps), "--threads", str(threads),
+            "--out", out, "-q"]
+    for s in sets:
+        args += ["--set", s]
+    start = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({p.returncode}):\n{err}")
+    subprocess.run(["rm", "-rf", out], check=True)
+    return usage.ru_utime + usage.ru_stime, wall
+
+
+def slope(binary, scenario, folder, pairs, many, sets=()):
+    """Median over pairs of (CPU(many reps) - CPU(1 rep)) / (many - 1), seconds/replication."""
+    vals = []
+    for _ in range(pairs):
+        one, _ = run(binary, scenario, 1, 1, folder, sets)
+        lots, _ = run(binary, scenario, many, 1, folder, sets)
+        vals.append((lots - one) / (many - 1))
+    return statistics.median(vals)
+
+
+def scaled(factor):
+    return [f"hubs.{k}.count={v * factor}" for k, v in POPULATIONS.items()]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default="target/release/chipdip")
+    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--only", choices=["replication", "nations", "intermediaries", "threads"],
+                    action="append", help="measure only these (repeatable)")
+    a = ap.parse_args()
+    want = set(a.only or ["replication", "nations", "intermediaries", "threads"])
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        base = None
+        if want & {"replication", "nations"}:
+            base = slope(a.bin, REPLAY, folder, a.pairs, 200)
+            rows.append(("replication, malaysia_2025, 1 vs 200 reps",
+                         f"{base * 1e3:.3f} ms CPU"))
+        if "nations" in want:
+            extra = extra_nations_scenario(folder, EXTRA_NATIONS)
+            with_extra = slope(a.bin, extra, folder, a.pairs, 21)
+            per = (with_extra - base) / (EXTRA_NATIONS * MONTHS)
+            rows.append((f"nation-month, +{EXTRA_NATIONS} nations, 1 vs 21 reps",
+                         f"{per * 1e6:.2f} µs CPU"))
+        if "intermediaries" in want:
+            n = sum(POPULATIONS.values())
+            one = slope(a.bin, REPLAY, folder, a.pairs, 51, scaled(1))
+            for factor, many in [(10, 51), (100, 11)]:
+                s = slope(a.bin, REPLAY, folder, a.pairs, many, scaled(factor))
+                per = (s - one) / (n * (factor - 1) * MONTHS)
+                rows.append((f"intermediary-month, populations x{factor} ({n * factor}), "
+                             f"1 vs {many} reps", f"{per * 1e9:.1f} ns CPU"))
+        if "threads" in want:
+            ratios = []
+            for _ in range(a.pairs):
+                _, w1 = run(a.bin, REPLAY, 1000, 1, folder)
+                _, w2 = run(a.bin, REPLAY, 1000, 2, folder)
+                ratios.append(w1 / w2)
+            rows.append(("1,000 reps, wall 1 thread / 2 threads",
+                         f"{statistics.median(ratios):.2f}x"))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure'.ljust(width)} | median of {a.pairs}")
+    print(f"{'-' * width}-|-{'-' * 14}")
+    for name, value in rows:
+        print(f"{name.ljust(width)} | {value}")
+
+
+if __name__ == "__main__":
+    main()
