@@ -77,6 +77,25 @@ fn unit_open_zero(rng: &mut (impl Rng + ?Sized)) -> f64 {
     ((rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// Failures before the first success in Bernoulli(`p`) trials (geometric on {0, 1, …}), from
+/// one uniform draw: `⌊ln U / ln(1 − p)⌋`, `U` uniform on (0, 1]. A loop over many trials of
+/// a rare event counts this many down instead of drawing once a trial, with the same
+/// distribution of events. `u64::MAX` (never) when `p <= 0`, 0 when `p >= 1`.
+pub fn geometric_gap(rng: &mut (impl Rng + ?Sized), p: f64) -> u64 {
+    if p.is_nan() || p <= 0.0 {
+        return u64::MAX;
+    }
+    if p >= 1.0 {
+        return 0;
+    }
+    let gap = ln(unit_open_zero(rng)) / libm::log1p(-p);
+    if gap >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        gap as u64
+    }
+}
+
 /// Layers of the ziggurat.
 const ZIG_LAYERS: usize = 128;
 /// Where the tail starts, and the area of each layer (Doornik 2005, for 128 layers).
@@ -312,6 +331,29 @@ mod tests {
             "tail share {beyond} vs {want}"
         );
         assert!(v[0] < -3.8 && v[n - 1] > 3.8, "tails reached");
+    }
+
+    #[test]
+    fn geometric_gaps_give_bernoulli_trials_their_rate_and_spacing() {
+        let mut r = rng();
+        for p in [0.002, 0.05, 0.3] {
+            let n = 200_000;
+            let gaps: Vec<u64> = (0..n).map(|_| geometric_gap(&mut r, p)).collect();
+            // Mean (1 − p) / p, and P(gap = 0) = p.
+            let mean = gaps.iter().map(|&g| g as f64).sum::<f64>() / n as f64;
+            let want = (1.0 - p) / p;
+            let sd = (1.0 - p).sqrt() / p / (n as f64).sqrt();
+            assert!(
+                (mean - want).abs() < 5.0 * sd,
+                "p {p}: mean {mean} vs {want}"
+            );
+            let zeros = gaps.iter().filter(|&&g| g == 0).count() as f64 / n as f64;
+            let sd0 = (p * (1.0 - p) / n as f64).sqrt();
+            assert!((zeros - p).abs() < 5.0 * sd0, "p {p}: P(0) {zeros}");
+        }
+        assert_eq!(geometric_gap(&mut r, 0.0), u64::MAX);
+        assert_eq!(geometric_gap(&mut r, f64::NAN), u64::MAX);
+        assert_eq!(geometric_gap(&mut r, 1.0), 0);
     }
 
     #[test]

@@ -34,17 +34,23 @@
 //!    value)` (BIS: the greater of $374,474 or twice the transaction value, here the value of
 //!    the lots a case covers). An intermediary under investigation that was deterred when the
 //!    case opened does not divert until it closes.
-//! 4. **Target.** A diverter not under investigation is picked for a case with probability
-//!    `min(1, q_reg × moved) + min(1, q_hub × moved)` (one draw; `q` the enforcers' case
-//!    rates per unit this month, so targeting rises with volume); the case's enforcer, its
-//!    duration (uniform integer in `[case_months_min, case_months_max]`), its outcome and
-//!    whether the intermediary is deterred are drawn when it opens. The month's shipment
-//!    still goes through.
+//! 4. **Target.** Each unit a diverter not under investigation moves exposes it with
+//!    probability `q = min(1, q_reg + q_hub)` (`q` the enforcers' case rates per unit this
+//!    month), so it is picked for a case with probability `1 − (1 − q)^moved`: targeting
+//!    rises with volume. The enforcer is the regulator with probability `q_reg / (q_reg +
+//!    q_hub)`, else the hub's own authorities; the case's duration (uniform integer in
+//!    `[case_months_min, case_months_max]`), its outcome and whether the intermediary is
+//!    deterred are drawn when it opens. The month's shipment still goes through. Draws: the
+//!    units until the next exposure are geometric ([`math::geometric_gap`], drawn at the start
+//!    of the month and after each case), counted down across the diverters in index order,
+//!    so a month costs one draw per case, not one per diverter.
 //! 5. **Exit.** An intermediary for which diverting did not pay for `exit_after_idle_months`
 //!    consecutive months leaves the trade; one still in it winds up with probability
-//!    `smuggling.attrition_per_month` (one draw; shells are set up for a few shipments), so
-//!    exits grow with the trade's size and entry settles where it balances them. An
-//!    intermediary under investigation stays until its case closes.
+//!    `smuggling.attrition_per_month` (shells are set up for a few shipments), so exits grow
+//!    with the trade's size and entry settles where it balances them. Draws: the
+//!    intermediaries to pass before the next one winds up are geometric, carried from month
+//!    to month (redrawn when the rate changes), so the loop draws once per exit, not once per
+//!    intermediary. An intermediary under investigation stays until its case closes.
 //! 6. **Enter** ([`Population::enter`], called by the hubs with the month's entrants, see
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
@@ -250,6 +256,10 @@ pub struct Population {
     free_capacity: f64,
     /// Lognormal location of the sizes (entrants are drawn like the first population).
     size_mu: f64,
+    /// Intermediaries in the trade still to pass before the next one winds up, and the
+    /// monthly attrition rate it was drawn at (NaN before the first month).
+    attrition_gap: u64,
+    attrition_rate: f64,
 }
 
 impl Population {
@@ -274,6 +284,8 @@ impl Population {
             idle: vec![0; n],
             vacant: Vec::with_capacity(n),
             size_mu: mu,
+            attrition_gap: u64::MAX,
+            attrition_rate: f64::NAN,
         };
         // Room for entrants without reallocating in the monthly loop as long as the
         // population stays below twice its starting size.
@@ -378,14 +390,29 @@ impl Population {
         let legit = 1.0 - p.max_divert_fraction;
         let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
         let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
-        let targeting = rules.target_rate_regulator > 0.0 || rules.target_rate_hub > 0.0;
-        for k in 0..self.size.len() {
-            let size = self.size[k] as f64;
-            let mut state = self.state[k];
+        let (q_reg, q_hub) = (rules.target_rate_regulator, rules.target_rate_hub);
+        let q = (q_reg + q_hub).min(1.0);
+        let mut units_to_case = math::geometric_gap(rng, q);
+        if self.attrition_rate.to_bits() != c.attrition.to_bits() {
+            self.attrition_gap = math::geometric_gap(rng, c.attrition);
+            self.attrition_rate = c.attrition;
+        }
+        // Slices of one length, so the loop indexes them without bounds checks.
+        let n = self.size.len();
+        let (size_of, risk_of) = (&self.size[..n], &self.risk[..n]);
+        let (states, diverting, idle) = (
+            &mut self.state[..n],
+            &mut self.diverting[..n],
+            &mut self.idle[..n],
+        );
+        let vacant = &mut self.vacant;
+        for k in 0..n {
+            let size = size_of[k] as f64;
+            let mut state = states[k];
             if state == GONE {
                 continue;
             }
-            let want = if self.diverting[k] == 1 {
+            let want = if diverting[k] == 1 {
                 size
             } else {
                 size * legit
@@ -422,9 +449,9 @@ impl Population {
                 if outcome != Outcome::Nothing {
                     out.seized_units += seized;
                     out.retained_units += imported - seized;
-                    self.state[k] = GONE;
+                    states[k] = GONE;
                     out.exits += 1;
-                    self.vacant.push(k as u32);
+                    vacant.push(k as u32);
                     continue;
                 }
                 state = FREE;
@@ -433,7 +460,7 @@ impl Population {
             let mut worthwhile = false;
             if divert_any && d > 0 {
                 let df = d as f64;
-                let p_seen = (rules.perceived_rate * df).min(1.0) * (1.0 - self.risk[k] as f64);
+                let p_seen = (rules.perceived_rate * df).min(1.0) * (1.0 - risk_of[k] as f64);
                 let penalty = c.penalty(df, case_months);
                 worthwhile = df * c.premium_usd_per_unit * (1.0 - p_seen) > p_seen * penalty;
                 let moved = d.min(imported);
@@ -441,13 +468,11 @@ impl Population {
                     out.active_diverters += 1;
                     out.diverted_units += moved;
                     diverted = moved;
-                    if state == FREE && targeting {
-                        let mf = moved as f64;
-                        let by_regulator = (rules.target_rate_regulator * mf).min(1.0);
-                        let by_hub = (rules.target_rate_hub * mf).min(1.0);
-                        let u = rng.random::<f64>();
-                        if u < by_regulator + by_hub {
-                            let enforcer = if u < by_regulator {
+                    if state == FREE {
+                        if units_to_case >= moved {
+                            units_to_case -= moved;
+                        } else {
+                            let enforcer = if rng.random::<f64>() * (q_reg + q_hub) < q_reg {
                                 Enforcer::Regulator
                             } else {
                                 Enforcer::Hub
@@ -462,30 +487,34 @@ impl Population {
                                 units: moved,
                                 seized_units: 0,
                             });
+                            units_to_case = math::geometric_gap(rng, q);
                         }
                     }
                 }
             }
-            self.state[k] = state;
-            self.diverting[k] = u8::from(worthwhile);
+            states[k] = state;
+            diverting[k] = u8::from(worthwhile);
             out.retained_units += imported - diverted;
-            self.idle[k] = if worthwhile {
+            idle[k] = if worthwhile {
                 0
             } else {
-                self.idle[k].saturating_add(1)
+                idle[k].saturating_add(1)
             };
             // Under investigation an intermediary stays until its case closes.
             if state == FREE {
-                if self.idle[k] >= idle_limit {
-                    self.state[k] = GONE;
-                } else if rng.random::<f64>() < c.attrition {
-                    self.state[k] = GONE;
+                if idle[k] >= idle_limit {
+                    states[k] = GONE;
+                } else if self.attrition_gap == 0 {
+                    states[k] = GONE;
                     out.retired += 1;
+                    self.attrition_gap = math::geometric_gap(rng, c.attrition);
+                } else {
+                    self.attrition_gap -= 1;
                 }
             }
-            if self.state[k] == GONE {
+            if states[k] == GONE {
                 out.exits += 1;
-                self.vacant.push(k as u32);
+                vacant.push(k as u32);
             } else {
                 next_free += size * if worthwhile { 1.0 } else { legit };
             }
