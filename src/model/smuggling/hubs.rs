@@ -78,6 +78,9 @@ pub struct Hubs {
     entry_rng: Vec<Stream>,
     /// Scratch: expected margin per hub this month.
     margin: Vec<f64>,
+    /// This month's logit weight of each hub for a new entrant, `exp(route_choice_weight ×
+    /// margin)` (0 without a positive margin), computed once for all the month's choices.
+    route_weight: Vec<f64>,
     /// What each hub's intermediaries could import when the replication started (units/month).
     start_capacity: Vec<f64>,
     /// H100e each hub's data centres rent to its destination this month (remote access), and
@@ -150,6 +153,7 @@ impl Hubs {
                 .map(|i| stream(rep_seed, Purpose::Entry, i))
                 .collect(),
             margin: vec![0.0; nh],
+            route_weight: vec![0.0; nh],
             moved_last: None,
             remote_h100e: vec![0.0; nh],
             remote_in_h100e: vec![0.0; nn],
@@ -425,6 +429,15 @@ impl Hubs {
         }
         let s = &p.smuggling;
         let nh = p.hubs.len();
+        for h in 0..nh {
+            self.route_weight[h] = if self.margin[h] > 0.0 {
+                math::exp(s.route_choice_weight * self.margin[h])
+            } else {
+                0.0
+            };
+        }
+        // A mover's weights: the entrant's times exp(−switching_cost).
+        let moving = math::exp(-s.switching_cost);
         for d in 0..p.nations.len() {
             let serves = |h: &usize| p.hubs[*h].destination == d && self.margin[*h] > 0.0;
             let best = (0..nh)
@@ -438,7 +451,7 @@ impl Hubs {
             let n = math::poisson(&mut self.entry_rng[d], s.entry_per_month.value() * best);
             for _ in 0..n {
                 let u = math::unit(&mut self.entry_rng[d]);
-                if let Some(h) = self.pick_hub(p, d, None, s.route_choice_weight, 0.0, u) {
+                if let Some(h) = self.pick_hub(p, d, None, 1.0, u) {
                     self.admit(h, d);
                 }
             }
@@ -452,9 +465,7 @@ impl Hubs {
                 let movers = hub.month.exits - hub.month.detections - hub.month.retired;
                 for _ in 0..movers {
                     let u = math::unit(&mut self.entry_rng[d]);
-                    let cost = s.switching_cost;
-                    if let Some(h) = self.pick_hub(p, d, Some(from), s.route_choice_weight, cost, u)
-                    {
+                    if let Some(h) = self.pick_hub(p, d, Some(from), moving, u) {
                         self.admit(h, d);
                     }
                 }
@@ -463,23 +474,22 @@ impl Hubs {
     }
 
     /// A hub for an intermediary bound for destination `d`, by logit over the hubs with a
-    /// positive margin (weight `exp(weight × margin − cost)`, `cost` for hubs other than
-    /// `from`), with leaving the trade as an option of weight 1 when `from` is given; `u` is the
-    /// uniform draw.
+    /// positive margin (weight `factor × route_weight`, the hubs other than `from`), with
+    /// leaving the trade as an option of weight 1 when `from` is given; `u` is the uniform
+    /// draw.
     fn pick_hub(
         &self,
         p: &Params,
         d: usize,
         from: Option<usize>,
-        weight: f64,
-        cost: f64,
+        factor: f64,
         u: f64,
     ) -> Option<usize> {
         let w = |h: usize| {
-            if p.hubs[h].destination != d || self.margin[h] <= 0.0 || Some(h) == from {
+            if p.hubs[h].destination != d || Some(h) == from {
                 0.0
             } else {
-                math::exp(weight * self.margin[h] - if from.is_some() { cost } else { 0.0 })
+                factor * self.route_weight[h]
             }
         };
         let outside = if from.is_some() { 1.0 } else { 0.0 };
