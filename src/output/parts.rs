@@ -564,9 +564,11 @@ pub fn party_name(setup: &Setup, p: &crate::model::Params, party: Party) -> Stri
     }
 }
 
-/// A chunk's sketches as a file holds them: their count, then each sketch.
+/// A chunk's sketches as a file holds them: their count (`u64`, little-endian), then each
+/// sketch (format version 2, [`super::sketch`]), all appended to one buffer.
 pub fn sketch_bytes(sketches: &[QuantileSketch]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(8 + 96 * sketches.len());
+    // About 100 bytes a sketch for a chunk of 50 replications; one growth at most otherwise.
+    let mut bytes = Vec::with_capacity(8 + 128 * sketches.len());
     bytes.extend_from_slice(&(sketches.len() as u64).to_le_bytes());
     for s in sketches {
         s.write_into(&mut bytes);
@@ -574,15 +576,28 @@ pub fn sketch_bytes(sketches: &[QuantileSketch]) -> Vec<u8> {
     bytes
 }
 
-/// Reads the sketches [`sketch_bytes`] made.
+/// Reads the sketches [`sketch_bytes`] made (or an earlier release's, sketch format version 1).
+/// A file that is truncated, holds anything but sketches, a sketch of an unknown format
+/// version, or bytes after its last sketch is an error naming the file.
 pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
+    use std::io::Read;
     let io = |e| OutputError::io(path, e);
     let mut r = BufReader::new(fs::File::open(path).map_err(io)?);
     let mut n = [0u8; 8];
-    std::io::Read::read_exact(&mut r, &mut n).map_err(io)?;
-    (0..u64::from_le_bytes(n))
-        .map(|_| QuantileSketch::read_from(&mut r).map_err(io))
-        .collect()
+    r.read_exact(&mut n).map_err(io)?;
+    let n = u64::from_le_bytes(n);
+    // No capacity from the file: a corrupt count must not ask for memory it does not hold.
+    let mut sketches = Vec::new();
+    for _ in 0..n {
+        sketches.push(QuantileSketch::read_from(&mut r).map_err(io)?);
+    }
+    if r.read(&mut [0u8; 1]).map_err(io)? != 0 {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("bytes after the last of its {n} sketches"),
+        )));
+    }
+    Ok(sketches)
 }
 
 /// Writes `bytes` to `path` through a temporary file, synced to disk, and a rename ([`super::publish`]).
