@@ -611,3 +611,60 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     }
     super::publish(&tmp, path).map_err(io)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh folder under the system's temporary folder.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("chipdip-parts-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn sketches() -> Vec<QuantileSketch> {
+        (0..5)
+            .map(|k| {
+                let mut s = QuantileSketch::new();
+                for j in 0..k * 20 {
+                    s.insert(f64::from(j * k) - 30.0);
+                }
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sketch_files_round_trip_and_bad_ones_are_errors_naming_the_file() {
+        let dir = scratch("sketch");
+        let path = dir.join("c000000.sketch");
+        let written = sketches();
+        let bytes = sketch_bytes(&written);
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_sketches(&path).unwrap(), written);
+        let refused = |b: &[u8]| {
+            fs::write(&path, b).unwrap();
+            let err = read_sketches(&path).unwrap_err().to_string();
+            assert!(err.contains("c000000.sketch"), "{err}");
+            err
+        };
+        // Truncated anywhere, trailing bytes, a count larger than the sketches held.
+        for len in 0..bytes.len() {
+            refused(&bytes[..len]);
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(refused(&longer).contains("after the last"));
+        let mut count = bytes.clone();
+        count[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        refused(&count);
+        // A sketch of a format version this release does not know.
+        let mut newer = bytes.clone();
+        newer[12..16].copy_from_slice(&3u32.to_le_bytes());
+        let err = refused(&newer);
+        assert!(err.contains("version 3"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
