@@ -348,7 +348,7 @@ impl QuantileSketch {
             return Err(invalid("not a quantile sketch (bad magic bytes)".into()));
         }
         let version = u32::from_le_bytes(read_array(r)?);
-        let sketch = match version {
+        let (count, zero, min, max, sum, neg, pos) = match version {
             1 => {
                 let count = u64::from_le_bytes(read_array(r)?);
                 let zero = u64::from_le_bytes(read_array(r)?);
@@ -360,16 +360,7 @@ impl QuantileSketch {
                 }
                 let sum = ExactSum::from_limbs(limbs);
                 let neg = Store::read_dense(r)?;
-                let pos = Store::read_dense(r)?;
-                QuantileSketch {
-                    count,
-                    zero,
-                    min,
-                    max,
-                    sum,
-                    neg,
-                    pos,
-                }
+                (count, zero, min, max, sum, neg, Store::read_dense(r)?)
             }
             VERSION => {
                 let count = read_varint(r)?;
@@ -378,16 +369,7 @@ impl QuantileSketch {
                 let max = f64::from_le_bytes(read_array(r)?);
                 let sum = read_sum(r)?;
                 let neg = Store::read_sparse(r)?;
-                let pos = Store::read_sparse(r)?;
-                QuantileSketch {
-                    count,
-                    zero,
-                    min,
-                    max,
-                    sum,
-                    neg,
-                    pos,
-                }
+                (count, zero, min, max, sum, neg, Store::read_sparse(r)?)
             }
             _ => {
                 return Err(invalid(format!(
@@ -395,6 +377,15 @@ impl QuantileSketch {
                      versions 1 and {VERSION} (written by a newer chipdip?)"
                 )));
             }
+        };
+        let sketch = QuantileSketch {
+            count,
+            zero,
+            min,
+            max,
+            sum,
+            neg,
+            pos,
         };
         sketch.validate().map_err(invalid)?;
         Ok(sketch)
