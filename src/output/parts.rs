@@ -564,9 +564,11 @@ pub fn party_name(setup: &Setup, p: &crate::model::Params, party: Party) -> Stri
     }
 }
 
-/// A chunk's sketches as a file holds them: their count, then each sketch.
+/// A chunk's sketches as a file holds them: their count (`u64`, little-endian), then each
+/// sketch (format version 2, [`super::sketch`]), all appended to one buffer.
 pub fn sketch_bytes(sketches: &[QuantileSketch]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(8 + 96 * sketches.len());
+    // About 100 bytes a sketch for a chunk of 50 replications; one growth at most otherwise.
+    let mut bytes = Vec::with_capacity(8 + 128 * sketches.len());
     bytes.extend_from_slice(&(sketches.len() as u64).to_le_bytes());
     for s in sketches {
         s.write_into(&mut bytes);
@@ -574,15 +576,28 @@ pub fn sketch_bytes(sketches: &[QuantileSketch]) -> Vec<u8> {
     bytes
 }
 
-/// Reads the sketches [`sketch_bytes`] made.
+/// Reads the sketches [`sketch_bytes`] made (or an earlier release's, sketch format version 1).
+/// A file that is truncated, holds anything but sketches, a sketch of an unknown format
+/// version, or bytes after its last sketch is an error naming the file.
 pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
+    use std::io::Read;
     let io = |e| OutputError::io(path, e);
     let mut r = BufReader::new(fs::File::open(path).map_err(io)?);
     let mut n = [0u8; 8];
-    std::io::Read::read_exact(&mut r, &mut n).map_err(io)?;
-    (0..u64::from_le_bytes(n))
-        .map(|_| QuantileSketch::read_from(&mut r).map_err(io))
-        .collect()
+    r.read_exact(&mut n).map_err(io)?;
+    let n = u64::from_le_bytes(n);
+    // No capacity from the file: a corrupt count must not ask for memory it does not hold.
+    let mut sketches = Vec::new();
+    for _ in 0..n {
+        sketches.push(QuantileSketch::read_from(&mut r).map_err(io)?);
+    }
+    if r.read(&mut [0u8; 1]).map_err(io)? != 0 {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("bytes after the last of its {n} sketches"),
+        )));
+    }
+    Ok(sketches)
 }
 
 /// Writes `bytes` to `path` through a temporary file, synced to disk, and a rename ([`super::publish`]).
@@ -595,4 +610,61 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         f.flush().map_err(io)?;
     }
     super::publish(&tmp, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh folder under the system's temporary folder.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("chipdip-parts-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn sketches() -> Vec<QuantileSketch> {
+        (0..5)
+            .map(|k| {
+                let mut s = QuantileSketch::new();
+                for j in 0..k * 20 {
+                    s.insert(f64::from(j * k) - 30.0);
+                }
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sketch_files_round_trip_and_bad_ones_are_errors_naming_the_file() {
+        let dir = scratch("sketch");
+        let path = dir.join("c000000.sketch");
+        let written = sketches();
+        let bytes = sketch_bytes(&written);
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_sketches(&path).unwrap(), written);
+        let refused = |b: &[u8]| {
+            fs::write(&path, b).unwrap();
+            let err = read_sketches(&path).unwrap_err().to_string();
+            assert!(err.contains("c000000.sketch"), "{err}");
+            err
+        };
+        // Truncated anywhere, trailing bytes, a count larger than the sketches held.
+        for len in 0..bytes.len() {
+            refused(&bytes[..len]);
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(refused(&longer).contains("after the last"));
+        let mut count = bytes.clone();
+        count[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        refused(&count);
+        // A sketch of a format version this release does not know.
+        let mut newer = bytes.clone();
+        newer[12..16].copy_from_slice(&3u32.to_le_bytes());
+        let err = refused(&newer);
+        assert!(err.contains("version 3"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -52,20 +52,36 @@
 //! **correctly rounded** to `f64`: the true mean of the inserted values, so a constant series
 //! has exactly that constant as its mean and the bits never depend on order or merging.
 //!
-//! # Binary format (version 1, all integers little-endian)
+//! # Binary format (version 2, written; version 1 is still read)
+//!
+//! ```text
+//! "CDQS" | version u32 = 2 | count varint | zero_count varint | min f64 | max f64 | sum
+//! negative store | positive store
+//!   sum   = t u8 | len u8 | len bytes        (the i256 sum's little-endian two's-complement
+//!                                             bytes t..t+len; below: zero, above: the sign)
+//!   store = k varint | if k > 0: first zigzag-varint | count varint | (k-1) × (gap varint | count varint)
+//! ```
+//!
+//! Fixed-width fields are little-endian; a varint is unsigned LEB128 (7 bits a byte, low
+//! first). A store lists only its `k` non-empty buckets: the first bucket's index (zigzag
+//! varint), then for each further one the gap since the previous (index difference minus 1).
+//! A chunk's sketch has at most one non-empty bucket per replication, a few dozen among the
+//! hundreds its values span, so this is about a tenth of the dense counts of version 1:
 //!
 //! ```text
 //! "CDQS" | version u32 = 1 | count u64 | zero_count u64 | min f64 | max f64 | sum i256 (32 bytes)
 //! negative store | positive store      where store = offset i32 | len u32 | len × count u64
 //! ```
 //!
-//! An empty sketch has `min = +inf`, `max = -inf`, `sum = 0`. A store is written trimmed to
-//! its first and last non-zero bucket (`offset` is the bucket index of the first; an empty store
-//! is `0, 0`), so equal sketches serialise to equal bytes. [`QuantileSketch::read_from`] reads
-//! exactly one sketch (several can follow one another in a stream) and rejects bad magic or
-//! version, out-of-range or non-canonical stores, and counts, min, max or sum that do not fit
-//! together with [`io::ErrorKind::InvalidData`]; a truncated input gives
-//! [`io::ErrorKind::UnexpectedEof`].
+//! (a version-1 store is trimmed to its first and last non-zero bucket; `offset` is the index of
+//! the first, and an empty store is `0, 0`).
+//!
+//! An empty sketch has `min = +inf`, `max = -inf`, `sum = 0`. Every field has one encoding
+//! (shortest varints, trimmed sums and stores), so equal sketches serialise to equal bytes.
+//! [`QuantileSketch::read_from`] reads exactly one sketch of either version (several can follow
+//! one another in a stream) and rejects bad magic, an unknown version, out-of-range or
+//! non-canonical fields, and counts, min, max or sum that do not fit together with
+//! [`io::ErrorKind::InvalidData`]; a truncated input gives [`io::ErrorKind::UnexpectedEof`].
 
 use std::io::{self, Read, Write};
 
@@ -94,8 +110,8 @@ const MAX_INDEX: i32 = 4298;
 
 /// Magic bytes opening a serialised sketch.
 const MAGIC: [u8; 4] = *b"CDQS";
-/// Version of the binary format.
-const VERSION: u32 = 1;
+/// Version of the binary format written (version 1 is still read).
+const VERSION: u32 = 2;
 
 /// Order-independent, mergeable summary of a series of `f64` values: count, exact mean, exact
 /// min and max, and quantiles within [`RELATIVE_ACCURACY`]. See the module documentation.
@@ -276,19 +292,35 @@ impl QuantileSketch {
         self.pos = pos.cleared();
     }
 
-    /// Writes the binary format described in the module documentation.
+    /// Writes the binary format (the current version, 2) described in the module
+    /// documentation.
     pub fn write_to<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut buf =
-            Vec::with_capacity(88 + 8 * (self.neg.span().1.len() + self.pos.span().1.len()));
+        let mut buf = Vec::with_capacity(128);
         self.write_into(&mut buf);
         w.write_all(&buf)
     }
 
-    /// Appends the binary format to `buf` (as [`write_to`](Self::write_to), without an
-    /// allocation of its own).
+    /// Appends the binary format (version 2) to `buf` (as [`write_to`](Self::write_to),
+    /// without an allocation of its own beyond `buf`'s growth).
     pub fn write_into(&self, buf: &mut Vec<u8>) {
         buf.extend_from_slice(&MAGIC);
         buf.extend_from_slice(&VERSION.to_le_bytes());
+        push_varint(buf, self.count);
+        push_varint(buf, self.zero);
+        buf.extend_from_slice(&self.min.to_le_bytes());
+        buf.extend_from_slice(&self.max.to_le_bytes());
+        push_sum(buf, &self.sum);
+        for store in [&self.neg, &self.pos] {
+            store.write_sparse(buf);
+        }
+    }
+
+    /// Appends the version-1 format (dense counts): what earlier releases wrote, kept to test
+    /// that such files still read.
+    #[cfg(test)]
+    fn write_v1_into(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(&MAGIC);
+        buf.extend_from_slice(&1u32.to_le_bytes());
         buf.extend_from_slice(&self.count.to_le_bytes());
         buf.extend_from_slice(&self.zero.to_le_bytes());
         buf.extend_from_slice(&self.min.to_le_bytes());
@@ -306,31 +338,46 @@ impl QuantileSketch {
         }
     }
 
-    /// Reads one sketch written by [`write_to`](Self::write_to), consuming exactly its bytes.
-    /// Errors: [`io::ErrorKind::InvalidData`] for anything that is not a valid sketch,
-    /// [`io::ErrorKind::UnexpectedEof`] if the input ends early.
+    /// Reads one sketch written by [`write_to`](Self::write_to) — format version 2, or
+    /// version 1 as earlier releases wrote it — consuming exactly its bytes.
+    /// Errors: [`io::ErrorKind::InvalidData`] for anything that is not a valid sketch (an
+    /// unknown version included), [`io::ErrorKind::UnexpectedEof`] if the input ends early.
     pub fn read_from<R: Read>(r: &mut R) -> io::Result<Self> {
         let magic: [u8; 4] = read_array(r)?;
         if magic != MAGIC {
             return Err(invalid("not a quantile sketch (bad magic bytes)".into()));
         }
         let version = u32::from_le_bytes(read_array(r)?);
-        if version != VERSION {
-            return Err(invalid(format!(
-                "quantile sketch format version {version}, expected {VERSION}"
-            )));
-        }
-        let count = u64::from_le_bytes(read_array(r)?);
-        let zero = u64::from_le_bytes(read_array(r)?);
-        let min = f64::from_le_bytes(read_array(r)?);
-        let max = f64::from_le_bytes(read_array(r)?);
-        let mut limbs = [0u64; 4];
-        for limb in &mut limbs {
-            *limb = u64::from_le_bytes(read_array(r)?);
-        }
-        let sum = ExactSum::from_limbs(limbs);
-        let neg = Store::read_from(r)?;
-        let pos = Store::read_from(r)?;
+        let (count, zero, min, max, sum, neg, pos) = match version {
+            1 => {
+                let count = u64::from_le_bytes(read_array(r)?);
+                let zero = u64::from_le_bytes(read_array(r)?);
+                let min = f64::from_le_bytes(read_array(r)?);
+                let max = f64::from_le_bytes(read_array(r)?);
+                let mut limbs = [0u64; 4];
+                for limb in &mut limbs {
+                    *limb = u64::from_le_bytes(read_array(r)?);
+                }
+                let sum = ExactSum::from_limbs(limbs);
+                let neg = Store::read_dense(r)?;
+                (count, zero, min, max, sum, neg, Store::read_dense(r)?)
+            }
+            VERSION => {
+                let count = read_varint(r)?;
+                let zero = read_varint(r)?;
+                let min = f64::from_le_bytes(read_array(r)?);
+                let max = f64::from_le_bytes(read_array(r)?);
+                let sum = read_sum(r)?;
+                let neg = Store::read_sparse(r)?;
+                (count, zero, min, max, sum, neg, Store::read_sparse(r)?)
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "quantile sketch format version {version}, but this chipdip reads \
+                     versions 1 and {VERSION} (written by a newer chipdip?)"
+                )));
+            }
+        };
         let sketch = QuantileSketch {
             count,
             zero,
@@ -619,7 +666,8 @@ impl Store {
         self.counts.iter().try_fold(0u64, |a, &c| a.checked_add(c))
     }
 
-    fn read_from<R: Read>(r: &mut R) -> io::Result<Store> {
+    /// Reads a version-1 store: `offset i32 | len u32 | len × count u64`, trimmed.
+    fn read_dense<R: Read>(r: &mut R) -> io::Result<Store> {
         let offset = i32::from_le_bytes(read_array(r)?);
         let len = u32::from_le_bytes(read_array(r)?) as usize;
         if len == 0 {
@@ -646,6 +694,77 @@ impl Store {
             return Err(invalid("bucket store not trimmed to non-zero ends".into()));
         }
         Ok(Store { offset, counts })
+    }
+
+    /// Appends the version-2 store: `k` (varint, the number of non-zero buckets), then if
+    /// `k > 0` the first non-zero bucket's index (zigzag varint) and count (varint), and for
+    /// each further non-zero bucket the gap since the previous one (varint: index difference
+    /// minus 1) and its count (varint).
+    fn write_sparse(&self, buf: &mut Vec<u8>) {
+        let (offset, counts) = self.span();
+        let k = counts.iter().filter(|&&c| c != 0).count();
+        push_varint(buf, k as u64);
+        if k == 0 {
+            return;
+        }
+        push_varint(buf, zigzag(offset));
+        push_varint(buf, counts[0]);
+        let mut gap = 0u64;
+        for &c in &counts[1..] {
+            if c == 0 {
+                gap += 1;
+            } else {
+                push_varint(buf, gap);
+                push_varint(buf, c);
+                gap = 0;
+            }
+        }
+    }
+
+    /// Reads a store [`write_sparse`](Self::write_sparse) wrote, rejecting indices outside
+    /// the possible range, zero counts and more buckets than the range holds.
+    fn read_sparse<R: Read>(r: &mut R) -> io::Result<Store> {
+        let k = read_varint(r)?;
+        if k == 0 {
+            return Ok(Store::default());
+        }
+        let buckets = (MAX_INDEX - MIN_INDEX + 1) as u64;
+        if k > buckets {
+            return Err(invalid(format!(
+                "bucket store of {k} buckets, more than the {buckets} possible"
+            )));
+        }
+        let first = unzigzag(read_varint(r)?);
+        if !(i64::from(MIN_INDEX)..=i64::from(MAX_INDEX)).contains(&first) {
+            return Err(invalid(format!(
+                "bucket index {first} outside {MIN_INDEX}..={MAX_INDEX}"
+            )));
+        }
+        let mut counts = Vec::new();
+        let mut index = first;
+        for j in 0..k {
+            if j > 0 {
+                let gap = read_varint(r)?;
+                // Both at most about 2^64: no overflow in i128.
+                let next = i128::from(index) + 1 + i128::from(gap);
+                if next > i128::from(MAX_INDEX) {
+                    return Err(invalid(format!(
+                        "bucket index {next} outside {MIN_INDEX}..={MAX_INDEX}"
+                    )));
+                }
+                index = next as i64;
+                counts.resize((index - first) as usize, 0);
+            }
+            let c = read_varint(r)?;
+            if c == 0 {
+                return Err(invalid(format!("bucket {index} listed with a zero count")));
+            }
+            counts.push(c);
+        }
+        Ok(Store {
+            offset: first as i32,
+            counts,
+        })
     }
 }
 
@@ -820,6 +939,103 @@ fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
+/// Appends `v` as an unsigned LEB128 varint (7 bits a byte, low first, high bit = more).
+#[inline]
+fn push_varint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+/// Reads a varint [`push_varint`] wrote, rejecting overlong encodings (so that a value has one
+/// encoding) and values past `u64::MAX`.
+fn read_varint<R: Read>(r: &mut R) -> io::Result<u64> {
+    let mut v = 0u64;
+    for k in 0..10 {
+        let [b] = read_array(r)?;
+        let bits = u64::from(b & 0x7f);
+        if k == 9 && b > 1 {
+            return Err(invalid("varint past u64::MAX".into()));
+        }
+        v |= bits << (7 * k);
+        if b & 0x80 == 0 {
+            if k > 0 && b == 0 {
+                return Err(invalid("overlong varint".into()));
+            }
+            return Ok(v);
+        }
+    }
+    unreachable!("the tenth byte ends the varint or is rejected")
+}
+
+/// Signed to unsigned, small magnitudes to small numbers: 0, -1, 1, -2, ... to 0, 1, 2, 3, ...
+fn zigzag(i: i32) -> u64 {
+    u64::from(((i << 1) ^ (i >> 31)) as u32)
+}
+
+/// The inverse of [`zigzag`] (on any `u64`, for range checks by the caller).
+fn unzigzag(u: u64) -> i64 {
+    (u >> 1) as i64 ^ -((u & 1) as i64)
+}
+
+/// Sign extension byte of `b`: all ones if its top bit is set.
+fn extension(b: u8) -> u8 {
+    if b & 0x80 != 0 { 0xff } else { 0 }
+}
+
+/// Appends the exact sum's 32 little-endian two's-complement bytes, trimmed: `t` (one byte,
+/// the number of low zero bytes dropped), `len` (one byte), then the `len` bytes from byte `t`
+/// on, the top ones that merely repeat the sign dropped. Zero is `0, 0`. Most sums are short:
+/// the fraction's low bytes are zero unless a value had bits that far down, and the high bytes
+/// just carry the sign.
+fn push_sum(buf: &mut Vec<u8>, sum: &ExactSum) {
+    let mut b = [0u8; 32];
+    for (chunk, limb) in b.chunks_exact_mut(8).zip(sum.limbs()) {
+        chunk.copy_from_slice(&limb.to_le_bytes());
+    }
+    let Some(t) = b.iter().position(|&x| x != 0) else {
+        buf.extend_from_slice(&[0, 0]);
+        return;
+    };
+    let mut top = 32;
+    while top - t >= 2 && b[top - 1] == extension(b[top - 2]) {
+        top -= 1;
+    }
+    buf.push(t as u8);
+    buf.push((top - t) as u8);
+    buf.extend_from_slice(&b[t..top]);
+}
+
+/// Reads a sum [`push_sum`] wrote, rejecting encodings it would not write.
+fn read_sum<R: Read>(r: &mut R) -> io::Result<ExactSum> {
+    let [t, len] = read_array(r)?;
+    let (t, len) = (usize::from(t), usize::from(len));
+    if len == 0 {
+        return if t == 0 {
+            Ok(ExactSum::default())
+        } else {
+            Err(invalid("exact sum: zero with a shift".into()))
+        };
+    }
+    if t + len > 32 {
+        return Err(invalid(format!("exact sum of {t} + {len} bytes, past 32")));
+    }
+    let mut b = [0u8; 32];
+    r.read_exact(&mut b[t..t + len])?;
+    let top = b[t + len - 1];
+    if b[t] == 0 || (len >= 2 && top == extension(b[t + len - 2])) {
+        return Err(invalid("exact sum not trimmed".into()));
+    }
+    b[t + len..].fill(extension(top));
+    let mut limbs = [0u64; 4];
+    for (limb, chunk) in limbs.iter_mut().zip(b.chunks_exact(8)) {
+        *limb = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    }
+    Ok(ExactSum::from_limbs(limbs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -866,6 +1082,12 @@ mod tests {
     fn bytes(s: &QuantileSketch) -> Vec<u8> {
         let mut b = Vec::new();
         s.write_to(&mut b).unwrap();
+        b
+    }
+
+    fn bytes_v1(s: &QuantileSketch) -> Vec<u8> {
+        let mut b = Vec::new();
+        s.write_v1_into(&mut b);
         b
     }
 
@@ -1272,21 +1494,23 @@ mod tests {
     #[test]
     fn truncated_input_is_unexpected_eof() {
         let mut rng = Rng(9);
-        let full = bytes(&sketch_of(&mixed_values(&mut rng, 200)));
-        for len in 0..full.len() {
-            let err = QuantileSketch::read_from(&mut &full[..len]).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                io::ErrorKind::UnexpectedEof,
-                "prefix of {len} bytes"
-            );
+        let sketch = sketch_of(&mixed_values(&mut rng, 200));
+        for full in [bytes(&sketch), bytes_v1(&sketch)] {
+            for len in 0..full.len() {
+                let err = QuantileSketch::read_from(&mut &full[..len]).unwrap_err();
+                assert_eq!(
+                    err.kind(),
+                    io::ErrorKind::UnexpectedEof,
+                    "prefix of {len} bytes"
+                );
+            }
         }
     }
 
     #[test]
-    fn garbage_is_invalid_data() {
+    fn garbage_is_invalid_data_in_version_1() {
         let mut rng = Rng(10);
-        let good = bytes(&sketch_of(&[1.0, 2.0, -3.0, 0.0]));
+        let good = bytes_v1(&sketch_of(&[1.0, 2.0, -3.0, 0.0]));
         let invalid_after = |edit: &dyn Fn(&mut Vec<u8>)| {
             let mut b = good.clone();
             edit(&mut b);
@@ -1294,14 +1518,14 @@ mod tests {
             assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
         };
         invalid_after(&|b| b[0] = b'X'); // magic
-        invalid_after(&|b| b[4] = 2); // version
+        invalid_after(&|b| b[4] = 3); // version
         invalid_after(&|b| b[8] += 1); // count
         invalid_after(&|b| b[16] += 1); // zero count
         invalid_after(&|b| b[24..32].copy_from_slice(&f64::NAN.to_le_bytes())); // min
         invalid_after(&|b| b[24..32].copy_from_slice(&5.0f64.to_le_bytes())); // min > max
         invalid_after(&|b| b[24..32].copy_from_slice(&(-2.0f64).to_le_bytes())); // min's bucket
         invalid_after(&|b| b[32..40].copy_from_slice(&9.0f64.to_le_bytes())); // max's bucket
-        let zeros = bytes(&sketch_of(&[0.0, 0.0]));
+        let zeros = bytes_v1(&sketch_of(&[0.0, 0.0]));
         let mut b = zeros.clone();
         b[24..32].copy_from_slice(&(-0.0f64).to_le_bytes());
         let err = QuantileSketch::read_from(&mut b.as_slice()).unwrap_err();
@@ -1327,6 +1551,240 @@ mod tests {
         // Empty input.
         let err = QuantileSketch::read_from(&mut &[][..]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    /// A magnitude in bucket `i` (the representative, within the range of magnitudes).
+    fn in_bucket(i: i32) -> f64 {
+        representative(i).clamp(ZERO_THRESHOLD, MAX_ABS)
+    }
+
+    /// A sketch of any content, built field by field (counts `insert` cannot reach in a test).
+    fn sketch_with(
+        zero: u64,
+        neg: &[(i32, u64)],
+        pos: &[(i32, u64)],
+        sum: ExactSum,
+    ) -> QuantileSketch {
+        let store = |buckets: &[(i32, u64)]| {
+            let mut s = Store::default();
+            for &(i, c) in buckets {
+                s.add(i, c);
+            }
+            s
+        };
+        let (neg, pos) = (store(neg), store(pos));
+        let count = zero + neg.total().unwrap() + pos.total().unwrap();
+        let mut s = QuantileSketch {
+            count,
+            zero,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum,
+            neg,
+            pos,
+        };
+        let value = |b: Bucket| match b {
+            Bucket::Neg(i) => -in_bucket(i),
+            Bucket::Zero => 0.0,
+            Bucket::Pos(i) => in_bucket(i),
+        };
+        if count > 0 {
+            s.min = value(s.first_bucket().unwrap());
+            s.max = value(s.last_bucket().unwrap());
+        }
+        s.validate().unwrap();
+        s
+    }
+
+    /// Writes `s` in both versions, reads each back, and checks that the result is `s` and
+    /// writes the same version-2 bytes.
+    fn assert_round_trip(s: &QuantileSketch) {
+        let v2 = bytes(s);
+        for b in [v2.clone(), bytes_v1(s)] {
+            let mut r = b.as_slice();
+            let back = QuantileSketch::read_from(&mut r).unwrap();
+            assert!(r.is_empty());
+            assert_eq!(back, *s);
+            assert_eq!(bytes(&back), v2);
+            assert_eq!(back.mean().to_bits(), s.mean().to_bits());
+        }
+    }
+
+    #[test]
+    fn version_2_round_trips_any_sketch() {
+        let mut rng = Rng(18);
+        let some_sum = |x: f64| {
+            let mut sum = ExactSum::default();
+            sum.add_f64(x);
+            sum
+        };
+        assert_round_trip(&QuantileSketch::new());
+        // One bucket, at either end of the range, of either sign, zeros.
+        for i in [MIN_INDEX, -1, 0, 1, MAX_INDEX] {
+            assert_round_trip(&sketch_of(&[in_bucket(i)]));
+            assert_round_trip(&sketch_of(&[-in_bucket(i)]));
+        }
+        assert_round_trip(&sketch_of(&[0.0]));
+        assert_round_trip(&sketch_of(&[MAX_ABS, -MAX_ABS, 0.0]));
+        // Every bucket of both signs.
+        let every: Vec<f64> = (MIN_INDEX..=MAX_INDEX)
+            .flat_map(|i| [in_bucket(i), -in_bucket(i)])
+            .chain([0.0])
+            .collect();
+        let all = sketch_of(&every);
+        assert_eq!(all.pos.span().1.len(), (MAX_INDEX - MIN_INDEX + 1) as usize);
+        assert_round_trip(&all);
+        // Counts near u64::MAX, one bucket or split, with sums of any sign and size.
+        let big = u64::MAX;
+        assert_round_trip(&sketch_with(big, &[], &[], some_sum(0.0)));
+        assert_round_trip(&sketch_with(0, &[], &[(MAX_INDEX, big)], some_sum(MAX_ABS)));
+        assert_round_trip(&sketch_with(0, &[(MIN_INDEX, big)], &[], some_sum(-1e-300)));
+        assert_round_trip(&sketch_with(
+            1,
+            &[(7, big / 2 - 3)],
+            &[(MIN_INDEX, 1), (0, big / 2)],
+            some_sum(-3.5),
+        ));
+        // Random sketches: few or many values, narrow or wide, sparse or dense buckets.
+        for _ in 0..300 {
+            let n = [1, 2, 50, 1000][rng.below(4)];
+            let spread = [0.01, 1.0, 10.0][rng.below(3)];
+            let values: Vec<f64> = (0..n)
+                .map(|_| {
+                    let x = if rng.below(10) == 0 {
+                        0.0
+                    } else {
+                        (1e3 * exp(spread * rng.normal())).min(MAX_ABS)
+                    };
+                    if rng.below(4) == 0 { -x } else { x }
+                })
+                .collect();
+            assert_round_trip(&sketch_of(&values));
+            let mut buckets = Vec::new();
+            for _ in 0..rng.below(20) {
+                let i = MIN_INDEX + rng.below((MAX_INDEX - MIN_INDEX + 1) as usize) as i32;
+                buckets.push((i, rng.next_u64() >> (1 + rng.below(63))));
+            }
+            let half = buckets.len() / 2;
+            let sum = some_sum(rng.normal() * exp(rng.normal() * 20.0));
+            assert_round_trip(&sketch_with(
+                rng.next_u64() >> 2,
+                &buckets[..half],
+                &buckets[half..],
+                sum,
+            ));
+        }
+    }
+
+    #[test]
+    fn version_2_is_compact() {
+        let mut rng = Rng(19);
+        // As in a chunk: 50 values spread over a few hundred buckets.
+        let s = sketch_of(&(0..50).map(|_| 1e3 * exp(rng.normal())).collect::<Vec<_>>());
+        let (v1, v2) = (bytes_v1(&s).len(), bytes(&s).len());
+        assert!(v2 * 4 < v1, "{v2} bytes, {v1} in version 1");
+        assert!(v2 <= 40 + 2 + 2 * 8 + 2 + 32 + 2 * 50 + 5, "{v2}");
+        assert_eq!(
+            bytes(&QuantileSketch::new()).len(),
+            8 + 1 + 1 + 16 + 2 + 1 + 1
+        );
+    }
+
+    #[test]
+    fn varints_and_sums_have_one_encoding() {
+        for v in [0, 1, 127, 128, 300, 1 << 35, u64::MAX - 1, u64::MAX] {
+            let mut b = Vec::new();
+            push_varint(&mut b, v);
+            assert_eq!(read_varint(&mut b.as_slice()).unwrap(), v);
+        }
+        let bad = |b: &[u8]| read_varint(&mut &b[..]).unwrap_err().kind();
+        assert_eq!(bad(&[0x80, 0x00]), io::ErrorKind::InvalidData); // overlong 0
+        assert_eq!(
+            bad(&[0xff; 9].iter().copied().chain([0x02]).collect::<Vec<_>>()),
+            io::ErrorKind::InvalidData
+        );
+        assert_eq!(bad(&[0xff; 10]), io::ErrorKind::InvalidData);
+        assert_eq!(bad(&[0x80]), io::ErrorKind::UnexpectedEof);
+        for i in [MIN_INDEX, -1, 0, 1, MAX_INDEX, i32::MIN, i32::MAX] {
+            assert_eq!(unzigzag(zigzag(i)), i64::from(i));
+        }
+        let sum_bytes = |x: &[f64]| {
+            let mut b = Vec::new();
+            push_sum(&mut b, &sketch_of(x).sum);
+            b
+        };
+        assert_eq!(sum_bytes(&[]), [0, 0]);
+        // 1.0 is 2^128: byte 16 alone.
+        assert_eq!(sum_bytes(&[1.0]), [16, 1, 1]);
+        assert_eq!(sum_bytes(&[-1.0]), [16, 1, 0xff]);
+        assert_eq!(sum_bytes(&[128.0]), [16, 2, 0x80, 0]);
+        assert_eq!(sum_bytes(&[-128.0]), [16, 1, 0x80]);
+        let rejects = |b: &[u8]| read_sum(&mut &b[..]).unwrap_err().kind();
+        assert_eq!(rejects(&[1, 0]), io::ErrorKind::InvalidData); // zero with a shift
+        assert_eq!(rejects(&[15, 2, 0, 1]), io::ErrorKind::InvalidData); // low zero kept
+        assert_eq!(rejects(&[16, 2, 1, 0]), io::ErrorKind::InvalidData); // sign byte kept
+        assert_eq!(rejects(&[16, 2, 0xff, 0xff]), io::ErrorKind::InvalidData);
+        assert_eq!(rejects(&[30, 3, 1, 1, 1]), io::ErrorKind::InvalidData); // past 32 bytes
+        assert_eq!(rejects(&[16, 2, 1]), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn corrupt_version_2_is_an_error_not_a_panic() {
+        let mut rng = Rng(20);
+        let good = bytes(&sketch_of(&[1.0, 2.0, -3.0, 0.0, 1e6]));
+        let kind = |b: &[u8]| QuantileSketch::read_from(&mut &b[..]).unwrap_err().kind();
+        let mut b = good.clone();
+        b[4] = 9;
+        let err = QuantileSketch::read_from(&mut b.as_slice()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("version 9"), "{err}");
+        b = good.clone();
+        b[8] += 1; // count
+        assert_eq!(kind(&b), io::ErrorKind::InvalidData);
+        // A store listing more buckets than exist, a zero count, indices out of range.
+        let mut first_too_high = vec![1];
+        push_varint(&mut first_too_high, zigzag(MAX_INDEX + 1));
+        first_too_high.push(1);
+        let mut too_many = Vec::new();
+        push_varint(&mut too_many, 1u64 << 40);
+        // A gap of 65535, far past the range.
+        let gap_too_far = vec![2, 0, 1, 0xff, 0xff, 0x03, 1];
+        for store in [vec![1, 0, 0], first_too_high, too_many, gap_too_far] {
+            let err = Store::read_sparse(&mut store.as_slice()).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{store:?}");
+        }
+        // Random corruption: an error, or (rarely) another valid sketch whose bytes are
+        // exactly the input read (one encoding per sketch).
+        for _ in 0..20_000 {
+            let mut b = good.clone();
+            for _ in 0..1 + rng.below(3) {
+                let at = 8 + rng.below(b.len() - 8);
+                match rng.below(3) {
+                    0 => b[at] ^= 1 << rng.below(8),
+                    1 => b[at] = rng.next_u64() as u8,
+                    _ => {
+                        b.remove(at);
+                    }
+                }
+            }
+            let mut r = b.as_slice();
+            match QuantileSketch::read_from(&mut r) {
+                Ok(s) => assert_eq!(bytes(&s), b[..b.len() - r.len()]),
+                Err(e) => assert!(matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+                )),
+            }
+        }
+        // Random bytes after a valid header.
+        for _ in 0..5000 {
+            let mut b = good[..8].to_vec();
+            b.extend((0..rng.below(200)).map(|_| rng.next_u64() as u8));
+            let mut r = b.as_slice();
+            if let Ok(s) = QuantileSketch::read_from(&mut r) {
+                assert_eq!(bytes(&s), b[..b.len() - r.len()]);
+            }
+        }
     }
 
     #[test]
