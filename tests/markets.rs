@@ -8,11 +8,17 @@ use chipdip::{Scenario, run_in_memory};
 const REPS: u32 = 40;
 
 fn replay(sets: &[&str]) -> chipdip::Results {
+    replay_n(sets, REPS)
+}
+
+/// The replay with `reps` replications: paired comparisons of small shares need more than
+/// [`REPS`] to be decided by the mechanism rather than by a few replications.
+fn replay_n(sets: &[&str], reps: u32) -> chipdip::Results {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let mut sets = sets;
     sets.push("simulation.seed=2025".into());
     let s = Scenario::load(Path::new("scenarios/malaysia_2025.toml"), &sets).expect("replay loads");
-    run_in_memory(&s, REPS).expect("runs")
+    run_in_memory(&s, reps).expect("runs")
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -99,11 +105,14 @@ fn diverted(r: &chipdip::Results, hub: &str) -> f64 {
 /// entrants and intermediaries leaving Malaysia choose Singapore and Thailand.
 #[test]
 fn markets_malaysian_enforcement_moves_flow_to_other_hubs() {
-    let base = replay(&[]);
-    let strong = replay(&[
-        "hubs.MYS.permit_regime=1.0",
-        "timeline.malaysia_permit_regime.enabled=false",
-    ]);
+    let base = replay_n(&[], 200);
+    let strong = replay_n(
+        &[
+            "hubs.MYS.permit_regime=1.0",
+            "timeline.malaysia_permit_regime.enabled=false",
+        ],
+        200,
+    );
     let lost = diverted(&base, "MYS") - diverted(&strong, "MYS");
     let gained = diverted(&strong, "SGP") + diverted(&strong, "THA")
         - diverted(&base, "SGP")
