@@ -17,7 +17,9 @@
 //!   published constants with the same portable functions, so they too are the same everywhere;
 //! - [`lognormal`]: `exp(mu + sigma z)`;
 //! - [`gamma`]: Marsaglia–Tsang (2000) for shape ≥ 1, boosted by `U^(1/shape)` below 1;
-//! - [`beta`]: `X / (X + Y)` with `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)`.
+//! - [`beta`]: `X / (X + Y)` with `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)`;
+//! - [`poisson`]: Knuth's product of uniforms, a rounded normal above a mean of 30;
+//! - [`geometric_gap`]: `⌊ln U / ln(1 − p)⌋`, the trials before the next success (one `u64`).
 
 use rand::Rng;
 
@@ -168,9 +170,6 @@ pub fn lognormal(rng: &mut (impl Rng + ?Sized), mu: f64, sigma: f64) -> f64 {
     exp(mu + sigma * standard_normal(rng))
 }
 
-/// A Gamma(`shape`, 1) variate, `shape > 0` (Marsaglia and Tsang, "A simple method for
-/// generating gamma variables", ACM TOMS 26(3), 2000). Rejection: the expected number of
-/// normal draws per variate is below 1.05 for shape ≥ 1.
 /// A Poisson draw with mean `lambda` (≥ 0): Knuth's product of uniforms below 30, a rounded
 /// normal approximation above.
 pub fn poisson(rng: &mut (impl Rng + ?Sized), lambda: f64) -> u64 {
@@ -190,6 +189,9 @@ pub fn poisson(rng: &mut (impl Rng + ?Sized), lambda: f64) -> u64 {
     k
 }
 
+/// A Gamma(`shape`, 1) variate, `shape > 0` (Marsaglia and Tsang, "A simple method for
+/// generating gamma variables", ACM TOMS 26(3), 2000). Rejection: the expected number of
+/// normal draws per variate is below 1.05 for shape ≥ 1.
 pub fn gamma(rng: &mut (impl Rng + ?Sized), shape: f64) -> f64 {
     debug_assert!(shape > 0.0);
     if shape < 1.0 {

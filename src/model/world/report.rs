@@ -74,32 +74,23 @@ impl World<'_> {
             let e = p.nations[hub.nation].id.as_str();
             let (m, _) = self.hubs.outcome(h);
             observe_hub_flows(o, e, m);
-            o.value(e, Metric::Plain("hub_diverters"), m.active_diverters as f64);
-            o.value(
-                e,
-                Metric::Plain("hub_active_intermediaries"),
-                self.hubs.active_intermediaries(h) as f64,
-            );
-            o.value(
-                e,
-                Metric::Plain("hub_grey_premium_usd_per_unit"),
-                self.hubs.premium(h),
-            );
-            o.value(
-                e,
-                Metric::Plain("hub_route_share"),
-                self.hubs.route_share(p, h),
-            );
-            o.value(
-                e,
-                Metric::Plain("hub_investigations_active"),
-                self.hubs.hub_investigations_active(h) as f64,
-            );
-            o.value(
-                e,
-                Metric::Plain("hub_remote_access_h100e"),
-                self.hubs.remote_access(h),
-            );
+            let hub_series = [
+                ("hub_diverters", m.active_diverters as f64),
+                (
+                    "hub_active_intermediaries",
+                    self.hubs.active_intermediaries(h) as f64,
+                ),
+                ("hub_grey_premium_usd_per_unit", self.hubs.premium(h)),
+                ("hub_route_share", self.hubs.route_share(p, h)),
+                (
+                    "hub_investigations_active",
+                    self.hubs.hub_investigations_active(h) as f64,
+                ),
+                ("hub_remote_access_h100e", self.hubs.remote_access(h)),
+            ];
+            for (name, value) in hub_series {
+                o.value(e, Metric::Plain(name), value);
+            }
         }
         for (i, n) in p.nations.iter().enumerate() {
             if p.hubs.iter().any(|h| h.destination == i) {
