@@ -24,18 +24,18 @@ fn nation(id: &str, demand: f64, alignment: f64, installed: Vec<u64>) -> NationP
         backlog_decay: 0.5,
         alignment,
         strategic_value: 1.0,
-        dependence: vec![0.0, 0.0, 0.0],
-        ecosystem: vec![0.0, 0.0],
-        installed_units: installed,
+        dependence: vec![0.0, 0.0, 0.0].into(),
+        ecosystem: vec![0.0, 0.0].into(),
+        installed_units: installed.into(),
         projects: Vec::new(),
         reputation_cost: 0.0,
         gdp_usd: 0.0,
-        pledged_investment_usd: vec![0.0, 0.0, 0.0],
+        pledged_investment_usd: vec![0.0, 0.0, 0.0].into(),
         datacentre_mw: 0.0,
         datacentre_mw_per_month: 0.0,
         kw_per_h100e: 1.4,
-        investment_stock_usd: vec![0.0, 0.0, 0.0],
-        export_exposure: vec![0.0, 0.0, 0.0],
+        investment_stock_usd: vec![0.0, 0.0, 0.0].into(),
+        export_exposure: vec![0.0, 0.0, 0.0].into(),
     }
 }
 
@@ -56,7 +56,7 @@ fn product(id: &str, vendor: usize, class: Option<usize>, capacity: f64) -> Prod
         yield_sd: 0.0,
         initial_inventory_units: 0,
         power_per_h100e: 1.0,
-        sold_to: vec![true; 3],
+        sold_to: vec![true; 3].into(),
         dies_per_unit: 1.0,
     }
 }
@@ -74,8 +74,8 @@ pub const MYS_LICENCE: ExportRule = ExportRule {
 fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
     RegulatorParams {
         nation,
-        rules,
-        guidance: vec![GuidanceScope::None; 2],
+        rules: rules.into(),
+        guidance: vec![GuidanceScope::None; 2].into(),
         guidance_sanction_share: 0.5,
         guidance_enforcement: None,
         pressure: None,
@@ -83,7 +83,7 @@ fn regulator(nation: usize, rules: Vec<Vec<ExportRule>>) -> RegulatorParams {
         deals: Vec::new(),
         licence_queue: None,
         enforcement: None,
-        imports: vec![ImportStance::Allow; 2],
+        imports: vec![ImportStance::Allow; 2].into(),
         discourage_cost: Uncertain::Fixed(0.0),
     }
 }

@@ -340,8 +340,9 @@ declare_params! {
     derived {
         /// Index of the regulating nation.
         nation: usize;
-        /// Rule for each (destination nation, export class): `rules[nation][class]`.
-        rules: Vec<Vec<ExportRule>>;
+        /// Rule for each (destination nation, export class): `rules[nation][class]` (shared
+        /// between copies of the parameters, like the per-entity tables).
+        rules: Shared<Vec<ExportRule>>;
     }
 
     /// M9: a regulator's enforcement against diversion as a caseload

@@ -33,6 +33,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -598,11 +599,57 @@ impl<'de, K, T: Deserialize<'de>> Deserialize<'de> for PerEntity<K, T> {
     }
 }
 
+/// A model's table of values per entity (`dependence`, `sold_to`, a regulator's import
+/// stances), shared between the copies of the parameters: every replication copies each
+/// timeline snapshot's parameters to draw its uncertain values, and with hundreds of nations
+/// these tables (N values for each of N nations) were most of that copy. Cloning a `Shared`
+/// copies a pointer; writing through it (fixtures, tests) copies the table first if another
+/// copy holds it. Its values hold nothing to draw ([`Certain`]).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Shared<T>(Arc<Vec<T>>);
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = Vec<T>;
+    #[inline]
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+
+impl<T: Clone> std::ops::DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T> From<Vec<T>> for Shared<T> {
+    fn from(v: Vec<T>) -> Shared<T> {
+        Shared(Arc::new(v))
+    }
+}
+
+/// A value with nothing to draw per replication, so a [`Shared`] table of it is never copied
+/// to be realised.
+pub trait Certain {}
+
+impl<T: Certain> Realise for Shared<T> {
+    #[inline]
+    fn realise(&mut self, _: u64) {}
+}
+
 impl<K: EntityKind, T: FileValue> FileValue for PerEntity<K, T>
 where
     T::Model: Default,
 {
-    type Model = Vec<T::Model>;
+    type Model = Shared<T::Model>;
     fn resolve(&self, path: &str, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
         let mut out = vec![T::Model::default(); cx.ids(K::KIND).len()];
         for (id, v) in &self.0 {
@@ -610,7 +657,7 @@ where
             let k = cx.index(&at, K::KIND, id)?;
             out[k] = v.resolve(&at, range, cx)?;
         }
-        Ok(out)
+        Ok(out.into())
     }
     fn text(&self) -> String {
         if self.0.is_empty() {
@@ -695,6 +742,7 @@ macro_rules! nothing_to_draw {
             #[inline]
             fn realise(&mut self, _: u64) {}
         }
+        impl $crate::model::schema::Certain for $t {}
     )*};
 }
 nothing_to_draw!(f64, u32, u64, usize, bool, String);

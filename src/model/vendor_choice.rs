@@ -182,7 +182,7 @@ mod tests {
     fn a_product_made_for_one_market_is_not_sold_elsewhere() {
         let mut p = fixture::params();
         assert!(shares(&p, MYS)[ASCEND] > 0.0);
-        p.products[ASCEND].sold_to = vec![false, true, false];
+        p.products[ASCEND].sold_to = vec![false, true, false].into();
         let s = shares(&p, MYS);
         assert_eq!(s[ASCEND], 0.0);
         assert_eq!(s[H100], 1.0);

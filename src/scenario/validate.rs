@@ -120,7 +120,7 @@ fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, Para
         let destinations = r
             .destinations
             .resolve(&at("destinations"), Range::Any, cx)?;
-        reg.rules = Vec::with_capacity(cx.nations.len());
+        let mut rules = Vec::with_capacity(cx.nations.len());
         for (n, tier) in cx.nations.iter().zip(&destinations) {
             let tier = if tier.is_empty() {
                 default_tier
@@ -128,11 +128,12 @@ fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, Para
                 let at = at(&format!("destinations.{n}"));
                 Some(index_among(&at, "tier", tier, &tier_names)?)
             };
-            reg.rules.push(match tier {
-                Some(k) => tier_rules[k].clone(),
+            rules.push(match tier {
+                Some(k) => tier_rules[k].to_vec(),
                 None => vec![ExportRule::ALLOWED; classes],
             });
         }
+        reg.rules = rules.into();
     }
     Ok(out)
 }
