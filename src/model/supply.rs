@@ -31,9 +31,11 @@ pub struct Supply {
     inventory: Vec<u64>,
     produced: Vec<u64>,
     rng: Vec<Stream>,
-    /// Scratch: this month's capacity per product, and the dies each firm's lines want.
+    /// Scratch: this month's capacity per product, the dies each firm's lines want, and the
+    /// share of its plan each firm's lines can start.
     capacity: Vec<f64>,
     dies_wanted: Vec<f64>,
+    start_share: Vec<f64>,
 }
 
 impl Supply {
@@ -50,6 +52,7 @@ impl Supply {
                 .collect(),
             capacity: vec![0.0; p.products.len()],
             dies_wanted: vec![0.0; p.firms.len()],
+            start_share: vec![1.0; p.firms.len()],
         }
     }
 
@@ -94,8 +97,7 @@ impl Supply {
         }
         for (f, firm) in p.firms.iter().enumerate() {
             let dies = firm.die_supply_per_month.value();
-            // From here on `dies_wanted` holds the share of its plan each line can start.
-            self.dies_wanted[f] = if dies > 0.0 && self.dies_wanted[f] > 0.0 {
+            self.start_share[f] = if dies > 0.0 && self.dies_wanted[f] > 0.0 {
                 let dies = dies * math::pow(1.0 + firm.die_supply_growth_annual.value(), years);
                 (dies / self.dies_wanted[f]).min(1.0)
             } else {
@@ -106,7 +108,7 @@ impl Supply {
             if prod.capacity_units_per_month <= 0.0 {
                 continue;
             }
-            let capacity = self.capacity[j] * self.dies_wanted[prod.vendor];
+            let capacity = self.capacity[j] * self.start_share[prod.vendor];
             let ramp = if prod.yield_ramp_months > 0.0 {
                 (t as f64 / prod.yield_ramp_months).min(1.0)
             } else {

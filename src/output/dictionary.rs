@@ -501,17 +501,15 @@ pub fn entries(scenario: &Scenario) -> Vec<Entry> {
     }
     let month = "calendar month, YYYY-MM";
     let entity = "nation, firm or hub code (uppercase nation codes as in the scenario)";
+    // The key columns the two long files share, in their order.
+    let series_keys = |v: &mut Vec<Entry>, file: &'static str| {
+        v.push(e(file, "month", "month", "", "id", month));
+        v.push(e(file, "entity", "text", "", "id", entity));
+        let metric = "the series (rows metric=... below)";
+        v.push(e(file, "metric", "text", "", "id", metric));
+    };
     let q = "quantiles.csv";
-    v.push(e(q, "month", "month", "", "id", month));
-    v.push(e(q, "entity", "text", "", "id", entity));
-    v.push(e(
-        q,
-        "metric",
-        "text",
-        "",
-        "id",
-        "the series (rows metric=... below)",
-    ));
+    series_keys(&mut v, q);
     v.push(e(
         q,
         "mean",
@@ -540,16 +538,7 @@ pub fn entries(scenario: &Scenario) -> Vec<Entry> {
         "id",
         "replication of the point",
     ));
-    v.push(e(t, "month", "month", "", "id", month));
-    v.push(e(t, "entity", "text", "", "id", entity));
-    v.push(e(
-        t,
-        "metric",
-        "text",
-        "",
-        "id",
-        "the series (rows metric=... below)",
-    ));
+    series_keys(&mut v, t);
     v.push(e(t, "value", "float", "as metric", "", "the series' value"));
     let mut seen = std::collections::BTreeSet::new();
     for (_, metric) in point0.setup.series_names() {
