@@ -33,6 +33,16 @@ pub struct Request {
 /// pure function of the inputs). Writes the units granted to each request into `granted` and
 /// returns the units left over.
 pub fn allocate(available: u64, requests: &[Request], granted: &mut [u64]) -> u64 {
+    allocate_into(available, requests, granted, &mut Vec::new())
+}
+
+/// [`allocate`] with the scratch space for the remainders given (reused month to month).
+fn allocate_into(
+    available: u64,
+    requests: &[Request],
+    granted: &mut [u64],
+    order: &mut Vec<(u128, usize)>,
+) -> u64 {
     debug_assert_eq!(requests.len(), granted.len());
     granted.iter_mut().for_each(|g| *g = 0);
     let mut left = available;
@@ -55,22 +65,32 @@ pub fn allocate(available: u64, requests: &[Request], granted: &mut [u64]) -> u6
             left -= wanted;
             continue;
         }
-        // Pro rata: floor shares first, then one more unit to each of the requests with the
-        // largest fractional claims (ties to the earlier request). The remainder is smaller
-        // than the number of requests in the class, so nobody gets more than one extra unit.
-        let mut order: Vec<(u128, usize)> = Vec::new();
+        // Pro rata: floor shares first, then one more unit to each of the `extra` requests
+        // with the largest fractional claims (ties to the earlier request). The remainders
+        // sum to `extra × wanted` and each is below `wanted`, so more than `extra` of them are
+        // positive: only those are candidates, and nobody gets more than one extra unit.
+        order.clear();
         let mut given = 0;
         for (k, (g, r)) in granted.iter_mut().zip(requests).enumerate() {
             if r.priority == priority {
                 let claim = r.units as u128 * left as u128;
                 *g = (claim / wanted as u128) as u64;
                 given += *g;
-                order.push((claim % wanted as u128, k));
+                let remainder = claim % wanted as u128;
+                if remainder > 0 {
+                    order.push((remainder, k));
+                }
             }
         }
-        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(_, k) in order.iter().take((left - given) as usize) {
-            granted[k] += 1;
+        let extra = (left - given) as usize;
+        if extra > 0 {
+            // The order is total (indices differ), so the `extra` first are the same whichever
+            // way they are found; a partial selection instead of a sort.
+            let by_claim = |a: &(u128, usize), b: &(u128, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+            order.select_nth_unstable_by(extra - 1, by_claim);
+            for &(_, k) in &order[..extra] {
+                granted[k] += 1;
+            }
         }
         return 0;
     }
@@ -83,6 +103,8 @@ pub struct Claims {
     nations: usize,
     requests: Vec<Request>,
     granted: Vec<u64>,
+    /// Scratch space for the fractional claims of a pro-rata class.
+    order: Vec<(u128, usize)>,
 }
 
 impl Claims {
@@ -98,6 +120,7 @@ impl Claims {
                 n
             ],
             granted: vec![0; n],
+            order: Vec::with_capacity(n),
         }
     }
 
@@ -146,7 +169,12 @@ impl Claims {
 
     /// Shares `available` units among the claims; returns the units left over.
     pub fn allocate(&mut self, available: u64) -> u64 {
-        allocate(available, &self.requests, &mut self.granted)
+        allocate_into(
+            available,
+            &self.requests,
+            &mut self.granted,
+            &mut self.order,
+        )
     }
 
     /// Nation `i`'s (requested, granted) units.
@@ -335,6 +363,61 @@ mod tests {
         assert_eq!(g, [1, 1, 0]);
         let left = allocate(10, &reqs, &mut g);
         assert_eq!((left, g), (7, [1, 1, 1]));
+    }
+
+    /// The extra units go to the largest remainders, ties to the earlier request, exactly as a
+    /// full sort of the remainders would give them (checked over random claims).
+    #[test]
+    fn remainders_go_where_a_full_sort_would_send_them() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);
+        for _ in 0..2000 {
+            let n = rng.random_range(1..40);
+            let reqs: Vec<Request> = (0..n)
+                .map(|_| Request {
+                    priority: rng.random_range(0..2),
+                    units: rng.random_range(0..50),
+                })
+                .collect();
+            let wanted: u64 = reqs.iter().map(|r| r.units).sum();
+            let available = rng.random_range(0..wanted + 2);
+            let mut g = vec![0; n];
+            let left = allocate(available, &reqs, &mut g);
+            // Reference: serve the classes in turn; in the class cut short, floor shares and
+            // then +1 by a full sort of (remainder desc, index asc).
+            let mut want = vec![0; n];
+            let mut rest = available;
+            for priority in 0..2 {
+                let class: u64 = (reqs.iter().filter(|r| r.priority == priority))
+                    .map(|r| r.units)
+                    .sum();
+                if class <= rest {
+                    for (w, r) in want.iter_mut().zip(&reqs) {
+                        if r.priority == priority {
+                            *w = r.units;
+                        }
+                    }
+                    rest -= class;
+                    continue;
+                }
+                let mut order = Vec::new();
+                let mut given = 0;
+                for (k, r) in reqs.iter().enumerate() {
+                    if r.priority == priority {
+                        want[k] = r.units * rest / class;
+                        given += want[k];
+                        order.push((r.units * rest % class, k));
+                    }
+                }
+                order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                for &(_, k) in order.iter().take((rest - given) as usize) {
+                    want[k] += 1;
+                }
+                rest = 0;
+                break;
+            }
+            assert_eq!((g, left), (want, rest), "{reqs:?}, {available}");
+        }
     }
 
     #[test]

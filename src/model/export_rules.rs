@@ -62,11 +62,42 @@ pub struct RulesInForce<'a> {
     p: &'a Params,
     diplomacy: &'a Diplomacy,
     t: u32,
+    /// Every (nation, product)'s rule, worked out once ([`RulesInForce::tabulate`]) while the
+    /// diplomatic state it was worked out from holds: the month's decisions and allocation ask
+    /// for each rule several times, and working one out walks the regulator's tiers and deals.
+    table: Option<&'a Grid<ExportRule>>,
 }
 
 impl<'a> RulesInForce<'a> {
     pub fn new(p: &'a Params, diplomacy: &'a Diplomacy, t: u32) -> RulesInForce<'a> {
-        RulesInForce { p, diplomacy, t }
+        RulesInForce {
+            p,
+            diplomacy,
+            t,
+            table: None,
+        }
+    }
+
+    /// Fills `table` (nation × product) with the rules in force, for [`RulesInForce::from_table`].
+    pub fn tabulate(&self, table: &mut Grid<ExportRule>) {
+        let (nn, np) = (self.p.nations.len(), self.p.products.len());
+        if table.rows() != nn || table.cols() != np {
+            *table = Grid::new(nn, np, ExportRule::ALLOWED);
+        }
+        for i in 0..nn {
+            for (j, rule) in table.row_mut(i).iter_mut().enumerate() {
+                *rule = self.work_out(j, i);
+            }
+        }
+    }
+
+    /// The same rules, read from `table` as [`RulesInForce::tabulate`] left it; valid while
+    /// the parameters and the diplomatic state (deals, licence cuts) stay as they were.
+    pub fn from_table(self, table: &'a Grid<ExportRule>) -> RulesInForce<'a> {
+        RulesInForce {
+            table: Some(table),
+            ..self
+        }
     }
 
     /// The parameters in force.
@@ -88,7 +119,15 @@ impl<'a> RulesInForce<'a> {
     }
 
     /// The rule in force for `product` to `nation` (see the module doc).
+    #[inline]
     pub fn get(&self, product: usize, nation: usize) -> ExportRule {
+        match self.table {
+            Some(table) => table[(nation, product)],
+            None => self.work_out(product, nation),
+        }
+    }
+
+    fn work_out(&self, product: usize, nation: usize) -> ExportRule {
         let p = self.p;
         let mut rule = p.export_rule(product, nation);
         if rule.status != ExportStatus::Licence {
@@ -489,6 +528,44 @@ mod tests {
         let s = x.settle(&rules, MYS, H100, 30);
         assert_eq!((s.exempt, s.licensed), (30, 0));
         assert_eq!(x.exempt_used(0, MYS, 0), 30.0);
+    }
+
+    #[test]
+    fn the_table_holds_the_rules_worked_out_under_deals_and_cuts() {
+        use crate::model::alignment::Alignment;
+        use crate::rng::{Purpose, stream};
+        let mut p = fixture::params();
+        let mut d = Diplomacy::new(&p);
+        d.cut_licences(0, MYS, 0.5, 3);
+        let mut table = Grid::new(0, 0, ExportRule::ALLOWED);
+        let same = |p: &Params, d: &Diplomacy, t: u32, table: &mut Grid<ExportRule>| {
+            let rules = RulesInForce::new(p, d, t);
+            rules.tabulate(table);
+            let from = rules.from_table(table);
+            for i in 0..p.nations.len() {
+                for j in 0..p.products.len() {
+                    assert_eq!(from.get(j, i), rules.get(j, i), "nation {i}, product {j}");
+                }
+            }
+        };
+        same(&p, &d, 0, &mut table);
+        let cut = RulesInForce::new(&p, &d, 0)
+            .from_table(&table)
+            .get(H100, MYS);
+        assert_eq!(
+            cut.approval_probability,
+            0.5 * p.regulators[USA].rules[MYS][0].approval_probability
+        );
+        // An accepted licence-exempt deal lifts the licence.
+        p.regulators[USA].deals = vec![fixture::deal(0)];
+        let mut d = Diplomacy::new(&p);
+        let (mut a, mut events) = (Alignment::new(&p), Vec::new());
+        let mut rngs: Vec<_> = (0..3).map(|i| stream(2, Purpose::Diplomacy, i)).collect();
+        d.resolve(0, &p, &mut a, &mut rngs, &mut events);
+        assert_eq!(d.accepted_deal(USA, MYS, &p), Some(0));
+        same(&p, &d, 0, &mut table);
+        assert_eq!(table[(MYS, H100)], ExportRule::ALLOWED);
+        assert_eq!(table[(CHN, H100)].status, ExportStatus::Prohibited);
     }
 
     #[test]

@@ -48,8 +48,39 @@ const MIN_FILL_RATE: f64 = 0.05;
 pub struct VendorChoice {
     /// Smoothed share of each (nation, product) request that shipped. Starts at 1.
     fill_rate: Grid<f64>,
+    /// Per (nation, product), the logs of the utility's price-performance, availability and
+    /// power terms at their last arguments.
+    logs: Grid<[LastLn; 3]>,
     utilities: Vec<f64>,
     shares: Vec<f64>,
+}
+
+/// `ln` at the last argument asked for, kept: a utility's logs change only when their
+/// arguments do (a price, a licence condition, a fill rate below 1), which most months they
+/// do not, and a log is most of a utility's cost. Results are those of [`math::ln`].
+#[derive(Clone, Copy, Debug)]
+struct LastLn {
+    arg: u64,
+    value: f64,
+}
+
+impl LastLn {
+    /// Never asked yet: NaN, whose log is NaN.
+    const NEW: LastLn = LastLn {
+        arg: f64::NAN.to_bits(),
+        value: f64::NAN,
+    };
+
+    #[inline]
+    fn ln(&mut self, x: f64) -> f64 {
+        if x.to_bits() != self.arg {
+            *self = LastLn {
+                arg: x.to_bits(),
+                value: math::ln(x),
+            };
+        }
+        self.value
+    }
 }
 
 impl VendorChoice {
@@ -57,6 +88,7 @@ impl VendorChoice {
         let (nn, np) = (p.nations.len(), p.products.len());
         VendorChoice {
             fill_rate: Grid::new(nn, np, 1.0),
+            logs: Grid::new(nn, np, [LastLn::NEW; 3]),
             utilities: vec![0.0; np],
             shares: vec![0.0; np],
         }
@@ -78,7 +110,7 @@ impl VendorChoice {
     }
 
     /// Utility of product `j` to nation `i`; `−∞` if it cannot be bought.
-    pub fn utility(&self, rules: &RulesInForce, supply: &Supply, i: usize, j: usize) -> f64 {
+    pub fn utility(&mut self, rules: &RulesInForce, supply: &Supply, i: usize, j: usize) -> f64 {
         let p = rules.params();
         let prod = &p.products[j];
         let firm = &p.firms[prod.vendor];
@@ -99,15 +131,16 @@ impl VendorChoice {
             firm.export_discount
         };
         let price = prod.price_usd * (1.0 - discount) * (1.0 + rule.revenue_share);
-        let price_performance = math::ln(prod.h100e_per_unit.value() / (price / 1e4));
+        let [price_performance, availability, power] = &mut self.logs[(i, j)];
+        let price_performance = price_performance.ln(prod.h100e_per_unit.value() / (price / 1e4));
         let (approval, delay) = match rule.status {
             ExportStatus::Licence => (rule.approval_probability, rule.delay_months as f64),
             _ => (1.0, 0.0),
         };
         let fill = self.fill_rate[(i, j)].max(MIN_FILL_RATE);
-        let availability = math::ln(approval * fill);
+        let availability = availability.ln(approval * fill);
         let power = if p.nations[i].datacentre_mw > 0.0 {
-            math::ln(prod.power_per_h100e)
+            power.ln(prod.power_per_h100e)
         } else {
             0.0
         };
@@ -158,6 +191,15 @@ mod tests {
         let (d, s) = (Diplomacy::new(p), Supply::new(p, 1));
         let rules = RulesInForce::new(p, &d, 0);
         VendorChoice::new(p).shares(&rules, &s, i).to_vec()
+    }
+
+    #[test]
+    fn a_kept_log_is_the_log_of_the_argument_asked_for() {
+        let mut last = LastLn::NEW;
+        for x in [2.0, 2.0, 0.5, 2.0, 1e-300, 0.0, 0.0, 3.0] {
+            assert_eq!(last.ln(x).to_bits(), math::ln(x).to_bits(), "{x}");
+        }
+        assert!(LastLn::NEW.ln(f64::NAN).is_nan());
     }
 
     #[test]

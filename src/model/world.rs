@@ -19,9 +19,10 @@ use super::export_rules::{ExportRules, RulesInForce};
 use super::flows::Flows;
 use super::guidance::scope_code;
 use super::imports::stance_code;
+use super::index::Grid;
 use super::ledger::{self, Imbalance, Places};
 use super::licence_queue::LicenceQueue;
-use super::params::Params;
+use super::params::{ExportRule, Params};
 use super::record::{Event, EventKind, Party};
 use super::smuggling::hubs::Hubs;
 use super::supply::Supply;
@@ -62,6 +63,9 @@ pub struct World<'s> {
     claims: Claims,
     stock: Stock,
     hubs: Hubs,
+    /// The month's export rules in force, worked out once after diplomacy and the licence
+    /// queue (nothing changes them before the hubs step).
+    rules_in_force: Grid<ExportRule>,
 
     flows: Flows,
     totals: Flows,
@@ -99,6 +103,7 @@ impl<'s> World<'s> {
                 .collect(),
             alignment: Alignment::new(p),
             claims: Claims::new(nn, p.hubs.len()),
+            rules_in_force: Grid::new(nn, p.products.len(), ExportRule::ALLOWED),
             stock,
             hubs: Hubs::new(p, rep_seed),
             flows: Flows::new(nn, nf),
@@ -143,6 +148,8 @@ impl<'s> World<'s> {
         let p = &self.params[self.current];
         // Decide (reads start-of-month state only): M2 demand, M4/M5 vendor choice.
         let rules = RulesInForce::new(p, &self.diplomacy, t);
+        rules.tabulate(&mut self.rules_in_force);
+        let rules = rules.from_table(&self.rules_in_force);
         let supply = &self.supply;
         (self.demand).place_orders(&rules, supply, &mut self.choice, &mut self.flows);
         // Resolve.
@@ -243,7 +250,7 @@ impl<'s> World<'s> {
     /// shares, then per nation: fill rate (M5), standing orders (M2), cap give-back (M3), ship.
     fn allocate_and_ship(&mut self, t: u32) {
         let p = &self.params[self.current];
-        let rules = RulesInForce::new(p, &self.diplomacy, t);
+        let rules = RulesInForce::new(p, &self.diplomacy, t).from_table(&self.rules_in_force);
         for (j, prod) in p.products.iter().enumerate() {
             let h = prod.h100e_per_unit.value();
             for i in 0..p.nations.len() {
