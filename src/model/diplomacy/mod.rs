@@ -66,6 +66,9 @@ pub struct Diplomacy {
     counts: Vec<[u32; COUNTED.len()]>,
     /// Investment stock (USD) held in nation `i` by nation `k`'s firms: `investment[(i, k)]`.
     investment: Grid<f64>,
+    /// The `(i, k)` whose stock was positive at the start: growth and withdrawal multiply, so
+    /// the others stay 0, and a month's growth need not visit all nations × nations cells.
+    invested: Vec<(usize, usize)>,
 }
 
 /// The event kinds counted per nation in `summary.csv`.
@@ -112,6 +115,10 @@ impl Diplomacy {
                 }
                 g
             },
+            invested: (0..nn)
+                .flat_map(|i| (0..nn).map(move |k| (i, k)))
+                .filter(|&(i, k)| p.nations[i].investment_stock_usd[k] != 0.0)
+                .collect(),
         }
     }
 
@@ -133,13 +140,11 @@ impl Diplomacy {
             p.diplomacy.investment_growth_annual,
             p.diplomacy.investment_alignment_response,
         );
-        for i in 0..p.nations.len() {
-            for (k, &ak) in a.iter().enumerate() {
-                let toward = a[i] * if ak < 0.0 { -1.0 } else { 1.0 };
-                let rate = (growth + response * toward) / 12.0;
-                let v = &mut self.investment[(i, k)];
-                *v = (*v * (1.0 + rate)).max(0.0);
-            }
+        for &(i, k) in &self.invested {
+            let toward = a[i] * if a[k] < 0.0 { -1.0 } else { 1.0 };
+            let rate = (growth + response * toward) / 12.0;
+            let v = &mut self.investment[(i, k)];
+            *v = (*v * (1.0 + rate)).max(0.0);
         }
     }
 
@@ -244,5 +249,33 @@ fn nation_event(t: u32, actor: usize, target: usize, kind: EventKind, magnitude:
         target: Party::Nation(target),
         kind,
         magnitude,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixture::{self, CHN, MYS, USA};
+    use crate::rng::{Purpose, stream};
+
+    #[test]
+    fn investment_grows_toward_the_aligned_investor_and_zero_stays_zero() {
+        let mut p = fixture::params();
+        p.nations[MYS].investment_stock_usd = vec![100.0, 50.0, 0.0].into();
+        (p.nations[MYS].alignment, p.nations[USA].alignment) = (0.5, 1.0);
+        p.nations[CHN].alignment = -1.0;
+        (
+            p.diplomacy.investment_growth_annual,
+            p.diplomacy.investment_alignment_response,
+        ) = (0.12, 0.24);
+        let mut d = Diplomacy::new(&p);
+        let mut a = Alignment::new(&p);
+        let mut rngs: Vec<Stream> = (0..3).map(|i| stream(2, Purpose::Diplomacy, i)).collect();
+        d.resolve(0, &p, &mut a, &mut rngs, &mut Vec::new());
+        // Toward the US (+0.5): (0.12 + 0.24 × 0.5) / 12 = 2% a month; away from China: 0%.
+        assert!((d.investment(MYS, USA) - 102.0).abs() < 1e-9);
+        assert!((d.investment(MYS, CHN) - 50.0).abs() < 1e-9);
+        assert_eq!(d.investment(MYS, MYS), 0.0);
+        assert_eq!(d.investment(USA, CHN), 0.0);
     }
 }
