@@ -114,7 +114,8 @@ fn load_chain(
     })?;
     let mut origins = BTreeMap::new();
     if let Ok(spanned) = DeTable::parse(&text) {
-        record_origins(&text, &shown, "", spanned.get_ref(), &mut origins);
+        let lines = Lines::of(&text);
+        record_origins(&lines, &shown, "", spanned.get_ref(), &mut origins);
     }
     let extends_at = origins
         .get("extends")
@@ -192,8 +193,28 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Where a file's lines start, to name the line of a byte offset without counting the
+/// newlines before it each time (a scenario with hundreds of nations has thousands of keys).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Lines {
+        Lines(
+            text.bytes()
+                .enumerate()
+                .filter_map(|(k, b)| (b == b'\n').then_some(k))
+                .collect(),
+        )
+    }
+
+    /// The 1-based line of byte `offset`: one more than the newlines before it.
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&newline| newline < offset) + 1
+    }
+}
+
 fn record_origins(
-    text: &str,
+    lines: &Lines,
     file: &str,
     prefix: &str,
     table: &DeTable<'_>,
@@ -205,11 +226,11 @@ fn record_origins(
             path.clone(),
             Origin::File {
                 path: file.to_string(),
-                line: line_of(text, key.span().start),
+                line: lines.line(key.span().start),
             },
         );
         if let DeValue::Table(t) = value.get_ref() {
-            record_origins(text, file, &path, t, out);
+            record_origins(lines, file, &path, t, out);
         }
     }
 }
@@ -263,4 +284,19 @@ pub fn set_path(tree: &mut Table, path: &str, value: Value) -> Result<(), String
     }
     table.insert(last.clone(), value);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_line_is_the_one_counting_newlines_gives() {
+        let text = "a = 1\n\n[b]\nc = 2 # x\n\nd = 3";
+        let lines = Lines::of(text);
+        for offset in 0..=text.len() + 1 {
+            assert_eq!(lines.line(offset), line_of(text, offset), "offset {offset}");
+        }
+        assert_eq!(lines.line(text.find('d').unwrap()), 6);
+    }
 }
