@@ -172,9 +172,13 @@ pub fn run_replication(setup: &Setup, rep_seed: u64) -> Result<Outcome, LedgerVi
     let mut world = World::new(setup, rep_seed);
     let mut series = Vec::new();
     let mut events = Vec::new();
-    for _ in 0..setup.months {
+    for t in 0..setup.months {
         world.step(&mut events)?;
         world.observe(&mut series);
+        if t == 0 {
+            // Every month reports as many values as the first: one allocation for the run.
+            series.reserve_exact(series.len() * (setup.months as usize - 1));
+        }
     }
     let mut summary = Vec::new();
     world.summarise(&mut summary);

@@ -174,7 +174,12 @@ pub fn logit_shares(utilities: &[f64], shares: &mut [f64]) {
     }
     let mut total = 0.0;
     for (s, &u) in shares.iter_mut().zip(utilities) {
-        *s = math::exp(u - max);
+        // exp(−∞) is 0: a product out of reach needs no exp.
+        *s = if u == f64::NEG_INFINITY {
+            0.0
+        } else {
+            math::exp(u - max)
+        };
         total += *s;
     }
     shares.iter_mut().for_each(|s| *s /= total);
