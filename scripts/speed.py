@@ -15,6 +15,14 @@ the median over --pairs pairs. CPU time is user + system time of the child proce
   ×1 slope, per extra intermediary (at the start) and month;
 - threads: wall time of 1,000 replications on 1 thread / on 2 threads (`--threads`).
 
+With `--instructions`, the same slopes are counted in instructions instead, under valgrind's
+cachegrind (`valgrind --tool=cachegrind --cache-sim=no`, which must be installed): they do
+not move with the machine's load, as CPU time does on a shared VM, so they are the figures to
+compare between versions. One run each (counts are deterministic to within ~1%, the threads'
+interleaving); fewer replications (51, 11 with extra nations, 11 at x10), since valgrind runs
+~50x slower; no thread ratio. Under valgrind, SHA-256 runs its software path (the CPU's SHA
+instructions are not reported to the program), so the counts overstate hashing.
+
 Python standard library only. Runs into a temporary folder it removes.
 """
 
@@ -87,6 +95,51 @@ def run(binary, scenario, reps, threads, folder, sets=()):
     return usage.ru_utime + usage.ru_stime, wall
 
 
+def instructions(binary, scenario, reps, folder, sets=()):
+    """Instructions of one `chipdip run` process under cachegrind, one thread."""
+    out = tempfile.mkdtemp(dir=folder)
+    os.rmdir(out)
+    args = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+            binary, "run", scenario, "--reps", str(reps), "--threads", "1", "--out", out, "-q"]
+    for s in sets:
+        args += ["--set", s]
+    p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
+    subprocess.run(["rm", "-rf", out], check=True)
+    for line in p.stderr.splitlines():
+        if "I" in line and "refs:" in line:
+            return int(line.split("refs:")[1].replace(",", "").strip())
+    sys.exit(f"no instruction count in valgrind's output:\n{p.stderr}")
+
+
+def instruction_slope(binary, scenario, folder, many, sets=()):
+    """(instructions of `many` replications - of 1) / (many - 1)."""
+    one = instructions(binary, scenario, 1, folder, sets)
+    return (instructions(binary, scenario, many, folder, sets) - one) / (many - 1)
+
+
+def instruction_rows(binary, want, folder):
+    rows = []
+    base = None
+    if want & {"replication", "nations"}:
+        base = instruction_slope(binary, REPLAY, folder, 51)
+        rows.append(("replication, malaysia_2025, 1 vs 51 reps", f"{base / 1e6:.2f} M instructions"))
+    if "nations" in want:
+        extra = extra_nations_scenario(folder, EXTRA_NATIONS)
+        per = (instruction_slope(binary, extra, folder, 11) - base) / (EXTRA_NATIONS * MONTHS)
+        rows.append((f"nation-month, +{EXTRA_NATIONS} nations, 1 vs 11 reps",
+                     f"{per / 1e3:.1f} k instructions"))
+    if "intermediaries" in want:
+        n = sum(POPULATIONS.values())
+        one = instruction_slope(binary, REPLAY, folder, 11, scaled(1))
+        ten = instruction_slope(binary, REPLAY, folder, 11, scaled(10))
+        per = (ten - one) / (n * 9 * MONTHS)
+        rows.append((f"intermediary-month, populations x10 ({n * 10}), 1 vs 11 reps",
+                     f"{per:.0f} instructions"))
+    return rows
+
+
 def slope(binary, scenario, folder, pairs, many, sets=()):
     """Median over pairs of (CPU(many reps) - CPU(1 rep)) / (many - 1), seconds/replication."""
     vals = []
@@ -107,9 +160,16 @@ def main():
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--only", choices=["replication", "nations", "intermediaries", "threads"],
                     action="append", help="measure only these (repeatable)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count instructions under cachegrind instead of timing (see above)")
     a = ap.parse_args()
     want = set(a.only or ["replication", "nations", "intermediaries", "threads"])
     rows = []
+    if a.instructions:
+        with tempfile.TemporaryDirectory() as folder:
+            rows = instruction_rows(a.bin, want, folder)
+        print_rows(rows, "one run")
+        return
     with tempfile.TemporaryDirectory() as folder:
         base = None
         if want & {"replication", "nations"}:
@@ -138,8 +198,12 @@ def main():
                 ratios.append(w1 / w2)
             rows.append(("1,000 reps, wall 1 thread / 2 threads",
                          f"{statistics.median(ratios):.2f}x"))
+    print_rows(rows, f"median of {a.pairs}")
+
+
+def print_rows(rows, how):
     width = max(len(r[0]) for r in rows)
-    print(f"{'measure'.ljust(width)} | median of {a.pairs}")
+    print(f"{'measure'.ljust(width)} | {how}")
     print(f"{'-' * width}-|-{'-' * 14}")
     for name, value in rows:
         print(f"{name.ljust(width)} | {value}")
