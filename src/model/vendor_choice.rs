@@ -51,6 +51,9 @@ pub struct VendorChoice {
     /// Per (nation, product), the logs of the utility's price-performance, availability and
     /// power terms at their last arguments.
     logs: Grid<[LastLn; 3]>,
+    /// Per firm, for the nation choosing: barred by a security agreement (M8), and the
+    /// sanction share of adopting its chips (M4). Both depend on the firm, not the product.
+    firm_terms: Vec<(bool, f64)>,
     utilities: Vec<f64>,
     shares: Vec<f64>,
 }
@@ -89,6 +92,7 @@ impl VendorChoice {
         VendorChoice {
             fill_rate: Grid::new(nn, np, 1.0),
             logs: Grid::new(nn, np, [LastLn::NEW; 3]),
+            firm_terms: vec![(false, 0.0); p.firms.len()],
             utilities: vec![0.0; np],
             shares: vec![0.0; np],
         }
@@ -109,18 +113,20 @@ impl VendorChoice {
         }
     }
 
-    /// Utility of product `j` to nation `i`; `−∞` if it cannot be bought.
-    pub fn utility(&mut self, rules: &RulesInForce, supply: &Supply, i: usize, j: usize) -> f64 {
+    /// Utility of product `j` to nation `i`; `−∞` if it cannot be bought. `firm_terms` as
+    /// [`VendorChoice::shares`] works them out for nation `i`.
+    fn utility(&mut self, rules: &RulesInForce, supply: &Supply, i: usize, j: usize) -> f64 {
         let p = rules.params();
         let prod = &p.products[j];
         let firm = &p.firms[prod.vendor];
         let rule = rules.get(j, i);
         let stance = stance_cost(p, i, j);
+        let (barred, sanction) = self.firm_terms[prod.vendor];
         if rule.status == ExportStatus::Prohibited
             || !prod.sells_to(i)
             || stance == f64::INFINITY
             || !supply.available(p, j)
-            || rules.diplomacy().barred(i, prod.vendor, p)
+            || barred
         {
             return f64::NEG_INFINITY;
         }
@@ -146,7 +152,7 @@ impl VendorChoice {
         };
         m.price_performance_weight * price_performance
             - m.power_weight * power
-            - m.sanction_weight * sanction_share(p, i, prod.vendor)
+            - m.sanction_weight * sanction
             + m.availability_weight * availability
             - m.lead_time_weight_per_month * delay
             + p.nations[i].ecosystem[prod.vendor]
@@ -155,6 +161,10 @@ impl VendorChoice {
 
     /// Nation `i`'s shares of demand per product (all zero when nothing can be bought).
     pub fn shares(&mut self, rules: &RulesInForce, supply: &Supply, i: usize) -> &[f64] {
+        let p = rules.params();
+        for (f, terms) in self.firm_terms.iter_mut().enumerate() {
+            *terms = (rules.diplomacy().barred(i, f, p), sanction_share(p, i, f));
+        }
         for j in 0..self.utilities.len() {
             self.utilities[j] = self.utility(rules, supply, i, j);
         }
