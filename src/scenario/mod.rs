@@ -316,15 +316,23 @@ pub(crate) fn build_setup(source: &Source, settings: &Settings) -> Result<Setup,
                 });
             }
         }
-        // Errors in a snapshot point at the timeline entry that set the bad value.
-        let mut located = source.clone();
-        for (path, at) in &set_by {
-            located
-                .origins
-                .insert(path.clone(), origin_from(&source.origin_of(at)));
-        }
-        let f = deserialize(&located, &tree)?;
-        let params = validate::params(&f, settings, &located)?;
+        let snapshot =
+            |located: &Source| validate::params(&deserialize(located, &tree)?, settings, located);
+        // Errors in a snapshot point at the timeline entry that set the bad value: the
+        // origins that say so are worked out only for a snapshot that fails (building them
+        // copies the whole source, a fifth of the cost of a sweep point's snapshots).
+        let params = match snapshot(source) {
+            Ok(params) => params,
+            Err(_) => {
+                let mut located = source.clone();
+                for (path, at) in &set_by {
+                    located
+                        .origins
+                        .insert(path.clone(), origin_from(&source.origin_of(at)));
+                }
+                snapshot(&located)?
+            }
+        };
         if month == 0 {
             snapshots[0].params = params;
         } else {
