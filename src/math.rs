@@ -16,8 +16,9 @@
 //!   the wedges and the tail use [`exp`] and [`ln`]. Its tables are computed once from the
 //!   published constants with the same portable functions, so they too are the same everywhere;
 //! - [`lognormal`]: `exp(mu + sigma z)`;
-//! - [`gamma`]: Marsaglia–Tsang (2000) for shape ≥ 1, boosted by `U^(1/shape)` below 1;
-//! - [`beta`]: `X / (X + Y)` with `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)`;
+//! - [`gamma`]: Marsaglia–Tsang (2000) for shape ≥ 1, boosted by `U^(1/shape)` below 1
+//!   ([`Gamma`] keeps one shape's constants for many draws, with the same bits);
+//! - [`beta`]: `X / (X + Y)` with `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)` ([`Beta`] likewise);
 //! - [`poisson`]: Knuth's product of uniforms, a rounded normal above a mean of 30;
 //! - [`geometric_gap`]: `⌊ln U / ln(1 − p)⌋`, the trials before the next success (one `u64`).
 
@@ -193,34 +194,94 @@ pub fn poisson(rng: &mut (impl Rng + ?Sized), lambda: f64) -> u64 {
 /// generating gamma variables", ACM TOMS 26(3), 2000). Rejection: the expected number of
 /// normal draws per variate is below 1.05 for shape ≥ 1.
 pub fn gamma(rng: &mut (impl Rng + ?Sized), shape: f64) -> f64 {
-    debug_assert!(shape > 0.0);
-    if shape < 1.0 {
-        // Gamma(a) = Gamma(a + 1) × U^(1/a).
-        let boost = pow(unit_open_zero(rng), 1.0 / shape);
-        return gamma(rng, shape + 1.0) * boost;
-    }
-    let d = shape - 1.0 / 3.0;
-    let c = 1.0 / (9.0 * d).sqrt();
-    loop {
-        let z = standard_normal(rng);
-        let v = 1.0 + c * z;
-        if v <= 0.0 {
-            continue;
+    Gamma::new(shape).sample(rng)
+}
+
+/// [`gamma`] for one shape, with Marsaglia and Tsang's constants (a square root and two
+/// divisions) computed once for many draws; the same draws and the same bits as [`gamma`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gamma {
+    /// `1 / shape` when shape < 1 (the boost `U^(1/shape)`), else NaN (no boost).
+    boost: f64,
+    /// `d = a − 1/3`, `c = 1 / √(9d)` with `a` the shape, or shape + 1 below 1.
+    d: f64,
+    c: f64,
+}
+
+impl Gamma {
+    pub fn new(shape: f64) -> Gamma {
+        debug_assert!(shape > 0.0);
+        // Gamma(a) = Gamma(a + 1) × U^(1/a) below 1.
+        let (boost, a) = if shape < 1.0 {
+            (1.0 / shape, shape + 1.0)
+        } else {
+            (f64::NAN, shape)
+        };
+        let d = a - 1.0 / 3.0;
+        Gamma {
+            boost,
+            d,
+            c: 1.0 / (9.0 * d).sqrt(),
         }
-        let v = v * v * v;
-        let u = unit_open_zero(rng);
-        let z2 = z * z;
-        if u < 1.0 - 0.0331 * z2 * z2 || ln(u) < 0.5 * z2 + d * (1.0 - v + ln(v)) {
-            return d * v;
+    }
+
+    /// One variate.
+    #[inline]
+    pub fn sample(&self, rng: &mut (impl Rng + ?Sized)) -> f64 {
+        if self.boost.is_nan() {
+            return self.core(rng);
+        }
+        let boost = pow(unit_open_zero(rng), self.boost);
+        self.core(rng) * boost
+    }
+
+    /// Marsaglia–Tsang for a shape ≥ 1.
+    #[inline]
+    fn core(&self, rng: &mut (impl Rng + ?Sized)) -> f64 {
+        let (d, c) = (self.d, self.c);
+        loop {
+            let z = standard_normal(rng);
+            let v = 1.0 + c * z;
+            if v <= 0.0 {
+                continue;
+            }
+            let v = v * v * v;
+            let u = unit_open_zero(rng);
+            let z2 = z * z;
+            if u < 1.0 - 0.0331 * z2 * z2 || ln(u) < 0.5 * z2 + d * (1.0 - v + ln(v)) {
+                return d * v;
+            }
         }
     }
 }
 
 /// A Beta(`alpha`, `beta`) variate in `[0, 1]`, both shapes `> 0`.
 pub fn beta(rng: &mut (impl Rng + ?Sized), alpha: f64, beta: f64) -> f64 {
-    let x = gamma(rng, alpha);
-    let y = gamma(rng, beta);
-    if x + y > 0.0 { x / (x + y) } else { 0.5 }
+    Beta::new(alpha, beta).sample(rng)
+}
+
+/// [`beta`] for one pair of shapes, its two [`Gamma`]s set up once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Beta {
+    x: Gamma,
+    y: Gamma,
+}
+
+impl Beta {
+    pub fn new(alpha: f64, beta: f64) -> Beta {
+        Beta {
+            x: Gamma::new(alpha),
+            y: Gamma::new(beta),
+        }
+    }
+
+    /// One variate: `X / (X + Y)`.
+    #[inline]
+    pub fn sample(&self, rng: &mut (impl Rng + ?Sized)) -> f64 {
+        let x = self.x.sample(rng);
+        let y = self.y.sample(rng);
+        if x + y > 0.0 { x / (x + y) } else { 0.5 }
+    }
 }
 
 #[cfg(test)]

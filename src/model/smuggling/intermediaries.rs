@@ -55,8 +55,9 @@
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
 //!
-//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 12 bytes per
-//! intermediary slot (size f32, risk appetite f32, state u16 — free, vacant, or an open case
+//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 32 bytes per
+//! intermediary slot (size f32; what stays fixed for its life, computed once when it enters:
+//! its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free, vacant, or an open case
 //! packed as close month, outcome, enforcer and deterrence —, diverting flag u8, idle months
 //! u8), struct-of-arrays, reserved at twice the starting count so the monthly loop does not
 //! allocate while the population stays below that (case records go to a scratch buffer the
@@ -238,11 +239,18 @@ impl std::ops::AddAssign for PopulationMonth {
     }
 }
 
-/// One population's agents, struct-of-arrays.
+/// One population's agents, struct-of-arrays. What stays the same for an intermediary's life
+/// (its lot, `1 − risk appetite`) is computed once when it enters, with the same
+/// floating-point operations the month would otherwise repeat.
 pub struct Population {
     params: PopulationParams,
     size: Vec<f32>,
-    risk: Vec<f32>,
+    /// `1 − risk appetite` (the appetite drawn as f32), the share of the perceived risk it
+    /// heeds.
+    keep: Vec<f64>,
+    /// Its lot `d = ⌊max_divert_fraction × size⌋`, as an integer and as f64.
+    lot: Vec<u64>,
+    lot_f: Vec<f64>,
     /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case
     /// ([`case_state`]).
     state: Vec<u16>,
@@ -254,8 +262,10 @@ pub struct Population {
     vacant: Vec<u32>,
     /// Σ wanted imports of intermediaries free to trade next month.
     free_capacity: f64,
-    /// Lognormal location of the sizes (entrants are drawn like the first population).
+    /// Lognormal location of the sizes and the risk appetites' sampler (entrants are drawn
+    /// like the first population).
     size_mu: f64,
+    risk_appetite: math::Beta,
     /// Intermediaries in the trade still to pass before the next one winds up, and the
     /// monthly attrition rate it was drawn at (NaN before the first month).
     attrition_gap: u64,
@@ -266,36 +276,48 @@ impl Population {
     /// Draws sizes and risk appetites once (validated parameters).
     pub fn new(params: &PopulationParams, rng: &mut impl Rng) -> Population {
         let mu = math::ln(params.size_median_units);
-        let size: Vec<f32> = (0..params.count)
-            .map(|_| math::lognormal(rng, mu, params.size_sigma) as f32)
-            .collect();
-        let (a, b) = (params.risk_appetite_alpha, params.risk_appetite_beta);
-        let risk = (0..params.count)
-            .map(|_| math::beta(rng, a, b) as f32)
-            .collect();
         let n = params.count;
+        let risk_appetite = math::Beta::new(params.risk_appetite_alpha, params.risk_appetite_beta);
+        // Room for entrants without reallocating in the monthly loop as long as the
+        // population stays below twice its starting size.
         let mut pop = Population {
             params: params.clone(),
-            free_capacity: size.iter().map(|&s| s as f64).sum(),
-            size,
-            risk,
-            state: vec![FREE; n],
-            diverting: vec![1; n],
-            idle: vec![0; n],
+            size: Vec::with_capacity(2 * n),
+            keep: Vec::with_capacity(2 * n),
+            lot: Vec::with_capacity(2 * n),
+            lot_f: Vec::with_capacity(2 * n),
+            state: Vec::with_capacity(2 * n),
+            diverting: Vec::with_capacity(2 * n),
+            idle: Vec::with_capacity(2 * n),
             vacant: Vec::with_capacity(n),
+            free_capacity: 0.0,
             size_mu: mu,
+            risk_appetite,
             attrition_gap: u64::MAX,
             attrition_rate: f64::NAN,
         };
-        // Room for entrants without reallocating in the monthly loop as long as the
-        // population stays below twice its starting size.
-        for v in [&mut pop.size, &mut pop.risk] {
-            v.reserve(n);
+        // Every size, then every risk appetite (the order of the draws).
+        pop.size
+            .extend((0..n).map(|_| math::lognormal(rng, mu, params.size_sigma) as f32));
+        for k in 0..n {
+            let risk = risk_appetite.sample(rng) as f32;
+            let (lot, lot_f, keep) = pop.constants(pop.size[k], risk);
+            pop.keep.push(keep);
+            pop.lot.push(lot);
+            pop.lot_f.push(lot_f);
         }
-        pop.state.reserve(n);
-        pop.diverting.reserve(n);
-        pop.idle.reserve(n);
+        pop.state.resize(n, FREE);
+        pop.diverting.resize(n, 1);
+        pop.idle.resize(n, 0);
+        pop.free_capacity = pop.size.iter().map(|&s| s as f64).sum();
         pop
+    }
+
+    /// An intermediary's lot (integer and f64) and `1 − risk appetite`, from its size and
+    /// risk appetite.
+    fn constants(&self, size: f32, risk: f32) -> (u64, f64, f64) {
+        let lot = (self.params.max_divert_fraction * size as f64) as u64;
+        (lot, lot as f64, 1.0 - risk as f64)
     }
 
     /// Slots (present and vacant intermediaries).
@@ -315,23 +337,27 @@ impl Population {
 
     /// `n` entrants, drawn like the starting population, fill vacant slots first.
     pub fn enter(&mut self, n: u64, rng: &mut impl Rng) {
-        let p = &self.params;
         for _ in 0..n {
-            let size = math::lognormal(rng, self.size_mu, p.size_sigma) as f32;
-            let risk = math::beta(rng, p.risk_appetite_alpha, p.risk_appetite_beta) as f32;
+            let size = math::lognormal(rng, self.size_mu, self.params.size_sigma) as f32;
+            let risk = self.risk_appetite.sample(rng) as f32;
             self.free_capacity += size as f64;
+            let (lot, lot_f, keep) = self.constants(size, risk);
             match self.vacant.pop() {
                 Some(k) => {
                     let k = k as usize;
                     self.size[k] = size;
-                    self.risk[k] = risk;
+                    self.keep[k] = keep;
+                    self.lot[k] = lot;
+                    self.lot_f[k] = lot_f;
                     self.state[k] = FREE;
                     self.diverting[k] = 1;
                     self.idle[k] = 0;
                 }
                 None => {
                     self.size.push(size);
-                    self.risk.push(risk);
+                    self.keep.push(keep);
+                    self.lot.push(lot);
+                    self.lot_f.push(lot_f);
                     self.state.push(FREE);
                     self.diverting.push(1);
                     self.idle.push(0);
@@ -360,7 +386,11 @@ impl Population {
     }
 
     pub const fn bytes_per_intermediary() -> usize {
-        std::mem::size_of::<f32>() * 2 + std::mem::size_of::<u16>() + 2 * std::mem::size_of::<u8>()
+        std::mem::size_of::<f32>()
+            + 2 * std::mem::size_of::<f64>()
+            + std::mem::size_of::<u64>()
+            + std::mem::size_of::<u16>()
+            + 2 * std::mem::size_of::<u8>()
     }
 
     /// Units the free intermediaries would import this month if nothing limited them.
@@ -369,6 +399,11 @@ impl Population {
     }
 
     /// One month (see the module doc); opened and closed cases are appended to `cases`.
+    ///
+    /// The loop keeps the common intermediary (free, deciding, no case, staying) on a short
+    /// path: cases that close or open and exits are handled out of line, the month's sums
+    /// that follow from others (`imported` telescopes, `retained = imported − diverted −
+    /// seized`) are formed once at the end.
     pub fn step(
         &mut self,
         month: u32,
@@ -386,10 +421,11 @@ impl Population {
         let rules = &c.cases;
         let case_months = rules.mean_months();
         let idle_limit = p.exit_after_idle_months.min(255) as u8;
-        let mut next_free = 0.0;
-        let legit = 1.0 - p.max_divert_fraction;
-        let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
+        // What an intermediary wants, as a multiple of its size, indexed by whether it
+        // diverts: its legitimate share, or all of it.
+        let want_factor = [1.0 - p.max_divert_fraction, 1.0];
         let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
+        let (perceived, premium) = (rules.perceived_rate, c.premium_usd_per_unit);
         let (q_reg, q_hub) = (rules.target_rate_regulator, rules.target_rate_hub);
         let q = (q_reg + q_hub).min(1.0);
         let mut units_to_case = math::geometric_gap(rng, q);
@@ -397,131 +433,177 @@ impl Population {
             self.attrition_gap = math::geometric_gap(rng, c.attrition);
             self.attrition_rate = c.attrition;
         }
+        let mut attrition_gap = self.attrition_gap;
         // Slices of one length, so the loop indexes them without bounds checks.
         let n = self.size.len();
-        let (size_of, risk_of) = (&self.size[..n], &self.risk[..n]);
+        let (size_of, keep_of) = (&self.size[..n], &self.keep[..n]);
+        let (lot_of, lot_f_of) = (&self.lot[..n], &self.lot_f[..n]);
         let (states, diverting, idle) = (
             &mut self.state[..n],
             &mut self.diverting[..n],
             &mut self.idle[..n],
         );
         let vacant = &mut self.vacant;
+        let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
+        let (mut diverted_units, mut diverters) = (0u64, 0u64);
+        let mut next_free = 0.0;
         for k in 0..n {
-            let size = size_of[k] as f64;
             let mut state = states[k];
             if state == GONE {
                 continue;
             }
-            let want = if diverting[k] == 1 {
-                size
-            } else {
-                size * legit
-            };
+            let size = size_of[k] as f64;
             // Cumulative rounding: whole units per intermediary, and the population as a whole
             // imports floor(Σ want × share) — no allowance lost to rounding.
-            cumulative_want += want;
+            cumulative_want += size * want_factor[(diverting[k] & 1) as usize];
             let upto = (cumulative_want * share) as u64;
             let imported = upto - imported_so_far;
             imported_so_far = upto;
-            out.imported_units += imported;
-            let d = (p.max_divert_fraction * size) as u64;
+            let d = lot_of[k];
             if state != FREE && case_closes(state) <= month {
-                let outcome = case_outcome(state);
-                out.cases_closed += 1;
-                let mut seized = 0;
-                if outcome != Outcome::Nothing {
-                    out.detections += 1;
-                    if outcome == Outcome::Seizure {
-                        seized = imported;
-                    }
-                    if outcome == Outcome::LicenceCut {
-                        out.licence_cuts += 1;
-                    }
-                }
-                cases.push(CaseEvent {
-                    slot: k as u32,
-                    opened: false,
-                    enforcer: case_enforcer(state),
-                    outcome,
-                    units: d,
-                    seized_units: seized,
-                });
-                if outcome != Outcome::Nothing {
-                    out.seized_units += seized;
-                    out.retained_units += imported - seized;
+                if close_case(k, state, d, imported, &mut out, cases) {
                     states[k] = GONE;
-                    out.exits += 1;
                     vacant.push(k as u32);
                     continue;
                 }
                 state = FREE;
+                states[k] = FREE;
             }
-            let mut diverted = 0;
-            let mut worthwhile = false;
-            if divert_any && d > 0 {
-                let df = d as f64;
-                let p_seen = (rules.perceived_rate * df).min(1.0) * (1.0 - risk_of[k] as f64);
-                let penalty = c.penalty(df, case_months);
-                worthwhile = df * c.premium_usd_per_unit * (1.0 - p_seen) > p_seen * penalty;
-                let moved = d.min(imported);
-                if worthwhile && moved > 0 && (state == FREE || !case_deterred(state)) {
-                    out.active_diverters += 1;
-                    out.diverted_units += moved;
-                    diverted = moved;
-                    if state == FREE {
-                        if units_to_case >= moved {
-                            units_to_case -= moved;
-                        } else {
-                            let enforcer = if rng.random::<f64>() * (q_reg + q_hub) < q_reg {
-                                Enforcer::Regulator
-                            } else {
-                                Enforcer::Hub
-                            };
-                            state = open_case(month, rules, enforcer, rng);
-                            out.cases_opened += 1;
-                            cases.push(CaseEvent {
-                                slot: k as u32,
-                                opened: true,
-                                enforcer,
-                                outcome: case_outcome(state),
-                                units: moved,
-                                seized_units: 0,
-                            });
-                            units_to_case = math::geometric_gap(rng, q);
-                        }
+            let df = lot_f_of[k];
+            let p_seen = (perceived * df).min(1.0) * keep_of[k];
+            let penalty = c.penalty(df, case_months);
+            let worthwhile =
+                divert_any && d > 0 && df * premium * (1.0 - p_seen) > p_seen * penalty;
+            let moved = d.min(imported);
+            if worthwhile && moved > 0 && (state == FREE || !case_deterred(state)) {
+                diverters += 1;
+                diverted_units += moved;
+                if state == FREE {
+                    if units_to_case >= moved {
+                        units_to_case -= moved;
+                    } else {
+                        let enforcer = (q_reg, q_hub);
+                        (state, units_to_case) =
+                            open_case_event(k, month, rules, enforcer, moved, rng, &mut out, cases);
+                        states[k] = state;
                     }
                 }
             }
-            states[k] = state;
             diverting[k] = u8::from(worthwhile);
-            out.retained_units += imported - diverted;
-            idle[k] = if worthwhile {
+            let idle_k = if worthwhile {
                 0
             } else {
                 idle[k].saturating_add(1)
             };
+            idle[k] = idle_k;
             // Under investigation an intermediary stays until its case closes.
             if state == FREE {
-                if idle[k] >= idle_limit {
-                    states[k] = GONE;
-                } else if self.attrition_gap == 0 {
-                    states[k] = GONE;
-                    out.retired += 1;
-                    self.attrition_gap = math::geometric_gap(rng, c.attrition);
-                } else {
-                    self.attrition_gap -= 1;
+                if idle_k >= idle_limit {
+                    leave(k, states, vacant, &mut out);
+                    continue;
                 }
+                if attrition_gap == 0 {
+                    leave(k, states, vacant, &mut out);
+                    out.retired += 1;
+                    attrition_gap = math::geometric_gap(rng, c.attrition);
+                    continue;
+                }
+                attrition_gap -= 1;
             }
-            if states[k] == GONE {
-                out.exits += 1;
-                vacant.push(k as u32);
-            } else {
-                next_free += size * if worthwhile { 1.0 } else { legit };
-            }
+            next_free += size * want_factor[usize::from(worthwhile)];
         }
+        out.imported_units = imported_so_far;
+        out.diverted_units = diverted_units;
+        out.active_diverters = diverters;
+        out.retained_units = imported_so_far - diverted_units - out.seized_units;
+        self.attrition_gap = attrition_gap;
         self.free_capacity = next_free;
         out
     }
+}
+
+/// Slot `k`'s case closes this month with the state's outcome: counts it and logs it;
+/// true when the outcome removes the intermediary (`lot` is the basis of the penalty; a
+/// seizure takes the month's `imported`).
+#[cold]
+#[inline(never)]
+fn close_case(
+    k: usize,
+    state: u16,
+    lot: u64,
+    imported: u64,
+    out: &mut PopulationMonth,
+    cases: &mut Vec<CaseEvent>,
+) -> bool {
+    let outcome = case_outcome(state);
+    out.cases_closed += 1;
+    let mut seized = 0;
+    if outcome != Outcome::Nothing {
+        out.detections += 1;
+        if outcome == Outcome::Seizure {
+            seized = imported;
+        }
+        if outcome == Outcome::LicenceCut {
+            out.licence_cuts += 1;
+        }
+    }
+    cases.push(CaseEvent {
+        slot: k as u32,
+        opened: false,
+        enforcer: case_enforcer(state),
+        outcome,
+        units: lot,
+        seized_units: seized,
+    });
+    if outcome == Outcome::Nothing {
+        return false;
+    }
+    out.seized_units += seized;
+    out.exits += 1;
+    true
+}
+
+/// A case opens against slot `k`, which moved `moved` units: draws its enforcer (`rates`,
+/// the regulator's and the hub's per unit) and the case, logs it; returns the slot's state
+/// and the units to the next case.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn open_case_event(
+    k: usize,
+    month: u32,
+    rules: &CaseRules,
+    (q_reg, q_hub): (f64, f64),
+    moved: u64,
+    rng: &mut impl Rng,
+    out: &mut PopulationMonth,
+    cases: &mut Vec<CaseEvent>,
+) -> (u16, u64) {
+    let enforcer = if rng.random::<f64>() * (q_reg + q_hub) < q_reg {
+        Enforcer::Regulator
+    } else {
+        Enforcer::Hub
+    };
+    let state = open_case(month, rules, enforcer, rng);
+    out.cases_opened += 1;
+    cases.push(CaseEvent {
+        slot: k as u32,
+        opened: true,
+        enforcer,
+        outcome: case_outcome(state),
+        units: moved,
+        seized_units: 0,
+    });
+    (state, math::geometric_gap(rng, (q_reg + q_hub).min(1.0)))
+}
+
+/// Slot `k`'s intermediary leaves the trade; its slot is vacant.
+#[cold]
+#[inline(never)]
+fn leave(k: usize, states: &mut [u16], vacant: &mut Vec<u32>, out: &mut PopulationMonth) {
+    states[k] = GONE;
+    vacant.push(k as u32);
+    out.exits += 1;
 }
 
 /// Slot marker of an intermediary that left the trade.
@@ -811,7 +893,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
-        assert_eq!(Population::bytes_per_intermediary(), 12);
+        assert_eq!(Population::bytes_per_intermediary(), 32);
     }
 
     #[test]
