@@ -55,13 +55,13 @@
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
 //!
-//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 32 bytes per
-//! intermediary slot (size f32; what stays fixed for its life, computed once when it enters:
-//! its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free, vacant, or an open case
-//! packed as close month, outcome, enforcer and deterrence —, diverting flag u8, idle months
-//! u8), struct-of-arrays, reserved at twice the starting count so the monthly loop does not
-//! allocate while the population stays below that (case records go to a scratch buffer the
-//! hub reuses).
+//! Every month `imported = retained + diverted + seized`, in whole units. Memory: one 32-byte
+//! record per intermediary slot (size f32; what stays fixed for its life, computed once when
+//! it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free, vacant, or
+//! an open case packed as close month, outcome, enforcer and deterrence —; idle months u8, 0
+//! when diverting was worthwhile last month), reserved at twice the starting count so the
+//! monthly loop does not allocate while the population stays below that (case records go to
+//! a scratch buffer the hub reuses).
 
 use rand::{Rng, RngExt};
 
@@ -239,29 +239,36 @@ impl std::ops::AddAssign for PopulationMonth {
     }
 }
 
-/// One population's agents, struct-of-arrays. What stays the same for an intermediary's life
-/// (its lot, `1 − risk appetite`) is computed once when it enters, with the same
+/// One intermediary's slot: what the month reads and writes, in one 32-byte record. What stays
+/// the same for the intermediary's life is computed once when it enters, with the same
 /// floating-point operations the month would otherwise repeat.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Slot {
+    /// Its lot `d = ⌊max_divert_fraction × size⌋`, as f64 and as an integer.
+    lot_f: f64,
+    lot: u64,
+    /// `1 − risk appetite` (the appetite drawn as f32): the share of the perceived risk it
+    /// heeds.
+    keep: f64,
+    size: f32,
+    /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case.
+    state: u16,
+    /// Consecutive months in which diverting did not pay; 0 when it was worthwhile last
+    /// month (it then imports at full size).
+    idle: u8,
+}
+
+/// One population's agents, a slot each.
 pub struct Population {
     params: PopulationParams,
-    size: Vec<f32>,
-    /// `1 − risk appetite` (the appetite drawn as f32), the share of the perceived risk it
-    /// heeds.
-    keep: Vec<f64>,
-    /// Its lot `d = ⌊max_divert_fraction × size⌋`, as an integer and as f64.
-    lot: Vec<u64>,
-    lot_f: Vec<f64>,
-    /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case
-    /// ([`case_state`]).
-    state: Vec<u16>,
-    /// 1 if diverting was worthwhile last month (it then imports at full size).
-    diverting: Vec<u8>,
-    /// Consecutive months in which diverting did not pay.
-    idle: Vec<u8>,
+    slots: Vec<Slot>,
     /// Slots of intermediaries that left (caught or unprofitable), reused by entrants.
     vacant: Vec<u32>,
     /// Σ wanted imports of intermediaries free to trade next month.
     free_capacity: f64,
+    /// The largest size drawn so far: bounds the month's cumulative imports (see
+    /// [`Population::step`]).
+    max_size: f32,
     /// Lognormal location of the sizes and the risk appetites' sampler (entrants are drawn
     /// like the first population).
     size_mu: f64,
@@ -278,56 +285,53 @@ impl Population {
         let mu = math::ln(params.size_median_units);
         let n = params.count;
         let risk_appetite = math::Beta::new(params.risk_appetite_alpha, params.risk_appetite_beta);
-        // Room for entrants without reallocating in the monthly loop as long as the
-        // population stays below twice its starting size.
+        // Every size, then every risk appetite (the order of the draws).
+        let size: Vec<f32> = (0..n)
+            .map(|_| math::lognormal(rng, mu, params.size_sigma) as f32)
+            .collect();
         let mut pop = Population {
             params: params.clone(),
-            size: Vec::with_capacity(2 * n),
-            keep: Vec::with_capacity(2 * n),
-            lot: Vec::with_capacity(2 * n),
-            lot_f: Vec::with_capacity(2 * n),
-            state: Vec::with_capacity(2 * n),
-            diverting: Vec::with_capacity(2 * n),
-            idle: Vec::with_capacity(2 * n),
+            // Room for entrants without reallocating in the monthly loop as long as the
+            // population stays below twice its starting size.
+            slots: Vec::with_capacity(2 * n),
             vacant: Vec::with_capacity(n),
-            free_capacity: 0.0,
+            free_capacity: size.iter().map(|&s| s as f64).sum(),
+            max_size: 0.0,
             size_mu: mu,
             risk_appetite,
             attrition_gap: u64::MAX,
             attrition_rate: f64::NAN,
         };
-        // Every size, then every risk appetite (the order of the draws).
-        pop.size
-            .extend((0..n).map(|_| math::lognormal(rng, mu, params.size_sigma) as f32));
-        for k in 0..n {
+        for s in size {
             let risk = risk_appetite.sample(rng) as f32;
-            let (lot, lot_f, keep) = pop.constants(pop.size[k], risk);
-            pop.keep.push(keep);
-            pop.lot.push(lot);
-            pop.lot_f.push(lot_f);
+            let slot = pop.slot(s, risk);
+            pop.slots.push(slot);
         }
-        pop.state.resize(n, FREE);
-        pop.diverting.resize(n, 1);
-        pop.idle.resize(n, 0);
-        pop.free_capacity = pop.size.iter().map(|&s| s as f64).sum();
         pop
     }
 
-    /// An intermediary's lot (integer and f64) and `1 − risk appetite`, from its size and
-    /// risk appetite.
-    fn constants(&self, size: f32, risk: f32) -> (u64, f64, f64) {
+    /// A new intermediary's slot, from its size and risk appetite (notes the largest size).
+    fn slot(&mut self, size: f32, risk: f32) -> Slot {
+        self.max_size = self.max_size.max(size);
         let lot = (self.params.max_divert_fraction * size as f64) as u64;
-        (lot, lot as f64, 1.0 - risk as f64)
+        Slot {
+            lot_f: lot as f64,
+            lot,
+            keep: 1.0 - risk as f64,
+            size,
+            state: FREE,
+            idle: 0,
+        }
     }
 
     /// Slots (present and vacant intermediaries).
     pub fn len(&self) -> usize {
-        self.size.len()
+        self.slots.len()
     }
 
     /// Intermediaries in the trade now (slots not vacant).
     pub fn active(&self) -> usize {
-        self.size.len() - self.vacant.len()
+        self.slots.len() - self.vacant.len()
     }
 
     /// Parameters of the population.
@@ -341,27 +345,10 @@ impl Population {
             let size = math::lognormal(rng, self.size_mu, self.params.size_sigma) as f32;
             let risk = self.risk_appetite.sample(rng) as f32;
             self.free_capacity += size as f64;
-            let (lot, lot_f, keep) = self.constants(size, risk);
+            let slot = self.slot(size, risk);
             match self.vacant.pop() {
-                Some(k) => {
-                    let k = k as usize;
-                    self.size[k] = size;
-                    self.keep[k] = keep;
-                    self.lot[k] = lot;
-                    self.lot_f[k] = lot_f;
-                    self.state[k] = FREE;
-                    self.diverting[k] = 1;
-                    self.idle[k] = 0;
-                }
-                None => {
-                    self.size.push(size);
-                    self.keep.push(keep);
-                    self.lot.push(lot);
-                    self.lot_f.push(lot_f);
-                    self.state.push(FREE);
-                    self.diverting.push(1);
-                    self.idle.push(0);
-                }
+                Some(k) => self.slots[k as usize] = slot,
+                None => self.slots.push(slot),
             }
         }
     }
@@ -382,15 +369,11 @@ impl Population {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.size.is_empty()
+        self.slots.is_empty()
     }
 
     pub const fn bytes_per_intermediary() -> usize {
-        std::mem::size_of::<f32>()
-            + 2 * std::mem::size_of::<f64>()
-            + std::mem::size_of::<u64>()
-            + std::mem::size_of::<u16>()
-            + 2 * std::mem::size_of::<u8>()
+        std::mem::size_of::<Slot>()
     }
 
     /// Units the free intermediaries would import this month if nothing limited them.
@@ -411,18 +394,40 @@ impl Population {
         rng: &mut impl Rng,
         cases: &mut Vec<CaseEvent>,
     ) -> PopulationMonth {
-        let mut out = PopulationMonth::default();
-        let p = &self.params;
         let share = if self.free_capacity > 0.0 {
             (c.import_allowance_units as f64 / self.free_capacity).min(1.0)
         } else {
             0.0
         };
+        // The cumulative want never exceeds slots × largest size (each want is at most a
+        // size; float sums of ≤ 2^32 terms stay within a factor 1 + 1e-6 of that), so below
+        // 2^62 it converts to whole units through i64 (one instruction and two checks)
+        // exactly as through u64.
+        let bound = self.slots.len() as f64 * self.max_size as f64 * share;
+        if bound < (1u64 << 62) as f64 {
+            self.month::<true>(month, share, c, rng, cases)
+        } else {
+            self.month::<false>(month, share, c, rng, cases)
+        }
+    }
+
+    /// [`Population::step`] with the import allowance's `share` of the wants; `VIA_I64`:
+    /// cumulative imports convert to whole units through i64.
+    fn month<const VIA_I64: bool>(
+        &mut self,
+        month: u32,
+        share: f64,
+        c: &HubConditions,
+        rng: &mut impl Rng,
+        cases: &mut Vec<CaseEvent>,
+    ) -> PopulationMonth {
+        let mut out = PopulationMonth::default();
+        let p = &self.params;
         let rules = &c.cases;
         let case_months = rules.mean_months();
         let idle_limit = p.exit_after_idle_months.min(255) as u8;
-        // What an intermediary wants, as a multiple of its size, indexed by whether it
-        // diverts: its legitimate share, or all of it.
+        // What an intermediary wants, as a multiple of its size, indexed by whether diverting
+        // was worthwhile last month: its legitimate share, or all of it.
         let want_factor = [1.0 - p.max_divert_fraction, 1.0];
         let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
         let (perceived, premium) = (rules.perceived_rate, c.premium_usd_per_unit);
@@ -434,43 +439,35 @@ impl Population {
             self.attrition_rate = c.attrition;
         }
         let mut attrition_gap = self.attrition_gap;
-        // Slices of one length, so the loop indexes them without bounds checks.
-        let n = self.size.len();
-        let (size_of, keep_of) = (&self.size[..n], &self.keep[..n]);
-        let (lot_of, lot_f_of) = (&self.lot[..n], &self.lot_f[..n]);
-        let (states, diverting, idle) = (
-            &mut self.state[..n],
-            &mut self.diverting[..n],
-            &mut self.idle[..n],
-        );
-        let vacant = &mut self.vacant;
         let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
         let (mut diverted_units, mut diverters) = (0u64, 0u64);
         let mut next_free = 0.0;
-        for k in 0..n {
-            let mut state = states[k];
+        let vacant = &mut self.vacant;
+        for (k, slot) in self.slots.iter_mut().enumerate() {
+            let mut state = slot.state;
             if state == GONE {
                 continue;
             }
-            let size = size_of[k] as f64;
+            let size = slot.size as f64;
             // Cumulative rounding: whole units per intermediary, and the population as a whole
             // imports floor(Σ want × share) — no allowance lost to rounding.
-            cumulative_want += size * want_factor[(diverting[k] & 1) as usize];
-            let upto = (cumulative_want * share) as u64;
+            cumulative_want += size * want_factor[usize::from(slot.idle == 0)];
+            let x = cumulative_want * share;
+            let upto = if VIA_I64 { x as i64 as u64 } else { x as u64 };
             let imported = upto - imported_so_far;
             imported_so_far = upto;
-            let d = lot_of[k];
+            let d = slot.lot;
             if state != FREE && case_closes(state) <= month {
                 if close_case(k, state, d, imported, &mut out, cases) {
-                    states[k] = GONE;
+                    slot.state = GONE;
                     vacant.push(k as u32);
                     continue;
                 }
                 state = FREE;
-                states[k] = FREE;
+                slot.state = FREE;
             }
-            let df = lot_f_of[k];
-            let p_seen = (perceived * df).min(1.0) * keep_of[k];
+            let df = slot.lot_f;
+            let p_seen = (perceived * df).min(1.0) * slot.keep;
             let penalty = c.penalty(df, case_months);
             let worthwhile =
                 divert_any && d > 0 && df * premium * (1.0 - p_seen) > p_seen * penalty;
@@ -485,25 +482,24 @@ impl Population {
                         let enforcer = (q_reg, q_hub);
                         (state, units_to_case) =
                             open_case_event(k, month, rules, enforcer, moved, rng, &mut out, cases);
-                        states[k] = state;
+                        slot.state = state;
                     }
                 }
             }
-            diverting[k] = u8::from(worthwhile);
-            let idle_k = if worthwhile {
+            let idle = if worthwhile {
                 0
             } else {
-                idle[k].saturating_add(1)
+                slot.idle.saturating_add(1)
             };
-            idle[k] = idle_k;
+            slot.idle = idle;
             // Under investigation an intermediary stays until its case closes.
             if state == FREE {
-                if idle_k >= idle_limit {
-                    leave(k, states, vacant, &mut out);
+                if idle >= idle_limit {
+                    leave(k, &mut slot.state, vacant, &mut out);
                     continue;
                 }
                 if attrition_gap == 0 {
-                    leave(k, states, vacant, &mut out);
+                    leave(k, &mut slot.state, vacant, &mut out);
                     out.retired += 1;
                     attrition_gap = math::geometric_gap(rng, c.attrition);
                     continue;
@@ -600,8 +596,8 @@ fn open_case_event(
 /// Slot `k`'s intermediary leaves the trade; its slot is vacant.
 #[cold]
 #[inline(never)]
-fn leave(k: usize, states: &mut [u16], vacant: &mut Vec<u32>, out: &mut PopulationMonth) {
-    states[k] = GONE;
+fn leave(k: usize, state: &mut u16, vacant: &mut Vec<u32>, out: &mut PopulationMonth) {
+    *state = GONE;
     vacant.push(k as u32);
     out.exits += 1;
 }
@@ -894,6 +890,53 @@ mod tests {
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
         assert_eq!(Population::bytes_per_intermediary(), 32);
+    }
+
+    #[test]
+    fn whole_units_through_i64_are_those_through_u64() {
+        // The month converts cumulative imports through i64 when they are bounded; the same
+        // population and draws give the same months and cases either way, and a population
+        // too large for the bound takes the u64 path.
+        let p = shells(3000);
+        let mut c = conditions(20_000, 0.001, 0.002);
+        c.attrition = 0.05;
+        let run = |via_i64: bool| {
+            let mut rng = Stream::seed_from_u64(9);
+            let mut pop = Population::new(&p, &mut rng);
+            let mut cases = Vec::new();
+            let months: Vec<PopulationMonth> = (0..8)
+                .map(|m| {
+                    let share = (c.import_allowance_units as f64 / pop.free_capacity).min(1.0);
+                    let out = if via_i64 {
+                        pop.month::<true>(m, share, &c, &mut rng, &mut cases)
+                    } else {
+                        pop.month::<false>(m, share, &c, &mut rng, &mut cases)
+                    };
+                    pop.enter(40, &mut rng);
+                    out
+                })
+                .collect();
+            (months, cases)
+        };
+        let (via_i64, via_u64) = (run(true), run(false));
+        assert!(via_i64.0.iter().map(|m| m.cases_opened).sum::<u64>() > 0);
+        assert_eq!(via_i64, via_u64);
+        let mut huge = shells(4);
+        huge.size_median_units = 1e19;
+        huge.size_sigma = 0.0;
+        let mut rng = Stream::seed_from_u64(1);
+        let mut pop = Population::new(&huge, &mut rng);
+        let out = pop.step(
+            0,
+            &conditions(u64::MAX, 0.0, 0.0),
+            &mut rng,
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            out.imported_units,
+            u64::MAX,
+            "saturates as the u64 conversion does"
+        );
     }
 
     #[test]
