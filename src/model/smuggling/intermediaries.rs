@@ -402,18 +402,20 @@ impl Population {
         // The cumulative want never exceeds slots × largest size (each want is at most a
         // size; float sums of ≤ 2^32 terms stay within a factor 1 + 1e-6 of that), so below
         // 2^62 it converts to whole units through i64 (one instruction and two checks)
-        // exactly as through u64.
+        // exactly as through u64. With a fine that is a number (parameters are checked
+        // finite), `fine.max(v)` is `if v > fine { v } else { fine }` (one instruction).
         let bound = self.slots.len() as f64 * self.max_size as f64 * share;
-        if bound < (1u64 << 62) as f64 {
+        if bound < (1u64 << 62) as f64 && !c.fine_per_violation_usd.is_nan() {
             self.month::<true>(month, share, c, rng, cases)
         } else {
             self.month::<false>(month, share, c, rng, cases)
         }
     }
 
-    /// [`Population::step`] with the import allowance's `share` of the wants; `VIA_I64`:
-    /// cumulative imports convert to whole units through i64.
-    fn month<const VIA_I64: bool>(
+    /// [`Population::step`] with the import allowance's `share` of the wants; `FAST`:
+    /// cumulative imports convert to whole units through i64 and the fine is a number (see
+    /// there).
+    fn month<const FAST: bool>(
         &mut self,
         month: u32,
         share: f64,
@@ -431,6 +433,11 @@ impl Population {
         let want_factor = [1.0 - p.max_divert_fraction, 1.0];
         let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
         let (perceived, premium) = (rules.perceived_rate, c.premium_usd_per_unit);
+        let (fine, multiple, unit_value) = (
+            c.fine_per_violation_usd,
+            c.penalty_value_multiple,
+            c.unit_value_usd,
+        );
         let (q_reg, q_hub) = (rules.target_rate_regulator, rules.target_rate_hub);
         let q = (q_reg + q_hub).min(1.0);
         let mut units_to_case = math::geometric_gap(rng, q);
@@ -443,7 +450,11 @@ impl Population {
         let (mut diverted_units, mut diverters) = (0u64, 0u64);
         let mut next_free = 0.0;
         let vacant = &mut self.vacant;
-        for (k, slot) in self.slots.iter_mut().enumerate() {
+        let slots = &mut self.slots[..];
+        // An index, not `enumerate` (whose counter is checked for overflow each slot).
+        #[allow(clippy::needless_range_loop)]
+        for k in 0..slots.len() {
+            let slot = &mut slots[k];
             let mut state = slot.state;
             if state == GONE {
                 continue;
@@ -453,7 +464,7 @@ impl Population {
             // imports floor(Σ want × share) — no allowance lost to rounding.
             cumulative_want += size * want_factor[usize::from(slot.idle == 0)];
             let x = cumulative_want * share;
-            let upto = if VIA_I64 { x as i64 as u64 } else { x as u64 };
+            let upto = if FAST { x as i64 as u64 } else { x as u64 };
             let imported = upto - imported_so_far;
             imported_so_far = upto;
             let d = slot.lot;
@@ -467,8 +478,18 @@ impl Population {
                 slot.state = FREE;
             }
             let df = slot.lot_f;
-            let p_seen = (perceived * df).min(1.0) * slot.keep;
-            let penalty = c.penalty(df, case_months);
+            // `(perceived × d).min(1)` and `c.penalty(d, case_months)`, spelt so that they
+            // compile to one instruction each (the same values).
+            let seen = perceived * df;
+            let p_seen = if seen < 1.0 { seen } else { 1.0 } * slot.keep;
+            let value = multiple * df * case_months * unit_value;
+            let penalty = if !FAST {
+                fine.max(value)
+            } else if value > fine {
+                value
+            } else {
+                fine
+            };
             let worthwhile =
                 divert_any && d > 0 && df * premium * (1.0 - p_seen) > p_seen * penalty;
             let moved = d.min(imported);
@@ -893,10 +914,11 @@ mod tests {
     }
 
     #[test]
-    fn whole_units_through_i64_are_those_through_u64() {
-        // The month converts cumulative imports through i64 when they are bounded; the same
-        // population and draws give the same months and cases either way, and a population
-        // too large for the bound takes the u64 path.
+    fn the_fast_month_is_the_general_one() {
+        // The month converts cumulative imports through i64 and takes the larger of fine and
+        // value with one comparison when imports are bounded and the fine is a number; the
+        // same population and draws give the same months and cases either way, and a
+        // population too large for the bound takes the general path.
         let p = shells(3000);
         let mut c = conditions(20_000, 0.001, 0.002);
         c.attrition = 0.05;
