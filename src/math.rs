@@ -21,7 +21,8 @@
 //!   ([`Gamma`] keeps one shape's constants for many draws, with the same bits);
 //! - [`beta`]: `X / (X + Y)` with `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)` ([`Beta`] likewise);
 //! - [`poisson`]: Knuth's product of uniforms, a rounded normal above a mean of 30;
-//! - [`geometric_gap`]: `⌊ln U / ln(1 − p)⌋`, the trials before the next success (one `u64`).
+//! - [`geometric_gap`]: `⌊ln U / ln(1 − p)⌋`, the trials before the next success (one `u64`;
+//!   [`Geometric`] keeps `ln(1 − p)` for many draws).
 
 use rand::Rng;
 
@@ -86,17 +87,44 @@ fn unit_open_zero(rng: &mut (impl Rng + ?Sized)) -> f64 {
 /// a rare event counts this many down instead of drawing once a trial, with the same
 /// distribution of events. `u64::MAX` (never) when `p <= 0`, 0 when `p >= 1`.
 pub fn geometric_gap(rng: &mut (impl Rng + ?Sized), p: f64) -> u64 {
-    if p.is_nan() || p <= 0.0 {
-        return u64::MAX;
+    Geometric::new(p).gap(rng)
+}
+
+/// [`geometric_gap`] for one `p`, with `ln(1 − p)` computed once for many draws (the same
+/// draws and bits).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Geometric {
+    p: f64,
+    /// `ln(1 − p)` for `0 < p < 1`, else NaN (unused).
+    ln_q: f64,
+}
+
+impl Geometric {
+    pub fn new(p: f64) -> Geometric {
+        let ln_q = if p > 0.0 && p < 1.0 {
+            libm::log1p(-p)
+        } else {
+            f64::NAN
+        };
+        Geometric { p, ln_q }
     }
-    if p >= 1.0 {
-        return 0;
-    }
-    let gap = ln(unit_open_zero(rng)) / libm::log1p(-p);
-    if gap >= u64::MAX as f64 {
-        u64::MAX
-    } else {
-        gap as u64
+
+    /// One gap (one `u64` drawn when `0 < p < 1`, none otherwise).
+    #[inline]
+    pub fn gap(&self, rng: &mut (impl Rng + ?Sized)) -> u64 {
+        let p = self.p;
+        if p.is_nan() || p <= 0.0 {
+            return u64::MAX;
+        }
+        if p >= 1.0 {
+            return 0;
+        }
+        let gap = ln(unit_open_zero(rng)) / self.ln_q;
+        if gap >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            gap as u64
+        }
     }
 }
 

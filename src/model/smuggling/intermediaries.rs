@@ -440,9 +440,11 @@ impl Population {
         );
         let (q_reg, q_hub) = (rules.target_rate_regulator, rules.target_rate_hub);
         let q = (q_reg + q_hub).min(1.0);
-        let mut units_to_case = math::geometric_gap(rng, q);
+        // The gaps' ln(1 − p), once a month.
+        let (case_gap, attrition) = (math::Geometric::new(q), math::Geometric::new(c.attrition));
+        let mut units_to_case = case_gap.gap(rng);
         if self.attrition_rate.to_bits() != c.attrition.to_bits() {
-            self.attrition_gap = math::geometric_gap(rng, c.attrition);
+            self.attrition_gap = attrition.gap(rng);
             self.attrition_rate = c.attrition;
         }
         let mut attrition_gap = self.attrition_gap;
@@ -500,7 +502,7 @@ impl Population {
                     if units_to_case >= moved {
                         units_to_case -= moved;
                     } else {
-                        let enforcer = (q_reg, q_hub);
+                        let enforcer = (q_reg, q_hub, case_gap);
                         (state, units_to_case) =
                             open_case_event(k, month, rules, enforcer, moved, rng, &mut out, cases);
                         slot.state = state;
@@ -522,7 +524,7 @@ impl Population {
                 if attrition_gap == 0 {
                     leave(k, &mut slot.state, vacant, &mut out);
                     out.retired += 1;
-                    attrition_gap = math::geometric_gap(rng, c.attrition);
+                    attrition_gap = attrition.gap(rng);
                     continue;
                 }
                 attrition_gap -= 1;
@@ -580,9 +582,9 @@ fn close_case(
     true
 }
 
-/// A case opens against slot `k`, which moved `moved` units: draws its enforcer (`rates`,
-/// the regulator's and the hub's per unit) and the case, logs it; returns the slot's state
-/// and the units to the next case.
+/// A case opens against slot `k`, which moved `moved` units: draws its enforcer (from the
+/// regulator's and the hub's case rates per unit) and the case, logs it; returns the slot's
+/// state and the units to the next case (drawn from `case_gap`).
 #[cold]
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
@@ -590,7 +592,7 @@ fn open_case_event(
     k: usize,
     month: u32,
     rules: &CaseRules,
-    (q_reg, q_hub): (f64, f64),
+    (q_reg, q_hub, case_gap): (f64, f64, math::Geometric),
     moved: u64,
     rng: &mut impl Rng,
     out: &mut PopulationMonth,
@@ -611,7 +613,7 @@ fn open_case_event(
         units: moved,
         seized_units: 0,
     });
-    (state, math::geometric_gap(rng, (q_reg + q_hub).min(1.0)))
+    (state, case_gap.gap(rng))
 }
 
 /// Slot `k`'s intermediary leaves the trade; its slot is vacant.
