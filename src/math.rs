@@ -13,13 +13,16 @@
 //! - [`standard_normal`]: Doornik's ZIGNOR ziggurat (128 layers; "An Improved Ziggurat Method
 //!   to Generate Normal Random Samples", 2005): one `u64` per attempt (53 bits for the abscissa,
 //!   the low 7 for the layer), accepted without any transcendental call about 98.8% of the time;
-//!   the wedges and the tail use [`exp`] and [`ln`]. Its tables are computed once from the
-//!   published constants with the same portable functions, so they too are the same everywhere;
+//!   the wedges and the tail use [`exp`] and [`ln`]. Its tables were computed from the
+//!   published constants with the same portable functions and are written out as bit patterns
+//!   (a test recomputes them), so they too are the same everywhere;
 //! - [`lognormal`]: `exp(mu + sigma z)`;
-//! - [`gamma`]: Marsaglia–Tsang (2000) for shape ≥ 1, boosted by `U^(1/shape)` below 1;
-//! - [`beta`]: `X / (X + Y)` with `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)`;
+//! - [`gamma`]: Marsaglia–Tsang (2000) for shape ≥ 1, boosted by `U^(1/shape)` below 1
+//!   ([`Gamma`] keeps one shape's constants for many draws, with the same bits);
+//! - [`beta`]: `X / (X + Y)` with `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)` ([`Beta`] likewise);
 //! - [`poisson`]: Knuth's product of uniforms, a rounded normal above a mean of 30;
-//! - [`geometric_gap`]: `⌊ln U / ln(1 − p)⌋`, the trials before the next success (one `u64`).
+//! - [`geometric_gap`]: `⌊ln U / ln(1 − p)⌋`, the trials before the next success (one `u64`;
+//!   [`Geometric`] keeps `ln(1 − p)` for many draws).
 
 use rand::Rng;
 
@@ -84,24 +87,53 @@ fn unit_open_zero(rng: &mut (impl Rng + ?Sized)) -> f64 {
 /// a rare event counts this many down instead of drawing once a trial, with the same
 /// distribution of events. `u64::MAX` (never) when `p <= 0`, 0 when `p >= 1`.
 pub fn geometric_gap(rng: &mut (impl Rng + ?Sized), p: f64) -> u64 {
-    if p.is_nan() || p <= 0.0 {
-        return u64::MAX;
+    Geometric::new(p).gap(rng)
+}
+
+/// [`geometric_gap`] for one `p`, with `ln(1 − p)` computed once for many draws (the same
+/// draws and bits).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Geometric {
+    p: f64,
+    /// `ln(1 − p)` for `0 < p < 1`, else NaN (unused).
+    ln_q: f64,
+}
+
+impl Geometric {
+    pub fn new(p: f64) -> Geometric {
+        let ln_q = if p > 0.0 && p < 1.0 {
+            libm::log1p(-p)
+        } else {
+            f64::NAN
+        };
+        Geometric { p, ln_q }
     }
-    if p >= 1.0 {
-        return 0;
-    }
-    let gap = ln(unit_open_zero(rng)) / libm::log1p(-p);
-    if gap >= u64::MAX as f64 {
-        u64::MAX
-    } else {
-        gap as u64
+
+    /// One gap (one `u64` drawn when `0 < p < 1`, none otherwise).
+    #[inline]
+    pub fn gap(&self, rng: &mut (impl Rng + ?Sized)) -> u64 {
+        let p = self.p;
+        if p.is_nan() || p <= 0.0 {
+            return u64::MAX;
+        }
+        if p >= 1.0 {
+            return 0;
+        }
+        let gap = ln(unit_open_zero(rng)) / self.ln_q;
+        if gap >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            gap as u64
+        }
     }
 }
 
 /// Layers of the ziggurat.
 const ZIG_LAYERS: usize = 128;
-/// Where the tail starts, and the area of each layer (Doornik 2005, for 128 layers).
+/// Where the tail starts (Doornik 2005, for 128 layers).
 const ZIG_R: f64 = 3.442619855899;
+/// The area of each layer (Doornik 2005); it enters only the tables, which a test recomputes.
+#[cfg(test)]
 const ZIG_V: f64 = 9.91256303526217e-3;
 
 /// The ziggurat's layer edges `x[0..=128]` (`x[0] = V / f(R)`, `x[1] = R`, `x[128] = 0`) and
@@ -111,36 +143,328 @@ struct Ziggurat {
     ratio: [f64; ZIG_LAYERS],
 }
 
-fn ziggurat() -> &'static Ziggurat {
-    static TABLES: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut x = [0.0; ZIG_LAYERS + 1];
-        let mut f = exp(-0.5 * ZIG_R * ZIG_R);
-        x[0] = ZIG_V / f;
-        x[1] = ZIG_R;
-        for i in 2..ZIG_LAYERS {
-            x[i] = (-2.0 * ln(ZIG_V / x[i - 1] + f)).sqrt();
-            f = exp(-0.5 * x[i] * x[i]);
-        }
-        let mut ratio = [0.0; ZIG_LAYERS];
-        for i in 0..ZIG_LAYERS {
-            ratio[i] = x[i + 1] / x[i];
-        }
-        Ziggurat { x, ratio }
-    })
+/// The tables, computed from the published constants with the portable functions
+/// ([`ziggurat_tables`]) and written out as bit patterns, so that a draw reads a static table
+/// instead of checking a lazily built one; a unit test checks they are that computation's
+/// output to the bit.
+static ZIGGURAT: Ziggurat = Ziggurat {
+    x: from_bits(ZIG_X_BITS),
+    ratio: from_bits(ZIG_RATIO_BITS),
+};
+
+const ZIG_X_BITS: [u64; ZIG_LAYERS + 1] = [
+    0x400db4668fe7e4a4,
+    0x400b8a7c476d2be8,
+    0x4009c8e0c7c8098f,
+    0x4008aa73e440ffbc,
+    0x4007d45eb36eb842,
+    0x4007279dd4ac3f9d,
+    0x400695c2be68edc9,
+    0x400616dff7c8f54a,
+    0x4005a61edf7e8f32,
+    0x40054052012a04a4,
+    0x4004e3456b0e3a1b,
+    0x40048d61806d6010,
+    0x40043d75b60bca1d,
+    0x4003f29848d3b416,
+    0x4003ac11b8e206d6,
+    0x4003694f3a3740d9,
+    0x400329d9725e32f7,
+    0x4002ed4df8099571,
+    0x4002b35aa5ebee3e,
+    0x40027bba2b5dbc92,
+    0x400246317a6b53c0,
+    0x4002128dd36bdf09,
+    0x4001e0a342cf08f6,
+    0x4001b04b731f6bcc,
+    0x40018164be0c1c39,
+    0x400153d16d45743d,
+    0x40012777201834f3,
+    0x4000fc3e4d95f278,
+    0x4000d211dd28b00f,
+    0x4000a8ded0ec371a,
+    0x40008093fe3e40e1,
+    0x40005921d1c4d769,
+    0x4000327a1cc4cf5e,
+    0x40000c8fea1720d4,
+    0x3fffceaeb2ca5f17,
+    0x3fff858aff31cbf0,
+    0x3fff3da097460823,
+    0x3ffef6dcddc7d392,
+    0x3ffeb12e91486bbc,
+    0x3ffe6c85a849b015,
+    0x3ffe28d331c6723c,
+    0x3ffde609397e09b8,
+    0x3ffda41aaf79a343,
+    0x3ffd62fb52580b85,
+    0x3ffd229f9bfeefda,
+    0x3ffce2fcb05f8c33,
+    0x3ffca4084e091e33,
+    0x3ffc65b8c04dbac1,
+    0x3ffc2804d2c6b16f,
+    0x3ffbeae3c60cd0e4,
+    0x3ffbae4d457ee119,
+    0x3ffb72395df5b73b,
+    0x3ffb36a075498d64,
+    0x3ffafb7b428fe7a1,
+    0x3ffac0c2c6fc6382,
+    0x3ffa867047516e4f,
+    0x3ffa4c7d45d01a31,
+    0x3ffa12e37c983369,
+    0x3ff9d99cd86b58b4,
+    0x3ff9a0a373c73f21,
+    0x3ff967f1924c7b06,
+    0x3ff92f819c682bf5,
+    0x3ff8f74e1b37c6b8,
+    0x3ff8bf51b49ef337,
+    0x3ff88787278810a6,
+    0x3ff84fe9484873b9,
+    0x3ff81872fd21db73,
+    0x3ff7e11f3adaeb92,
+    0x3ff7a9e90168b8ee,
+    0x3ff772cb58a39dd6,
+    0x3ff73bc14d01a2c9,
+    0x3ff704c5ec50cb80,
+    0x3ff6cdd4426b88a5,
+    0x3ff696e755e16b84,
+    0x3ff65ffa248e016d,
+    0x3ff62907a0176ebf,
+    0x3ff5f20aaa4dfc1a,
+    0x3ff5bafe11654817,
+    0x3ff583dc8bff3219,
+    0x3ff54ca0b4ffd349,
+    0x3ff515450720f455,
+    0x3ff4ddc3d83a5b84,
+    0x3ff4a617543306cd,
+    0x3ff46e39778de063,
+    0x3ff436240982ad9d,
+    0x3ff3fdd09591d2a5,
+    0x3ff3c538647ef792,
+    0x3ff38c54749b9033,
+    0x3ff3531d7146a43e,
+    0x3ff3198ba982d911,
+    0x3ff2df97057e7efb,
+    0x3ff2a536fae30e33,
+    0x3ff26a627fb9d120,
+    0x3ff22f0ffbaa1e55,
+    0x3ff1f335374a10f8,
+    0x3ff1b6c7492c9735,
+    0x3ff179ba80463fec,
+    0x3ff13c024b2c7ec6,
+    0x3ff0fd911b97f236,
+    0x3ff0be58456ff4ae,
+    0x3ff07e47d87a40f6,
+    0x3ff03d4e7391c5b6,
+    0x3feff6b21fffe318,
+    0x3fef70a5866c8f45,
+    0x3feee848e956826e,
+    0x3fee5d6909f51b68,
+    0x3fedcfccc51c59ee,
+    0x3fed3f340dda611a,
+    0x3fecab56ac6a38d1,
+    0x3fec13e2b014e85b,
+    0x3feb787a7c516f39,
+    0x3fead8b2506a137a,
+    0x3fea340d1baf5b16,
+    0x3fe989f85c753b2a,
+    0x3fe8d9c6a9d35e39,
+    0x3fe822a858af0e7a,
+    0x3fe763a1600eec71,
+    0x3fe69b7b213f3f65,
+    0x3fe5c8afdbf02177,
+    0x3fe4e94c08c0bab3,
+    0x3fe3fabee1911cd3,
+    0x3fe2f98d6bb4f41b,
+    0x3fe1e0ce6b5969af,
+    0x3fe0a936da5e55a9,
+    0x3fde8e576e43fbe6,
+    0x3fdb4c8fece48e78,
+    0x3fd73949184db9d3,
+    0x3fd16db47e193e0b,
+    0x0000000000000000,
+];
+
+const ZIG_RATIO_BITS: [u64; ZIG_LAYERS] = [
+    0x3fedab48848d3c16,
+    0x3fedf5993967d2a6,
+    0x3fee9c885d9a666b,
+    0x3feeea42f70ceeac,
+    0x3fef1803c6a0781b,
+    0x3fef366d2afaee48,
+    0x3fef4c3825de9f38,
+    0x3fef5ca83ef26e1f,
+    0x3fef69868793c530,
+    0x3fef73e31c89895d,
+    0x3fef7c6a977e305f,
+    0x3fef838ffd4ec0ea,
+    0x3fef89a30bcaa7bb,
+    0x3fef8edcde8cde13,
+    0x3fef93677b627e76,
+    0x3fef97628687c107,
+    0x3fef9ae64ccb1f64,
+    0x3fef9e05ca2efdc3,
+    0x3fefa0d00cfbb6cd,
+    0x3fefa3512e9cb952,
+    0x3fefa59305b35722,
+    0x3fefa79da7e004a6,
+    0x3fefa977c9ec13d6,
+    0x3fefab27081a26dc,
+    0x3fefacb01d4366f8,
+    0x3fefae170d5cadc4,
+    0x3fefaf5f46a24900,
+    0x3fefb08bbbbc73bc,
+    0x3fefb19ef88b6409,
+    0x3fefb29b32d77103,
+    0x3fefb38257d095ff,
+    0x3fefb456170e2019,
+    0x3fefb517eb94bd58,
+    0x3fefb5c92349c858,
+    0x3fefb66ae52354db,
+    0x3fefb6fe3652f8b4,
+    0x3fefb783fe9c00d0,
+    0x3fefb7fd0bfb9735,
+    0x3fefb86a15c1886f,
+    0x3fefb8cbbf324034,
+    0x3fefb92299c5d1df,
+    0x3fefb96f271420e9,
+    0x3fefb9b1da7b43fc,
+    0x3fefb9eb1a8ade0c,
+    0x3fefba1b423d4107,
+    0x3fefba42a205a48c,
+    0x3fefba6180b97b60,
+    0x3fefba781c59edc6,
+    0x3fefba86aac1a8c1,
+    0x3fefba8d5a3a81cb,
+    0x3fefba8c51fddb9d,
+    0x3fefba83b2a23e8e,
+    0x3fefba7396782fc8,
+    0x3fefba5c11d7fba4,
+    0x3fefba3d3361dd1b,
+    0x3fefba170431ac58,
+    0x3fefb9e9880706ab,
+    0x3fefb9b4bd62b198,
+    0x3fefb9789d99cec9,
+    0x3fefb9351cdf4f98,
+    0x3fefb8ea2a43f27a,
+    0x3fefb897afacf29c,
+    0x3fefb83d91c1719a,
+    0x3fefb7dbafce8335,
+    0x3fefb771e3a1a365,
+    0x3fefb70001593e79,
+    0x3fefb685d72ad163,
+    0x3fefb6032d1e0430,
+    0x3fefb577c4bbfa39,
+    0x3fefb4e358b1e8d0,
+    0x3fefb4459c65d654,
+    0x3fefb39e3b7c2e57,
+    0x3fefb2ecd94c9ba2,
+    0x3fefb23110445454,
+    0x3fefb16a7133b4f5,
+    0x3fefb0988284ac3d,
+    0x3fefafbabf570e44,
+    0x3fefaed0967f6925,
+    0x3fefadd96964622e,
+    0x3fefacd48ab5f4e1,
+    0x3fefabc13cf91f8f,
+    0x3fefaa9eb0e19352,
+    0x3fefa96c0371d81a,
+    0x3fefa8283bd8f44d,
+    0x3fefa6d24902fe34,
+    0x3fefa568fecff9b7,
+    0x3fefa3eb12e1f177,
+    0x3fefa25718f03b34,
+    0x3fefa0ab7e8a2982,
+    0x3fef9ee6862ee1b5,
+    0x3fef9d06419a6a63,
+    0x3fef9b088b20ff67,
+    0x3fef98eafde8e73b,
+    0x3fef96aaecc7e5e7,
+    0x3fef9445577b49f4,
+    0x3fef91b6dddf8427,
+    0x3fef8efbb0b5013f,
+    0x3fef8c0f7f61e36f,
+    0x3fef88ed61f8e779,
+    0x3fef858fbe99f8ad,
+    0x3fef81f028fc2adf,
+    0x3fef7e073a948fe3,
+    0x3fef79cc61506b25,
+    0x3fef7535a22e3d3f,
+    0x3fef70374c1451aa,
+    0x3fef6ac395f78bd5,
+    0x3fef64ca218dbb22,
+    0x3fef5e37591f6ccf,
+    0x3fef56f39b2b0508,
+    0x3fef4ee220c3043f,
+    0x3fef45df82cd25b9,
+    0x3fef3bbfb4b67d61,
+    0x3fef304b35b5d591,
+    0x3fef233b16d764d8,
+    0x3fef143339d7d789,
+    0x3fef02b9c88c7353,
+    0x3feeee2a3186b514,
+    0x3feed5a0a98bc7cd,
+    0x3feeb7d8a7ccd9ed,
+    0x3fee92f39746c228,
+    0x3fee641170f50caf,
+    0x3fee26896f5fbf47,
+    0x3fedd2487adcb4e3,
+    0x3fed58014742e543,
+    0x3fec96d1a883d303,
+    0x3feb3911e9b8053b,
+    0x3fe803c6d4f93b41,
+    0x0000000000000000,
+];
+
+const fn from_bits<const N: usize>(bits: [u64; N]) -> [f64; N] {
+    let mut out = [0.0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = f64::from_bits(bits[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The ziggurat's tables from Doornik's constants `R` and `V`: the source of [`ZIGGURAT`].
+#[cfg(test)]
+fn ziggurat_tables() -> Ziggurat {
+    let mut x = [0.0; ZIG_LAYERS + 1];
+    let mut f = exp(-0.5 * ZIG_R * ZIG_R);
+    x[0] = ZIG_V / f;
+    x[1] = ZIG_R;
+    for i in 2..ZIG_LAYERS {
+        x[i] = (-2.0 * ln(ZIG_V / x[i - 1] + f)).sqrt();
+        f = exp(-0.5 * x[i] * x[i]);
+    }
+    let mut ratio = [0.0; ZIG_LAYERS];
+    for i in 0..ZIG_LAYERS {
+        ratio[i] = x[i + 1] / x[i];
+    }
+    Ziggurat { x, ratio }
 }
 
 /// A standard normal variate (ziggurat; see the module documentation).
+#[inline]
 pub fn standard_normal(rng: &mut (impl Rng + ?Sized)) -> f64 {
-    let z = ziggurat();
+    let z = &ZIGGURAT;
+    let bits = rng.next_u64();
+    let u = 2.0 * ((bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0;
+    let i = (bits & 0x7F) as usize;
+    // Inside the layer's rectangle: the common case.
+    if u.abs() < z.ratio[i] {
+        return u * z.x[i];
+    }
+    normal_outside(rng, u, i)
+}
+
+/// [`standard_normal`] when its first point `(u, i)` falls outside its layer's rectangle:
+/// the wedge or the tail, then further attempts.
+#[cold]
+#[inline(never)]
+fn normal_outside(rng: &mut (impl Rng + ?Sized), u: f64, i: usize) -> f64 {
+    let z = &ZIGGURAT;
+    let (mut u, mut i) = (u, i);
     loop {
-        let bits = rng.next_u64();
-        let u = 2.0 * ((bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0;
-        let i = (bits & 0x7F) as usize;
-        // Inside the layer's rectangle: the common case.
-        if u.abs() < z.ratio[i] {
-            return u * z.x[i];
-        }
         if i == 0 {
             return normal_tail(rng, u < 0.0);
         }
@@ -150,6 +474,12 @@ pub fn standard_normal(rng: &mut (impl Rng + ?Sized)) -> f64 {
         let f1 = exp(-0.5 * (z.x[i + 1] * z.x[i + 1] - x * x));
         if f1 + unit(rng) * (f0 - f1) < 1.0 {
             return x;
+        }
+        let bits = rng.next_u64();
+        u = 2.0 * ((bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0;
+        i = (bits & 0x7F) as usize;
+        if u.abs() < z.ratio[i] {
+            return u * z.x[i];
         }
     }
 }
@@ -193,34 +523,94 @@ pub fn poisson(rng: &mut (impl Rng + ?Sized), lambda: f64) -> u64 {
 /// generating gamma variables", ACM TOMS 26(3), 2000). Rejection: the expected number of
 /// normal draws per variate is below 1.05 for shape ≥ 1.
 pub fn gamma(rng: &mut (impl Rng + ?Sized), shape: f64) -> f64 {
-    debug_assert!(shape > 0.0);
-    if shape < 1.0 {
-        // Gamma(a) = Gamma(a + 1) × U^(1/a).
-        let boost = pow(unit_open_zero(rng), 1.0 / shape);
-        return gamma(rng, shape + 1.0) * boost;
-    }
-    let d = shape - 1.0 / 3.0;
-    let c = 1.0 / (9.0 * d).sqrt();
-    loop {
-        let z = standard_normal(rng);
-        let v = 1.0 + c * z;
-        if v <= 0.0 {
-            continue;
+    Gamma::new(shape).sample(rng)
+}
+
+/// [`gamma`] for one shape, with Marsaglia and Tsang's constants (a square root and two
+/// divisions) computed once for many draws; the same draws and the same bits as [`gamma`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gamma {
+    /// `1 / shape` when shape < 1 (the boost `U^(1/shape)`), else NaN (no boost).
+    boost: f64,
+    /// `d = a − 1/3`, `c = 1 / √(9d)` with `a` the shape, or shape + 1 below 1.
+    d: f64,
+    c: f64,
+}
+
+impl Gamma {
+    pub fn new(shape: f64) -> Gamma {
+        debug_assert!(shape > 0.0);
+        // Gamma(a) = Gamma(a + 1) × U^(1/a) below 1.
+        let (boost, a) = if shape < 1.0 {
+            (1.0 / shape, shape + 1.0)
+        } else {
+            (f64::NAN, shape)
+        };
+        let d = a - 1.0 / 3.0;
+        Gamma {
+            boost,
+            d,
+            c: 1.0 / (9.0 * d).sqrt(),
         }
-        let v = v * v * v;
-        let u = unit_open_zero(rng);
-        let z2 = z * z;
-        if u < 1.0 - 0.0331 * z2 * z2 || ln(u) < 0.5 * z2 + d * (1.0 - v + ln(v)) {
-            return d * v;
+    }
+
+    /// One variate.
+    #[inline]
+    pub fn sample(&self, rng: &mut (impl Rng + ?Sized)) -> f64 {
+        if self.boost.is_nan() {
+            return self.core(rng);
+        }
+        let boost = pow(unit_open_zero(rng), self.boost);
+        self.core(rng) * boost
+    }
+
+    /// Marsaglia–Tsang for a shape ≥ 1.
+    #[inline]
+    fn core(&self, rng: &mut (impl Rng + ?Sized)) -> f64 {
+        let (d, c) = (self.d, self.c);
+        loop {
+            let z = standard_normal(rng);
+            let v = 1.0 + c * z;
+            if v <= 0.0 {
+                continue;
+            }
+            let v = v * v * v;
+            let u = unit_open_zero(rng);
+            let z2 = z * z;
+            if u < 1.0 - 0.0331 * z2 * z2 || ln(u) < 0.5 * z2 + d * (1.0 - v + ln(v)) {
+                return d * v;
+            }
         }
     }
 }
 
 /// A Beta(`alpha`, `beta`) variate in `[0, 1]`, both shapes `> 0`.
 pub fn beta(rng: &mut (impl Rng + ?Sized), alpha: f64, beta: f64) -> f64 {
-    let x = gamma(rng, alpha);
-    let y = gamma(rng, beta);
-    if x + y > 0.0 { x / (x + y) } else { 0.5 }
+    Beta::new(alpha, beta).sample(rng)
+}
+
+/// [`beta`] for one pair of shapes, its two [`Gamma`]s set up once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Beta {
+    x: Gamma,
+    y: Gamma,
+}
+
+impl Beta {
+    pub fn new(alpha: f64, beta: f64) -> Beta {
+        Beta {
+            x: Gamma::new(alpha),
+            y: Gamma::new(beta),
+        }
+    }
+
+    /// One variate: `X / (X + Y)`.
+    #[inline]
+    pub fn sample(&self, rng: &mut (impl Rng + ?Sized)) -> f64 {
+        let x = self.x.sample(rng);
+        let y = self.y.sample(rng);
+        if x + y > 0.0 { x / (x + y) } else { 0.5 }
+    }
 }
 
 #[cfg(test)]
@@ -294,6 +684,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ziggurat_tables_are_the_computed_ones_to_the_bit() {
+        let computed = ziggurat_tables();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+        assert_eq!(bits(&ZIGGURAT.x), bits(&computed.x));
+        assert_eq!(bits(&ZIGGURAT.ratio), bits(&computed.ratio));
+        assert_eq!(ZIGGURAT.x[1], ZIG_R);
+        assert_eq!(ZIGGURAT.x[ZIG_LAYERS], 0.0);
     }
 
     #[test]

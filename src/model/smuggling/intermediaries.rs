@@ -55,12 +55,13 @@
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
 //!
-//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 12 bytes per
-//! intermediary slot (size f32, risk appetite f32, state u16 — free, vacant, or an open case
-//! packed as close month, outcome, enforcer and deterrence —, diverting flag u8, idle months
-//! u8), struct-of-arrays, reserved at twice the starting count so the monthly loop does not
-//! allocate while the population stays below that (case records go to a scratch buffer the
-//! hub reuses).
+//! Every month `imported = retained + diverted + seized`, in whole units. Memory: one 32-byte
+//! record per intermediary slot (size f32; what stays fixed for its life, computed once when
+//! it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free, vacant, or
+//! an open case packed as close month, outcome, enforcer and deterrence —; idle months u8, 0
+//! when diverting was worthwhile last month), reserved at twice the starting count so the
+//! monthly loop does not allocate while the population stays below that (case records go to
+//! a scratch buffer the hub reuses).
 
 use rand::{Rng, RngExt};
 
@@ -238,24 +239,40 @@ impl std::ops::AddAssign for PopulationMonth {
     }
 }
 
-/// One population's agents, struct-of-arrays.
+/// One intermediary's slot: what the month reads and writes, in one 32-byte record. What stays
+/// the same for the intermediary's life is computed once when it enters, with the same
+/// floating-point operations the month would otherwise repeat.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Slot {
+    /// Its lot `d = ⌊max_divert_fraction × size⌋`, as f64 and as an integer.
+    lot_f: f64,
+    lot: u64,
+    /// `1 − risk appetite` (the appetite drawn as f32): the share of the perceived risk it
+    /// heeds.
+    keep: f64,
+    size: f32,
+    /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case.
+    state: u16,
+    /// Consecutive months in which diverting did not pay; 0 when it was worthwhile last
+    /// month (it then imports at full size).
+    idle: u8,
+}
+
+/// One population's agents, a slot each.
 pub struct Population {
     params: PopulationParams,
-    size: Vec<f32>,
-    risk: Vec<f32>,
-    /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case
-    /// ([`case_state`]).
-    state: Vec<u16>,
-    /// 1 if diverting was worthwhile last month (it then imports at full size).
-    diverting: Vec<u8>,
-    /// Consecutive months in which diverting did not pay.
-    idle: Vec<u8>,
+    slots: Vec<Slot>,
     /// Slots of intermediaries that left (caught or unprofitable), reused by entrants.
     vacant: Vec<u32>,
     /// Σ wanted imports of intermediaries free to trade next month.
     free_capacity: f64,
-    /// Lognormal location of the sizes (entrants are drawn like the first population).
+    /// The largest size drawn so far: bounds the month's cumulative imports (see
+    /// [`Population::step`]).
+    max_size: f32,
+    /// Lognormal location of the sizes and the risk appetites' sampler (entrants are drawn
+    /// like the first population).
     size_mu: f64,
+    risk_appetite: math::Beta,
     /// Intermediaries in the trade still to pass before the next one winds up, and the
     /// monthly attrition rate it was drawn at (NaN before the first month).
     attrition_gap: u64,
@@ -266,46 +283,55 @@ impl Population {
     /// Draws sizes and risk appetites once (validated parameters).
     pub fn new(params: &PopulationParams, rng: &mut impl Rng) -> Population {
         let mu = math::ln(params.size_median_units);
-        let size: Vec<f32> = (0..params.count)
+        let n = params.count;
+        let risk_appetite = math::Beta::new(params.risk_appetite_alpha, params.risk_appetite_beta);
+        // Every size, then every risk appetite (the order of the draws).
+        let size: Vec<f32> = (0..n)
             .map(|_| math::lognormal(rng, mu, params.size_sigma) as f32)
             .collect();
-        let (a, b) = (params.risk_appetite_alpha, params.risk_appetite_beta);
-        let risk = (0..params.count)
-            .map(|_| math::beta(rng, a, b) as f32)
-            .collect();
-        let n = params.count;
         let mut pop = Population {
             params: params.clone(),
-            free_capacity: size.iter().map(|&s| s as f64).sum(),
-            size,
-            risk,
-            state: vec![FREE; n],
-            diverting: vec![1; n],
-            idle: vec![0; n],
+            // Room for entrants without reallocating in the monthly loop as long as the
+            // population stays below twice its starting size.
+            slots: Vec::with_capacity(2 * n),
             vacant: Vec::with_capacity(n),
+            free_capacity: size.iter().map(|&s| s as f64).sum(),
+            max_size: 0.0,
             size_mu: mu,
+            risk_appetite,
             attrition_gap: u64::MAX,
             attrition_rate: f64::NAN,
         };
-        // Room for entrants without reallocating in the monthly loop as long as the
-        // population stays below twice its starting size.
-        for v in [&mut pop.size, &mut pop.risk] {
-            v.reserve(n);
+        for s in size {
+            let risk = risk_appetite.sample(rng) as f32;
+            let slot = pop.slot(s, risk);
+            pop.slots.push(slot);
         }
-        pop.state.reserve(n);
-        pop.diverting.reserve(n);
-        pop.idle.reserve(n);
         pop
+    }
+
+    /// A new intermediary's slot, from its size and risk appetite (notes the largest size).
+    fn slot(&mut self, size: f32, risk: f32) -> Slot {
+        self.max_size = self.max_size.max(size);
+        let lot = (self.params.max_divert_fraction * size as f64) as u64;
+        Slot {
+            lot_f: lot as f64,
+            lot,
+            keep: 1.0 - risk as f64,
+            size,
+            state: FREE,
+            idle: 0,
+        }
     }
 
     /// Slots (present and vacant intermediaries).
     pub fn len(&self) -> usize {
-        self.size.len()
+        self.slots.len()
     }
 
     /// Intermediaries in the trade now (slots not vacant).
     pub fn active(&self) -> usize {
-        self.size.len() - self.vacant.len()
+        self.slots.len() - self.vacant.len()
     }
 
     /// Parameters of the population.
@@ -315,27 +341,14 @@ impl Population {
 
     /// `n` entrants, drawn like the starting population, fill vacant slots first.
     pub fn enter(&mut self, n: u64, rng: &mut impl Rng) {
-        let p = &self.params;
         for _ in 0..n {
-            let size = math::lognormal(rng, self.size_mu, p.size_sigma) as f32;
-            let risk = math::beta(rng, p.risk_appetite_alpha, p.risk_appetite_beta) as f32;
+            let size = math::lognormal(rng, self.size_mu, self.params.size_sigma) as f32;
+            let risk = self.risk_appetite.sample(rng) as f32;
             self.free_capacity += size as f64;
+            let slot = self.slot(size, risk);
             match self.vacant.pop() {
-                Some(k) => {
-                    let k = k as usize;
-                    self.size[k] = size;
-                    self.risk[k] = risk;
-                    self.state[k] = FREE;
-                    self.diverting[k] = 1;
-                    self.idle[k] = 0;
-                }
-                None => {
-                    self.size.push(size);
-                    self.risk.push(risk);
-                    self.state.push(FREE);
-                    self.diverting.push(1);
-                    self.idle.push(0);
-                }
+                Some(k) => self.slots[k as usize] = slot,
+                None => self.slots.push(slot),
             }
         }
     }
@@ -356,11 +369,11 @@ impl Population {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.size.is_empty()
+        self.slots.is_empty()
     }
 
     pub const fn bytes_per_intermediary() -> usize {
-        std::mem::size_of::<f32>() * 2 + std::mem::size_of::<u16>() + 2 * std::mem::size_of::<u8>()
+        std::mem::size_of::<Slot>()
     }
 
     /// Units the free intermediaries would import this month if nothing limited them.
@@ -369,6 +382,11 @@ impl Population {
     }
 
     /// One month (see the module doc); opened and closed cases are appended to `cases`.
+    ///
+    /// The loop keeps the common intermediary (free, deciding, no case, staying) on a short
+    /// path: cases that close or open and exits are handled out of line, the month's sums
+    /// that follow from others (`imported` telescopes, `retained = imported − diverted −
+    /// seized`) are formed once at the end.
     pub fn step(
         &mut self,
         month: u32,
@@ -376,152 +394,235 @@ impl Population {
         rng: &mut impl Rng,
         cases: &mut Vec<CaseEvent>,
     ) -> PopulationMonth {
-        let mut out = PopulationMonth::default();
-        let p = &self.params;
         let share = if self.free_capacity > 0.0 {
             (c.import_allowance_units as f64 / self.free_capacity).min(1.0)
         } else {
             0.0
         };
+        // The cumulative want never exceeds slots × largest size (each want is at most a
+        // size; float sums of ≤ 2^32 terms stay within a factor 1 + 1e-6 of that), so below
+        // 2^62 it converts to whole units through i64 (one instruction and two checks)
+        // exactly as through u64. With a fine that is a number (parameters are checked
+        // finite), `fine.max(v)` is `if v > fine { v } else { fine }` (one instruction).
+        let bound = self.slots.len() as f64 * self.max_size as f64 * share;
+        if bound < (1u64 << 62) as f64 && !c.fine_per_violation_usd.is_nan() {
+            self.month::<true>(month, share, c, rng, cases)
+        } else {
+            self.month::<false>(month, share, c, rng, cases)
+        }
+    }
+
+    /// [`Population::step`] with the import allowance's `share` of the wants; `FAST`:
+    /// cumulative imports convert to whole units through i64 and the fine is a number (see
+    /// there).
+    fn month<const FAST: bool>(
+        &mut self,
+        month: u32,
+        share: f64,
+        c: &HubConditions,
+        rng: &mut impl Rng,
+        cases: &mut Vec<CaseEvent>,
+    ) -> PopulationMonth {
+        let mut out = PopulationMonth::default();
+        let p = &self.params;
         let rules = &c.cases;
         let case_months = rules.mean_months();
         let idle_limit = p.exit_after_idle_months.min(255) as u8;
-        let mut next_free = 0.0;
-        let legit = 1.0 - p.max_divert_fraction;
-        let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
+        // What an intermediary wants, as a multiple of its size, indexed by whether diverting
+        // was worthwhile last month: its legitimate share, or all of it.
+        let want_factor = [1.0 - p.max_divert_fraction, 1.0];
         let divert_any = c.premium_usd_per_unit > 0.0 && share > 0.0;
+        let (perceived, premium) = (rules.perceived_rate, c.premium_usd_per_unit);
+        let (fine, multiple, unit_value) = (
+            c.fine_per_violation_usd,
+            c.penalty_value_multiple,
+            c.unit_value_usd,
+        );
         let (q_reg, q_hub) = (rules.target_rate_regulator, rules.target_rate_hub);
         let q = (q_reg + q_hub).min(1.0);
-        let mut units_to_case = math::geometric_gap(rng, q);
+        // The gaps' ln(1 − p), once a month.
+        let (case_gap, attrition) = (math::Geometric::new(q), math::Geometric::new(c.attrition));
+        let mut units_to_case = case_gap.gap(rng);
         if self.attrition_rate.to_bits() != c.attrition.to_bits() {
-            self.attrition_gap = math::geometric_gap(rng, c.attrition);
+            self.attrition_gap = attrition.gap(rng);
             self.attrition_rate = c.attrition;
         }
-        // Slices of one length, so the loop indexes them without bounds checks.
-        let n = self.size.len();
-        let (size_of, risk_of) = (&self.size[..n], &self.risk[..n]);
-        let (states, diverting, idle) = (
-            &mut self.state[..n],
-            &mut self.diverting[..n],
-            &mut self.idle[..n],
-        );
+        let mut attrition_gap = self.attrition_gap;
+        let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
+        let (mut diverted_units, mut diverters) = (0u64, 0u64);
+        let mut next_free = 0.0;
         let vacant = &mut self.vacant;
-        for k in 0..n {
-            let size = size_of[k] as f64;
-            let mut state = states[k];
+        let slots = &mut self.slots[..];
+        // An index, not `enumerate` (whose counter is checked for overflow each slot).
+        #[allow(clippy::needless_range_loop)]
+        for k in 0..slots.len() {
+            let slot = &mut slots[k];
+            let mut state = slot.state;
             if state == GONE {
                 continue;
             }
-            let want = if diverting[k] == 1 {
-                size
-            } else {
-                size * legit
-            };
+            let size = slot.size as f64;
             // Cumulative rounding: whole units per intermediary, and the population as a whole
             // imports floor(Σ want × share) — no allowance lost to rounding.
-            cumulative_want += want;
-            let upto = (cumulative_want * share) as u64;
+            cumulative_want += size * want_factor[usize::from(slot.idle == 0)];
+            let x = cumulative_want * share;
+            let upto = if FAST { x as i64 as u64 } else { x as u64 };
             let imported = upto - imported_so_far;
             imported_so_far = upto;
-            out.imported_units += imported;
-            let d = (p.max_divert_fraction * size) as u64;
+            let d = slot.lot;
             if state != FREE && case_closes(state) <= month {
-                let outcome = case_outcome(state);
-                out.cases_closed += 1;
-                let mut seized = 0;
-                if outcome != Outcome::Nothing {
-                    out.detections += 1;
-                    if outcome == Outcome::Seizure {
-                        seized = imported;
-                    }
-                    if outcome == Outcome::LicenceCut {
-                        out.licence_cuts += 1;
-                    }
-                }
-                cases.push(CaseEvent {
-                    slot: k as u32,
-                    opened: false,
-                    enforcer: case_enforcer(state),
-                    outcome,
-                    units: d,
-                    seized_units: seized,
-                });
-                if outcome != Outcome::Nothing {
-                    out.seized_units += seized;
-                    out.retained_units += imported - seized;
-                    states[k] = GONE;
-                    out.exits += 1;
+                if close_case(k, state, d, imported, &mut out, cases) {
+                    slot.state = GONE;
                     vacant.push(k as u32);
                     continue;
                 }
                 state = FREE;
+                slot.state = FREE;
             }
-            let mut diverted = 0;
-            let mut worthwhile = false;
-            if divert_any && d > 0 {
-                let df = d as f64;
-                let p_seen = (rules.perceived_rate * df).min(1.0) * (1.0 - risk_of[k] as f64);
-                let penalty = c.penalty(df, case_months);
-                worthwhile = df * c.premium_usd_per_unit * (1.0 - p_seen) > p_seen * penalty;
-                let moved = d.min(imported);
-                if worthwhile && moved > 0 && (state == FREE || !case_deterred(state)) {
-                    out.active_diverters += 1;
-                    out.diverted_units += moved;
-                    diverted = moved;
-                    if state == FREE {
-                        if units_to_case >= moved {
-                            units_to_case -= moved;
-                        } else {
-                            let enforcer = if rng.random::<f64>() * (q_reg + q_hub) < q_reg {
-                                Enforcer::Regulator
-                            } else {
-                                Enforcer::Hub
-                            };
-                            state = open_case(month, rules, enforcer, rng);
-                            out.cases_opened += 1;
-                            cases.push(CaseEvent {
-                                slot: k as u32,
-                                opened: true,
-                                enforcer,
-                                outcome: case_outcome(state),
-                                units: moved,
-                                seized_units: 0,
-                            });
-                            units_to_case = math::geometric_gap(rng, q);
-                        }
+            let df = slot.lot_f;
+            // `(perceived × d).min(1)` and `c.penalty(d, case_months)`, spelt so that they
+            // compile to one instruction each (the same values).
+            let seen = perceived * df;
+            let p_seen = if seen < 1.0 { seen } else { 1.0 } * slot.keep;
+            let value = multiple * df * case_months * unit_value;
+            let penalty = if !FAST {
+                fine.max(value)
+            } else if value > fine {
+                value
+            } else {
+                fine
+            };
+            let worthwhile =
+                divert_any && d > 0 && df * premium * (1.0 - p_seen) > p_seen * penalty;
+            let moved = d.min(imported);
+            if worthwhile && moved > 0 && (state == FREE || !case_deterred(state)) {
+                diverters += 1;
+                diverted_units += moved;
+                if state == FREE {
+                    if units_to_case >= moved {
+                        units_to_case -= moved;
+                    } else {
+                        let enforcer = (q_reg, q_hub, case_gap);
+                        (state, units_to_case) =
+                            open_case_event(k, month, rules, enforcer, moved, rng, &mut out, cases);
+                        slot.state = state;
                     }
                 }
             }
-            states[k] = state;
-            diverting[k] = u8::from(worthwhile);
-            out.retained_units += imported - diverted;
-            idle[k] = if worthwhile {
+            let idle = if worthwhile {
                 0
             } else {
-                idle[k].saturating_add(1)
+                slot.idle.saturating_add(1)
             };
+            slot.idle = idle;
             // Under investigation an intermediary stays until its case closes.
             if state == FREE {
-                if idle[k] >= idle_limit {
-                    states[k] = GONE;
-                } else if self.attrition_gap == 0 {
-                    states[k] = GONE;
-                    out.retired += 1;
-                    self.attrition_gap = math::geometric_gap(rng, c.attrition);
-                } else {
-                    self.attrition_gap -= 1;
+                if idle >= idle_limit {
+                    leave(k, &mut slot.state, vacant, &mut out);
+                    continue;
                 }
+                if attrition_gap == 0 {
+                    leave(k, &mut slot.state, vacant, &mut out);
+                    out.retired += 1;
+                    attrition_gap = attrition.gap(rng);
+                    continue;
+                }
+                attrition_gap -= 1;
             }
-            if states[k] == GONE {
-                out.exits += 1;
-                vacant.push(k as u32);
-            } else {
-                next_free += size * if worthwhile { 1.0 } else { legit };
-            }
+            next_free += size * want_factor[usize::from(worthwhile)];
         }
+        out.imported_units = imported_so_far;
+        out.diverted_units = diverted_units;
+        out.active_diverters = diverters;
+        out.retained_units = imported_so_far - diverted_units - out.seized_units;
+        self.attrition_gap = attrition_gap;
         self.free_capacity = next_free;
         out
     }
+}
+
+/// Slot `k`'s case closes this month with the state's outcome: counts it and logs it;
+/// true when the outcome removes the intermediary (`lot` is the basis of the penalty; a
+/// seizure takes the month's `imported`).
+#[cold]
+#[inline(never)]
+fn close_case(
+    k: usize,
+    state: u16,
+    lot: u64,
+    imported: u64,
+    out: &mut PopulationMonth,
+    cases: &mut Vec<CaseEvent>,
+) -> bool {
+    let outcome = case_outcome(state);
+    out.cases_closed += 1;
+    let mut seized = 0;
+    if outcome != Outcome::Nothing {
+        out.detections += 1;
+        if outcome == Outcome::Seizure {
+            seized = imported;
+        }
+        if outcome == Outcome::LicenceCut {
+            out.licence_cuts += 1;
+        }
+    }
+    cases.push(CaseEvent {
+        slot: k as u32,
+        opened: false,
+        enforcer: case_enforcer(state),
+        outcome,
+        units: lot,
+        seized_units: seized,
+    });
+    if outcome == Outcome::Nothing {
+        return false;
+    }
+    out.seized_units += seized;
+    out.exits += 1;
+    true
+}
+
+/// A case opens against slot `k`, which moved `moved` units: draws its enforcer (from the
+/// regulator's and the hub's case rates per unit) and the case, logs it; returns the slot's
+/// state and the units to the next case (drawn from `case_gap`).
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn open_case_event(
+    k: usize,
+    month: u32,
+    rules: &CaseRules,
+    (q_reg, q_hub, case_gap): (f64, f64, math::Geometric),
+    moved: u64,
+    rng: &mut impl Rng,
+    out: &mut PopulationMonth,
+    cases: &mut Vec<CaseEvent>,
+) -> (u16, u64) {
+    let enforcer = if rng.random::<f64>() * (q_reg + q_hub) < q_reg {
+        Enforcer::Regulator
+    } else {
+        Enforcer::Hub
+    };
+    let state = open_case(month, rules, enforcer, rng);
+    out.cases_opened += 1;
+    cases.push(CaseEvent {
+        slot: k as u32,
+        opened: true,
+        enforcer,
+        outcome: case_outcome(state),
+        units: moved,
+        seized_units: 0,
+    });
+    (state, case_gap.gap(rng))
+}
+
+/// Slot `k`'s intermediary leaves the trade; its slot is vacant.
+#[cold]
+#[inline(never)]
+fn leave(k: usize, state: &mut u16, vacant: &mut Vec<u32>, out: &mut PopulationMonth) {
+    *state = GONE;
+    vacant.push(k as u32);
+    out.exits += 1;
 }
 
 /// Slot marker of an intermediary that left the trade.
@@ -811,7 +912,55 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
-        assert_eq!(Population::bytes_per_intermediary(), 12);
+        assert_eq!(Population::bytes_per_intermediary(), 32);
+    }
+
+    #[test]
+    fn the_fast_month_is_the_general_one() {
+        // The month converts cumulative imports through i64 and takes the larger of fine and
+        // value with one comparison when imports are bounded and the fine is a number; the
+        // same population and draws give the same months and cases either way, and a
+        // population too large for the bound takes the general path.
+        let p = shells(3000);
+        let mut c = conditions(20_000, 0.001, 0.002);
+        c.attrition = 0.05;
+        let run = |via_i64: bool| {
+            let mut rng = Stream::seed_from_u64(9);
+            let mut pop = Population::new(&p, &mut rng);
+            let mut cases = Vec::new();
+            let months: Vec<PopulationMonth> = (0..8)
+                .map(|m| {
+                    let share = (c.import_allowance_units as f64 / pop.free_capacity).min(1.0);
+                    let out = if via_i64 {
+                        pop.month::<true>(m, share, &c, &mut rng, &mut cases)
+                    } else {
+                        pop.month::<false>(m, share, &c, &mut rng, &mut cases)
+                    };
+                    pop.enter(40, &mut rng);
+                    out
+                })
+                .collect();
+            (months, cases)
+        };
+        let (via_i64, via_u64) = (run(true), run(false));
+        assert!(via_i64.0.iter().map(|m| m.cases_opened).sum::<u64>() > 0);
+        assert_eq!(via_i64, via_u64);
+        let mut huge = shells(4);
+        huge.size_median_units = 1e19;
+        huge.size_sigma = 0.0;
+        let mut rng = Stream::seed_from_u64(1);
+        let mut pop = Population::new(&huge, &mut rng);
+        let out = pop.step(
+            0,
+            &conditions(u64::MAX, 0.0, 0.0),
+            &mut rng,
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            out.imported_units,
+            u64::MAX,
+            "saturates as the u64 conversion does"
+        );
     }
 
     #[test]
