@@ -55,9 +55,9 @@
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
 //!
-//! Every month `imported = retained + diverted + seized`, in whole units. Memory: one 32-byte
-//! record per intermediary slot (size f32; what stays fixed for its life, computed once when
-//! it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free, vacant, or
+//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 31 bytes
+//! per intermediary slot, struct-of-arrays (size f32; what stays fixed for its life, computed
+//! once when it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free, vacant, or
 //! an open case packed as close month, outcome, enforcer and deterrence —; idle months u8, 0
 //! when diverting was worthwhile last month), reserved at twice the starting count so the
 //! monthly loop does not allocate while the population stays below that (case records go to
@@ -239,29 +239,72 @@ impl std::ops::AddAssign for PopulationMonth {
     }
 }
 
-/// One intermediary's slot: what the month reads and writes, in one 32-byte record. What stays
-/// the same for the intermediary's life is computed once when it enters, with the same
-/// floating-point operations the month would otherwise repeat.
+/// One intermediary's slot as it enters: what stays the same for its life is computed once,
+/// with the same floating-point operations the month would otherwise repeat.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Slot {
-    /// Its lot `d = ⌊max_divert_fraction × size⌋`, as f64 and as an integer.
-    lot_f: f64,
     lot: u64,
-    /// `1 − risk appetite` (the appetite drawn as f32): the share of the perceived risk it
-    /// heeds.
+    lot_f: f64,
     keep: f64,
     size: f32,
+}
+
+/// The population's slots, struct-of-arrays (one array per field, indexed by slot), 31
+/// bytes a slot: the month walks every array in step, and a field the common path does not
+/// need costs it nothing.
+#[derive(Default)]
+struct Slots {
+    /// Its lot `d = ⌊max_divert_fraction × size⌋`, as an integer and as f64 (a u64 takes
+    /// several instructions to convert).
+    lot: Vec<u64>,
+    lot_f: Vec<f64>,
+    /// `1 − risk appetite` (the appetite drawn as f32): the share of the perceived risk it
+    /// heeds.
+    keep: Vec<f64>,
+    size: Vec<f32>,
     /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case.
-    state: u16,
+    state: Vec<u16>,
     /// Consecutive months in which diverting did not pay; 0 when it was worthwhile last
     /// month (it then imports at full size).
-    idle: u8,
+    idle: Vec<u8>,
+}
+
+impl Slots {
+    fn with_capacity(n: usize) -> Slots {
+        Slots {
+            lot: Vec::with_capacity(n),
+            lot_f: Vec::with_capacity(n),
+            keep: Vec::with_capacity(n),
+            size: Vec::with_capacity(n),
+            state: Vec::with_capacity(n),
+            idle: Vec::with_capacity(n),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lot.len()
+    }
+
+    fn push(&mut self, s: Slot) {
+        self.lot.push(s.lot);
+        self.lot_f.push(s.lot_f);
+        self.keep.push(s.keep);
+        self.size.push(s.size);
+        self.state.push(FREE);
+        self.idle.push(0);
+    }
+
+    fn set(&mut self, k: usize, s: Slot) {
+        (self.lot[k], self.lot_f[k]) = (s.lot, s.lot_f);
+        (self.keep[k], self.size[k]) = (s.keep, s.size);
+        (self.state[k], self.idle[k]) = (FREE, 0);
+    }
 }
 
 /// One population's agents, a slot each.
 pub struct Population {
     params: PopulationParams,
-    slots: Vec<Slot>,
+    slots: Slots,
     /// Slots of intermediaries that left (caught or unprofitable), reused by entrants.
     vacant: Vec<u32>,
     /// Σ wanted imports of intermediaries free to trade next month.
@@ -293,7 +336,7 @@ impl Population {
             params: params.clone(),
             // Room for entrants without reallocating in the monthly loop as long as the
             // population stays below twice its starting size.
-            slots: Vec::with_capacity(2 * n),
+            slots: Slots::with_capacity(2 * n),
             vacant: Vec::with_capacity(n),
             free_capacity: size.iter().map(|&s| s as f64).sum(),
             max_size: 0.0,
@@ -315,12 +358,10 @@ impl Population {
         self.max_size = self.max_size.max(size);
         let lot = (self.params.max_divert_fraction * size as f64) as u64;
         Slot {
-            lot_f: lot as f64,
             lot,
+            lot_f: lot as f64,
             keep: 1.0 - risk as f64,
             size,
-            state: FREE,
-            idle: 0,
         }
     }
 
@@ -347,7 +388,7 @@ impl Population {
             self.free_capacity += size as f64;
             let slot = self.slot(size, risk);
             match self.vacant.pop() {
-                Some(k) => self.slots[k as usize] = slot,
+                Some(k) => self.slots.set(k as usize, slot),
                 None => self.slots.push(slot),
             }
         }
@@ -369,11 +410,15 @@ impl Population {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.len() == 0
     }
 
     pub const fn bytes_per_intermediary() -> usize {
-        std::mem::size_of::<Slot>()
+        std::mem::size_of::<u64>()
+            + 2 * std::mem::size_of::<f64>()
+            + std::mem::size_of::<f32>()
+            + std::mem::size_of::<u16>()
+            + std::mem::size_of::<u8>()
     }
 
     /// Units the free intermediaries would import this month if nothing limited them.
@@ -452,38 +497,44 @@ impl Population {
         let (mut diverted_units, mut diverters) = (0u64, 0u64);
         let mut next_free = 0.0;
         let vacant = &mut self.vacant;
-        let slots = &mut self.slots[..];
+        // Slices of one length, so the loop indexes them without bounds checks.
+        let n = self.slots.len();
+        let (lots, lots_f, keeps, sizes) = (
+            &self.slots.lot[..n],
+            &self.slots.lot_f[..n],
+            &self.slots.keep[..n],
+            &self.slots.size[..n],
+        );
+        let (states, idles) = (&mut self.slots.state[..n], &mut self.slots.idle[..n]);
         // An index, not `enumerate` (whose counter is checked for overflow each slot).
-        #[allow(clippy::needless_range_loop)]
-        for k in 0..slots.len() {
-            let slot = &mut slots[k];
-            let mut state = slot.state;
+        for k in 0..n {
+            let mut state = states[k];
             if state == GONE {
                 continue;
             }
-            let size = slot.size as f64;
+            let size = sizes[k] as f64;
             // Cumulative rounding: whole units per intermediary, and the population as a whole
             // imports floor(Σ want × share) — no allowance lost to rounding.
-            cumulative_want += size * want_factor[usize::from(slot.idle == 0)];
+            cumulative_want += size * want_factor[usize::from(idles[k] == 0)];
             let x = cumulative_want * share;
             let upto = if FAST { x as i64 as u64 } else { x as u64 };
             let imported = upto - imported_so_far;
             imported_so_far = upto;
-            let d = slot.lot;
+            let d = lots[k];
             if state != FREE && case_closes(state) <= month {
                 if close_case(k, state, d, imported, &mut out, cases) {
-                    slot.state = GONE;
+                    states[k] = GONE;
                     vacant.push(k as u32);
                     continue;
                 }
                 state = FREE;
-                slot.state = FREE;
+                states[k] = FREE;
             }
-            let df = slot.lot_f;
+            let df = lots_f[k];
             // `(perceived × d).min(1)` and `c.penalty(d, case_months)`, spelt so that they
             // compile to one instruction each (the same values).
             let seen = perceived * df;
-            let p_seen = if seen < 1.0 { seen } else { 1.0 } * slot.keep;
+            let p_seen = if seen < 1.0 { seen } else { 1.0 } * keeps[k];
             let value = multiple * df * case_months * unit_value;
             let penalty = if !FAST {
                 fine.max(value)
@@ -505,24 +556,24 @@ impl Population {
                         let enforcer = (q_reg, q_hub, case_gap);
                         (state, units_to_case) =
                             open_case_event(k, month, rules, enforcer, moved, rng, &mut out, cases);
-                        slot.state = state;
+                        states[k] = state;
                     }
                 }
             }
             let idle = if worthwhile {
                 0
             } else {
-                slot.idle.saturating_add(1)
+                idles[k].saturating_add(1)
             };
-            slot.idle = idle;
+            idles[k] = idle;
             // Under investigation an intermediary stays until its case closes.
             if state == FREE {
                 if idle >= idle_limit {
-                    leave(k, &mut slot.state, vacant, &mut out);
+                    leave(k, &mut states[k], vacant, &mut out);
                     continue;
                 }
                 if attrition_gap == 0 {
-                    leave(k, &mut slot.state, vacant, &mut out);
+                    leave(k, &mut states[k], vacant, &mut out);
                     out.retired += 1;
                     attrition_gap = attrition.gap(rng);
                     continue;
@@ -912,7 +963,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
-        assert_eq!(Population::bytes_per_intermediary(), 32);
+        assert_eq!(Population::bytes_per_intermediary(), 31);
     }
 
     #[test]
