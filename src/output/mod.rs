@@ -517,7 +517,7 @@ pub fn point_quantile_rows(
             m.merge(s);
         }
     }
-    Ok(quantile_rows(scenario, p, &names, &merged))
+    Ok(quantile_rows(scenario, p, &names, &merged[..]))
 }
 
 /// The rows of `quantiles.csv` for point `p` from its merged sketches (one per month and
@@ -527,7 +527,7 @@ pub fn quantile_rows(
     scenario: &Scenario,
     p: usize,
     names: &[(String, String)],
-    merged: &[QuantileSketch],
+    merged: &(impl sketch::Sketches + ?Sized),
 ) -> Vec<u8> {
     let point = &scenario.points[p];
     let setup = &point.setup;
@@ -551,8 +551,9 @@ pub fn quantile_rows(
     let mut month = 0u32;
     let mut month_field = text::field(&format_month(setup.start, 0));
     let mut w = Vec::new();
-    for (k, s) in merged.iter().enumerate() {
-        if s.count() == 0 {
+    let mut quantiles = [0.0; QUANTILES.len()];
+    for k in 0..merged.len() {
+        if merged.count(k) == 0 {
             continue;
         }
         let m = (k / names.len()) as u32;
@@ -566,10 +567,11 @@ pub fn quantile_rows(
         w.push(b',');
         w.extend_from_slice(&series[k % names.len()]);
         w.push(b',');
-        text::push_number(&mut w, s.mean());
-        for q in QUANTILES {
+        text::push_number(&mut w, merged.mean(k));
+        merged.quantiles(k, &QUANTILES, &mut quantiles);
+        for q in quantiles {
             w.push(b',');
-            text::push_number(&mut w, s.quantile(q));
+            text::push_number(&mut w, q);
         }
         w.push(b'\n');
     }
