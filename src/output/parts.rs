@@ -70,6 +70,8 @@ pub struct ChunkBuffers {
     /// The series values of the chunk's replications, one replication after the other; put
     /// into the sketches when the chunk finishes, one series at a time.
     values: Vec<f64>,
+    /// The values of [`BLOCK`] series, series after series (scratch of `finish`).
+    block: Vec<f64>,
     /// The chunk's sketches, one per month and series (once finished).
     sketches: SparseSketches,
     /// The sketch file's bytes.
@@ -84,6 +86,10 @@ impl ChunkBuffers {
         &self.sketches
     }
 }
+
+/// Series whose values are copied out of the replications' rows together (eight values: a
+/// cache line of each row).
+const BLOCK: usize = 8;
 
 /// Accumulates one chunk's rows and sketches in memory (bounded by the chunk size).
 ///
@@ -285,15 +291,25 @@ impl<'s> ChunkWriter<'s> {
             write_atomic(&part_path(&dir.path, chunk, kind), bytes)?;
             sums.insert(kind.to_string(), FileSum::of_bytes(bytes));
         }
-        // One series at a time, its values gathered from every replication (a sketch is an
-        // order-independent function of its values: the bytes are those of inserting them as
-        // they came).
+        // One series at a time (a sketch is an order-independent function of its values: the
+        // bytes are those of inserting them as they came). The values of a block of series are
+        // first copied out of every replication's row in a loop of loads alone, so that the
+        // cache misses of the rows overlap rather than stall the sketch one by one.
         let n = self.values_per_replication;
         b.sketches.clear();
-        if n > 0 {
-            for k in 0..n {
-                b.sketches
-                    .push(b.values.chunks_exact(n).map(|replication| replication[k]));
+        if let Some(reps) = b.values.len().checked_div(n) {
+            b.block.resize(BLOCK * reps, 0.0);
+            for first in (0..n).step_by(BLOCK) {
+                let width = BLOCK.min(n - first);
+                for (r, row) in b.values.chunks_exact(n).enumerate() {
+                    for (j, v) in row[first..first + width].iter().enumerate() {
+                        b.block[j * reps + r] = *v;
+                    }
+                }
+                for j in 0..width {
+                    b.sketches
+                        .push(b.block[j * reps..(j + 1) * reps].iter().copied());
+                }
             }
         }
         sketch_file(&b.sketches, &mut b.sketch_file);

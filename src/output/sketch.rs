@@ -604,7 +604,14 @@ pub struct SparseSketches {
     buckets: Vec<Bucketed>,
     /// Scratch: the bucket keys of the sketch being added (see [`SparseSketches::push`]).
     keys: Vec<i32>,
+    /// Scratch: a count per key of the sketch being added, from its lowest (all zero between
+    /// sketches; [`HISTOGRAM`] of them once used).
+    counts: Vec<u32>,
 }
+
+/// The widest range of keys [`SparseSketches::push`] counts in a histogram rather than sorts
+/// (a multiple of 64): a factor of about 170 between the smallest and largest magnitude.
+const HISTOGRAM: usize = 512;
 
 /// A non-empty bucket: its index and count.
 type Bucketed = (i32, u64);
@@ -627,6 +634,13 @@ impl SparseSketches {
     }
 
     /// Adds a sketch of `values` (as [`QuantileSketch::insert`] of each, with its panics).
+    ///
+    /// Each value gets a key, increasing with the value (its bucket index shifted to be >= 1,
+    /// negated for a negative value); the keys are counted in a small histogram over their
+    /// range (a bit per key in use, so that reading it out costs a step per bucket in use), or
+    /// sorted when they span more than [`HISTOGRAM`] keys. A value equal to the one before it
+    /// reuses its key; whole values (and zeros) are summed as integers, added to the exact
+    /// sum once.
     pub fn push(&mut self, values: impl IntoIterator<Item = f64>) {
         let mut head = Head {
             count: 0,
@@ -635,10 +649,12 @@ impl SparseSketches {
             max: f64::NEG_INFINITY,
         };
         let mut sum = ExactSum::default();
-        // A key per value outside the zero bucket, increasing with the value: the bucket index
-        // shifted to be >= 1, negated for negative values.
+        let mut whole: i128 = 0;
         let keys = &mut self.keys;
         keys.clear();
+        let (mut lowest, mut highest) = (i32::MAX, i32::MIN);
+        // The last value with a key, and its key.
+        let mut last = (f64::NAN.to_bits(), 0);
         for x in values {
             if x.is_nan() || x.abs() > MAX_ABS {
                 rejected(x);
@@ -647,28 +663,73 @@ impl SparseSketches {
             head.count += 1;
             head.min = head.min.min(x);
             head.max = head.max.max(x);
-            sum.add_f64(x);
+            // Exact: |x| <= 2^62.
+            let n = x as i64;
+            if n as f64 == x {
+                whole += i128::from(n);
+            } else {
+                sum.add_f64(x);
+            }
             let magnitude = x.abs();
             if magnitude < ZERO_THRESHOLD {
                 head.zero += 1;
+                continue;
+            }
+            let key = if x.to_bits() == last.0 {
+                last.1
             } else {
                 let key = index_of(magnitude) - MIN_INDEX + 1;
-                keys.push(if x > 0.0 { key } else { -key });
+                let key = if x > 0.0 { key } else { -key };
+                last = (x.to_bits(), key);
+                key
+            };
+            keys.push(key);
+            lowest = lowest.min(key);
+            highest = highest.max(key);
+        }
+        sum.add(&ExactSum {
+            lo: 0,
+            hi: whole as u128,
+        });
+        // The buckets in ascending order of key, and how many are negative.
+        let start = self.buckets.len();
+        let mut neg = 0;
+        let buckets = &mut self.buckets;
+        let mut emit = |key: i32, count: u64| {
+            if key < 0 {
+                neg += 1;
+                buckets.push((-key + MIN_INDEX - 1, count));
+            } else {
+                buckets.push((key + MIN_INDEX - 1, count));
+            }
+        };
+        if keys.is_empty() {
+        } else if highest - lowest < HISTOGRAM as i32 && keys.len() <= u32::MAX as usize {
+            let span = (highest - lowest) as usize;
+            let counts = &mut self.counts;
+            counts.resize(HISTOGRAM, 0);
+            let mut used = [0u64; HISTOGRAM / 64];
+            for &k in keys.iter() {
+                let j = (k - lowest) as usize;
+                counts[j] += 1;
+                used[j / 64] |= 1 << (j % 64);
+            }
+            for (w, bits) in used[..=span / 64].iter_mut().enumerate() {
+                while *bits != 0 {
+                    let j = w * 64 + bits.trailing_zeros() as usize;
+                    *bits &= *bits - 1;
+                    emit(lowest + j as i32, u64::from(counts[j]));
+                    counts[j] = 0;
+                }
+            }
+        } else {
+            keys.sort_unstable();
+            for run in keys.chunk_by(|a, b| a == b) {
+                emit(run[0], run.len() as u64);
             }
         }
-        keys.sort_unstable();
-        let split = keys.partition_point(|&k| k < 0);
-        let start = self.buckets.len();
-        // Negative values: the most negative first, so the highest index first.
-        for run in keys[..split].chunk_by(|a, b| a == b).rev() {
-            self.buckets
-                .push((-run[0] + MIN_INDEX - 1, run.len() as u64));
-        }
-        let neg = self.buckets.len() - start;
-        for run in keys[split..].chunk_by(|a, b| a == b) {
-            self.buckets
-                .push((run[0] + MIN_INDEX - 1, run.len() as u64));
-        }
+        // The negative store's buckets in ascending order of index.
+        self.buckets[start..start + neg].reverse();
         self.heads.push(SparseHead {
             head,
             sum,
@@ -1763,6 +1824,21 @@ mod tests {
     /// The values of a chunk's series: few, mixed signs, zeros, repeats and constants.
     fn chunk_series(rng: &mut Rng) -> Vec<Vec<f64>> {
         let mut all = vec![Vec::new(), vec![0.0], vec![-0.0, 0.0], vec![7.5; 50]];
+        // Keys spanning just within and just beyond the histogram, of either sign, and tiny
+        // values of both signs (keys close together around zero).
+        let h = HISTOGRAM as i32;
+        for sign in [1.0, -1.0] {
+            for top in [h - 1, h] {
+                all.push(
+                    [0, 1, 1, top / 2, top]
+                        .map(|i| sign * representative(i))
+                        .to_vec(),
+                );
+            }
+        }
+        all.push(vec![2e-12, -2e-12, 3e-12, 0.0, -3e-12, 2e-12]);
+        // Whole numbers, fractions and repeats mixed.
+        all.push(vec![3.0, 3.0, 2.5, -4.0, 3.0, 1e15, 1e15 + 0.5, 0.1, 0.1]);
         for n in [1, 2, 3, 17, 49, 50, 200] {
             all.push(mixed_values(rng, n));
             all.push((0..n).map(|_| 1e3 * exp(rng.normal())).collect());
