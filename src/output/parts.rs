@@ -1,8 +1,9 @@
 //! Part files: the results of one chunk of replications, written atomically.
 //!
 //! A chunk `c` leaves in `parts/`:
-//! - `cNNNNNN.summary.csv`, `cNNNNNN.events.csv`, `cNNNNNN.timeseries.csv` (rows, no header),
-//! - `cNNNNNN.failures.csv` (failed replications, usually empty),
+//! - `cNNNNNN.summary`, `cNNNNNN.events`, `cNNNNNN.timeseries` (rows, no header; the last only
+//!   with `--timeseries`),
+//! - `cNNNNNN.failures` (failed replications, usually empty),
 //! - `cNNNNNN.sums`: bytes, rows and SHA-256 of each of them and of the sketch,
 //! - `cNNNNNN.sketch`: one quantile sketch per (month, series) over the chunk's replications,
 //!   written last: its presence is what marks the chunk done.
@@ -100,7 +101,8 @@ pub struct ChunkWriter<'s> {
     /// The scenario itself, when the writer belongs to a run folder (to merge a finished
     /// point's sketches).
     whole: Option<&'s Scenario>,
-    /// Whether each kind of `dictionary::EVENT_KINDS` is written (empty: every kind).
+    /// Whether each kind of `dictionary::EVENT_KINDS` (in declaration order, so indexed by
+    /// `kind as usize`) is written (empty: every kind).
     events: Vec<bool>,
     timeseries: bool,
     failures: csv::Writer<Vec<u8>>,
@@ -206,13 +208,9 @@ impl<'s> ChunkWriter<'s> {
         w.push(b'\n');
         let w = &mut b.events;
         for (e, seq) in outcome.events.iter().zip(seq_in_month(&outcome.events)) {
-            if !self.events.is_empty() {
-                let k = super::dictionary::EVENT_KINDS
-                    .iter()
-                    .position(|x| *x == e.kind);
-                if !k.is_some_and(|k| self.events[k]) {
-                    continue;
-                }
+            // `events` follows `EVENT_KINDS`, the kinds in declaration order.
+            if !self.events.is_empty() && !self.events[e.kind as usize] {
+                continue;
             }
             w.extend_from_slice(pr);
             w.push(b',');
@@ -288,6 +286,11 @@ impl<'s> ChunkWriter<'s> {
             ("timeseries", &b.series),
             ("failures", &failures),
         ] {
+            if kind == "timeseries" && !self.timeseries {
+                // Never read (the final files have no timeseries.csv, and a merge refuses
+                // shards that differ in it), so not written: a file fewer per chunk.
+                continue;
+            }
             write_atomic(&part_path(&dir.path, chunk, kind), bytes)?;
             sums.insert(kind.to_string(), FileSum::of_bytes(bytes));
         }
@@ -773,6 +776,13 @@ mod tests {
         }
         for d in [whole, split] {
             fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    #[test]
+    fn event_kinds_are_listed_in_declaration_order() {
+        for (i, k) in super::super::dictionary::EVENT_KINDS.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{}", k.name());
         }
     }
 
