@@ -504,20 +504,27 @@ pub fn point_quantile_rows(
     let names = setup.series_names();
     let mut merged = vec![QuantileSketch::new(); names.len() * setup.months as usize];
     for path in sketch_files {
-        let sketches = read_sketches(path)?;
-        if sketches.len() != merged.len() {
-            return Err(OutputError::Refused(format!(
-                "{} has {} sketches, expected {}",
-                path.display(),
-                sketches.len(),
-                merged.len()
-            )));
-        }
-        for (m, s) in merged.iter_mut().zip(&sketches) {
-            m.merge(s);
-        }
+        merge_sketch_file(path, &mut merged)?;
     }
     Ok(quantile_rows(scenario, p, &names, &merged[..]))
+}
+
+/// Merges the sketches of the file at `path` (a chunk's, [`read_sketches`]) into `merged`,
+/// one each; a file holding another number of sketches is refused.
+pub fn merge_sketch_file(path: &Path, merged: &mut [QuantileSketch]) -> Result<(), OutputError> {
+    let sketches = read_sketches(path)?;
+    if sketches.len() != merged.len() {
+        return Err(OutputError::Refused(format!(
+            "{} has {} sketches, expected {}",
+            path.display(),
+            sketches.len(),
+            merged.len()
+        )));
+    }
+    for (m, s) in merged.iter_mut().zip(&sketches) {
+        m.merge(s);
+    }
+    Ok(())
 }
 
 /// The rows of `quantiles.csv` for point `p` from its merged sketches (one per month and

@@ -559,19 +559,7 @@ impl PartFiles {
                 return Ok(());
             }
             for &c in &before {
-                let path = part_path(&self.dir.path, c, "sketch");
-                let read = read_sketches(&path)?;
-                if read.len() != mine.len() {
-                    return Err(OutputError::Refused(format!(
-                        "{} has {} sketches, expected {}",
-                        path.display(),
-                        read.len(),
-                        mine.len()
-                    )));
-                }
-                for (m, s) in mine.iter_mut().zip(&read) {
-                    m.merge(s);
-                }
+                super::merge_sketch_file(&part_path(&self.dir.path, c, "sketch"), mine)?;
                 held.chunks.push(c);
             }
         }
