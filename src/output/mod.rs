@@ -504,20 +504,27 @@ pub fn point_quantile_rows(
     let names = setup.series_names();
     let mut merged = vec![QuantileSketch::new(); names.len() * setup.months as usize];
     for path in sketch_files {
-        let sketches = read_sketches(path)?;
-        if sketches.len() != merged.len() {
-            return Err(OutputError::Refused(format!(
-                "{} has {} sketches, expected {}",
-                path.display(),
-                sketches.len(),
-                merged.len()
-            )));
-        }
-        for (m, s) in merged.iter_mut().zip(&sketches) {
-            m.merge(s);
-        }
+        merge_sketch_file(path, &mut merged)?;
     }
-    Ok(quantile_rows(scenario, p, &names, &merged))
+    Ok(quantile_rows(scenario, p, &names, &merged[..]))
+}
+
+/// Merges the sketches of the file at `path` (a chunk's, [`read_sketches`]) into `merged`,
+/// one each; a file holding another number of sketches is refused.
+pub fn merge_sketch_file(path: &Path, merged: &mut [QuantileSketch]) -> Result<(), OutputError> {
+    let sketches = read_sketches(path)?;
+    if sketches.len() != merged.len() {
+        return Err(OutputError::Refused(format!(
+            "{} has {} sketches, expected {}",
+            path.display(),
+            sketches.len(),
+            merged.len()
+        )));
+    }
+    for (m, s) in merged.iter_mut().zip(&sketches) {
+        m.merge(s);
+    }
+    Ok(())
 }
 
 /// The rows of `quantiles.csv` for point `p` from its merged sketches (one per month and
@@ -527,7 +534,7 @@ pub fn quantile_rows(
     scenario: &Scenario,
     p: usize,
     names: &[(String, String)],
-    merged: &[QuantileSketch],
+    merged: &(impl sketch::Sketches + ?Sized),
 ) -> Vec<u8> {
     let point = &scenario.points[p];
     let setup = &point.setup;
@@ -551,8 +558,9 @@ pub fn quantile_rows(
     let mut month = 0u32;
     let mut month_field = text::field(&format_month(setup.start, 0));
     let mut w = Vec::new();
-    for (k, s) in merged.iter().enumerate() {
-        if s.count() == 0 {
+    let mut quantiles = [0.0; QUANTILES.len()];
+    for k in 0..merged.len() {
+        if merged.count(k) == 0 {
             continue;
         }
         let m = (k / names.len()) as u32;
@@ -566,10 +574,11 @@ pub fn quantile_rows(
         w.push(b',');
         w.extend_from_slice(&series[k % names.len()]);
         w.push(b',');
-        text::push_number(&mut w, s.mean());
-        for q in QUANTILES {
+        text::push_number(&mut w, merged.mean(k));
+        merged.quantiles(k, &QUANTILES, &mut quantiles);
+        for q in quantiles {
             w.push(b',');
-            text::push_number(&mut w, s.quantile(q));
+            text::push_number(&mut w, q);
         }
         w.push(b'\n');
     }

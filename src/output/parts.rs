@@ -1,8 +1,9 @@
 //! Part files: the results of one chunk of replications, written atomically.
 //!
 //! A chunk `c` leaves in `parts/`:
-//! - `cNNNNNN.summary.csv`, `cNNNNNN.events.csv`, `cNNNNNN.timeseries.csv` (rows, no header),
-//! - `cNNNNNN.failures.csv` (failed replications, usually empty),
+//! - `cNNNNNN.summary`, `cNNNNNN.events`, `cNNNNNN.timeseries` (rows, no header; the last only
+//!   with `--timeseries`),
+//! - `cNNNNNN.failures` (failed replications, usually empty),
 //! - `cNNNNNN.sums`: bytes, rows and SHA-256 of each of them and of the sketch,
 //! - `cNNNNNN.sketch`: one quantile sketch per (month, series) over the chunk's replications,
 //!   written last: its presence is what marks the chunk done.
@@ -10,11 +11,13 @@
 //! Each file goes through a temporary name and a rename, so a killed run leaves either a whole
 //! chunk or a chunk that is redone on resume — never half a chunk that looks whole.
 //!
-//! A chunk's sketches are large (one per month and series, a few MB for 50 replications), so
-//! they do not wait for the end of the run: as soon as every chunk of a point is done, the
-//! point's sketches are merged into its rows of `quantiles.csv`, written as `pNNNNNN.quantiles`,
-//! and the chunks' sketch files are removed (an unsharded run; a shard keeps its sketches for
-//! `chipdip merge`). A chunk is then done if its sketch or its point's quantile rows are there.
+//! A chunk's sketches are many (one per month and series, about 0.4 MB for 50 replications of
+//! the replay), so they do not wait for the end of the run: as soon as every chunk of a point
+//! is done, the point's sketches are merged into its rows of `quantiles.csv`, written as
+//! `pNNNNNN.quantiles`, and the chunks' sketch files are removed (an unsharded run; a shard
+//! keeps its sketches for `chipdip merge`). A chunk's sketches are made at its end from its
+//! series values, one series at a time ([`SparseSketches`]: each series' few values put in
+//! bucket order); a point of several chunks merges them into dense [`QuantileSketch`]es. A chunk is then done if its sketch or its point's quantile rows are there.
 //! So the sketches on disk at any time are those of the points in progress, and the peak disk
 //! use stays within about twice the final output (the part files, then the final files
 //! assembled from them).
@@ -24,7 +27,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::integrity::{FileSum, Sums, write_chunk_sums};
-use super::sketch::QuantileSketch;
+use super::sketch::{QuantileSketch, Sketches, SparseSketches};
 use super::{OutputError, RunDir, format_month, text};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
 use crate::model::record::seq_in_month;
@@ -58,6 +61,37 @@ pub fn is_done(dir: &RunDir, chunk: usize, point: usize) -> bool {
     }
 }
 
+/// The buffers of one chunk, handed on to the next chunk a thread runs so that their memory is
+/// reused (a chunk of the replay holds about 2 MB of series values).
+#[derive(Debug, Default)]
+pub struct ChunkBuffers {
+    summary: Vec<u8>,
+    events: Vec<u8>,
+    series: Vec<u8>,
+    /// The series values of the chunk's replications, one replication after the other; put
+    /// into the sketches when the chunk finishes, one series at a time.
+    values: Vec<f64>,
+    /// The values of [`BLOCK`] series, series after series (scratch of `finish`).
+    block: Vec<f64>,
+    /// The chunk's sketches, one per month and series (once finished).
+    sketches: SparseSketches,
+    /// The sketch file's bytes.
+    sketch_file: Vec<u8>,
+    /// `point,replication` of the replication being added.
+    pr: Vec<u8>,
+}
+
+impl ChunkBuffers {
+    /// The chunk's sketches, one per month and series, month-major (once finished).
+    pub fn sketches(&self) -> &SparseSketches {
+        &self.sketches
+    }
+}
+
+/// Series whose values are copied out of the replications' rows together (eight values: a
+/// cache line of each row).
+const BLOCK: usize = 8;
+
 /// Accumulates one chunk's rows and sketches in memory (bounded by the chunk size).
 ///
 /// Rows are appended as bytes to one buffer per file, numbers through [`super::text`] and
@@ -67,21 +101,16 @@ pub struct ChunkWriter<'s> {
     /// The scenario itself, when the writer belongs to a run folder (to merge a finished
     /// point's sketches).
     whole: Option<&'s Scenario>,
-    /// Whether each kind of `dictionary::EVENT_KINDS` is written (empty: every kind).
+    /// Whether each kind of `dictionary::EVENT_KINDS` (in declaration order, so indexed by
+    /// `kind as usize`) is written (empty: every kind).
     events: Vec<bool>,
     timeseries: bool,
-    summary: Vec<u8>,
-    rows_of_events: Vec<u8>,
-    series: Vec<u8>,
     failures: csv::Writer<Vec<u8>>,
-    sketches: Vec<QuantileSketch>,
-    /// The series values of the chunk's replications, one replication after the other; put
-    /// into the sketches when the chunk finishes, one sketch at a time, so that each sketch's
-    /// buckets are in cache for all its values (a sketch is an order-independent function of
-    /// its values, so the bytes are those of inserting them as they come).
-    values: Vec<f64>,
+    buffers: ChunkBuffers,
     /// `series_names().len()`.
     width: usize,
+    /// Series values of a replication: `width` × months.
+    values_per_replication: usize,
     /// The `scenario` field of a summary row, with its `,`.
     scenario_field: Vec<u8>,
     /// The sweep point's labels as fields, each after a `,`.
@@ -120,13 +149,10 @@ impl<'s> ChunkWriter<'s> {
             whole: None,
             events: Vec::new(),
             timeseries,
-            summary: Vec::new(),
-            rows_of_events: Vec::new(),
-            series: Vec::new(),
             failures: rows(),
-            sketches: vec![QuantileSketch::new(); names.len() * setup.months as usize],
-            values: Vec::new(),
+            buffers: ChunkBuffers::default(),
             width: names.len(),
+            values_per_replication: names.len() * setup.months as usize,
             scenario_field,
             labels: point
                 .labels
@@ -160,27 +186,18 @@ impl<'s> ChunkWriter<'s> {
         }
     }
 
-    /// A party's field for the `actor`/`target` columns (timeline changes show their path).
-    fn party(&self, party: Party) -> &[u8] {
-        match party {
-            Party::Nation(i) => &self.parties[0][i],
-            Party::Firm(i) => &self.parties[1][i],
-            Party::Product(i) => &self.parties[2][i],
-            Party::TimelineChange(k) => &self.parties[3][k],
-            Party::None => &[],
-        }
-    }
-
     /// Adds one replication's outcome.
     pub fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: &Outcome) {
+        let b = &mut self.buffers;
         // `point,replication` opens the events and timeseries rows.
-        let mut pr = Vec::with_capacity(24);
-        text::push_u64(&mut pr, point.index as u64);
+        let pr = &mut b.pr;
+        pr.clear();
+        text::push_u64(pr, point.index as u64);
         pr.push(b',');
-        text::push_u64(&mut pr, u64::from(rep));
-        let w = &mut self.summary;
+        text::push_u64(pr, u64::from(rep));
+        let w = &mut b.summary;
         w.extend_from_slice(&self.scenario_field);
-        w.extend_from_slice(&pr);
+        w.extend_from_slice(pr);
         w.push(b',');
         text::push_u64(w, seed);
         w.extend_from_slice(&self.labels);
@@ -189,44 +206,39 @@ impl<'s> ChunkWriter<'s> {
             text::push_number(w, *v);
         }
         w.push(b'\n');
+        let w = &mut b.events;
         for (e, seq) in outcome.events.iter().zip(seq_in_month(&outcome.events)) {
-            if !self.events.is_empty() {
-                let k = super::dictionary::EVENT_KINDS
-                    .iter()
-                    .position(|x| *x == e.kind);
-                if !k.is_some_and(|k| self.events[k]) {
-                    continue;
-                }
+            // `events` follows `EVENT_KINDS`, the kinds in declaration order.
+            if !self.events.is_empty() && !self.events[e.kind as usize] {
+                continue;
             }
-            let mut w = std::mem::take(&mut self.rows_of_events);
-            w.extend_from_slice(&pr);
+            w.extend_from_slice(pr);
             w.push(b',');
             w.extend_from_slice(&self.months[e.month as usize]);
             w.push(b',');
-            text::push_u64(&mut w, u64::from(seq));
+            text::push_u64(w, u64::from(seq));
             w.push(b',');
-            w.extend_from_slice(self.party(e.actor));
+            w.extend_from_slice(party(&self.parties, e.actor));
             w.push(b',');
-            w.extend_from_slice(self.party(e.target));
+            w.extend_from_slice(party(&self.parties, e.target));
             w.push(b',');
             // Kind names are snake_case words: no quoting.
             w.extend_from_slice(e.kind.name().as_bytes());
             w.push(b',');
-            text::push_number(&mut w, e.magnitude);
+            text::push_number(w, e.magnitude);
             w.push(b'\n');
-            self.rows_of_events = w;
         }
         assert_eq!(
             outcome.series.len(),
-            self.sketches.len(),
+            self.values_per_replication,
             "one value per month and series"
         );
-        self.values.extend_from_slice(&outcome.series);
+        b.values.extend_from_slice(&outcome.series);
         if self.timeseries {
             let width = self.width;
+            let w = &mut b.series;
             for (k, v) in outcome.series.iter().enumerate() {
-                let w = &mut self.series;
-                w.extend_from_slice(&pr);
+                w.extend_from_slice(pr);
                 w.push(b',');
                 w.extend_from_slice(&self.months[k / width]);
                 w.extend_from_slice(&self.series_fields[k % width]);
@@ -248,46 +260,78 @@ impl<'s> ChunkWriter<'s> {
             .expect("writing to memory");
     }
 
-    /// Uses `sketches` (emptied, of the right number) for the chunk's sketches: a set left by
-    /// an earlier chunk keeps its buckets' memory.
-    fn reuse(&mut self, mut sketches: Vec<QuantileSketch>) {
-        if sketches.len() == self.sketches.len() {
-            sketches.iter_mut().for_each(QuantileSketch::clear);
-            self.sketches = sketches;
-        }
+    /// Uses `buffers` (emptied) for the chunk: buffers an earlier chunk left keep their memory.
+    fn reuse(&mut self, mut buffers: ChunkBuffers) {
+        buffers.summary.clear();
+        buffers.events.clear();
+        buffers.series.clear();
+        buffers.values.clear();
+        buffers.sketches.clear();
+        buffers.sketch_file.clear();
+        self.buffers = buffers;
     }
 
     /// Writes the chunk's files into `dir/parts`: the rows, their checksums, the sketch last.
-    /// Returns the chunk's sketches.
-    pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<Vec<QuantileSketch>, OutputError> {
+    /// Returns the chunk's buffers, its sketches in them.
+    pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<ChunkBuffers, OutputError> {
         let mut sums = Sums::new();
         let failures = self
             .failures
             .into_inner()
             .expect("memory writer cannot fail");
+        let mut b = self.buffers;
         for (kind, bytes) in [
-            ("summary", self.summary),
-            ("events", self.rows_of_events),
-            ("timeseries", self.series),
-            ("failures", failures),
+            ("summary", &b.summary),
+            ("events", &b.events),
+            ("timeseries", &b.series),
+            ("failures", &failures),
         ] {
-            write_atomic(&part_path(&dir.path, chunk, kind), &bytes)?;
-            sums.insert(kind.to_string(), FileSum::of_bytes(&bytes));
+            if kind == "timeseries" && !self.timeseries {
+                // Never read (the final files have no timeseries.csv, and a merge refuses
+                // shards that differ in it), so not written: a file fewer per chunk.
+                continue;
+            }
+            write_atomic(&part_path(&dir.path, chunk, kind), bytes)?;
+            sums.insert(kind.to_string(), FileSum::of_bytes(bytes));
         }
-        let mut sketches = self.sketches;
-        let n = sketches.len();
-        if n > 0 {
-            for (k, sketch) in sketches.iter_mut().enumerate() {
-                for v in self.values.iter().skip(k).step_by(n) {
-                    sketch.insert(*v);
+        // One series at a time (a sketch is an order-independent function of its values: the
+        // bytes are those of inserting them as they came). The values of a block of series are
+        // first copied out of every replication's row in a loop of loads alone, so that the
+        // cache misses of the rows overlap rather than stall the sketch one by one.
+        let n = self.values_per_replication;
+        b.sketches.clear();
+        if let Some(reps) = b.values.len().checked_div(n) {
+            b.block.resize(BLOCK * reps, 0.0);
+            for first in (0..n).step_by(BLOCK) {
+                let width = BLOCK.min(n - first);
+                for (r, row) in b.values.chunks_exact(n).enumerate() {
+                    for (j, v) in row[first..first + width].iter().enumerate() {
+                        b.block[j * reps + r] = *v;
+                    }
+                }
+                for j in 0..width {
+                    b.sketches
+                        .push(b.block[j * reps..(j + 1) * reps].iter().copied());
                 }
             }
         }
-        let bytes = sketch_bytes(&sketches);
-        sums.insert("sketch".to_string(), FileSum::of_bytes(&bytes));
+        sketch_file(&b.sketches, &mut b.sketch_file);
+        sums.insert("sketch".to_string(), FileSum::of_bytes(&b.sketch_file));
         write_chunk_sums(&dir.path, chunk, &sums)?;
-        write_atomic(&part_path(&dir.path, chunk, "sketch"), &bytes)?;
-        Ok(sketches)
+        write_atomic(&part_path(&dir.path, chunk, "sketch"), &b.sketch_file)?;
+        Ok(b)
+    }
+}
+
+/// A party's field for the `actor`/`target` columns (timeline changes show their path), from
+/// the fields of nations, firms, products and timeline changes.
+fn party(parties: &[Vec<Vec<u8>>; 4], party: Party) -> &[u8] {
+    match party {
+        Party::Nation(i) => &parties[0][i],
+        Party::Firm(i) => &parties[1][i],
+        Party::Product(i) => &parties[2][i],
+        Party::TimelineChange(k) => &parties[3][k],
+        Party::None => &[],
     }
 }
 
@@ -337,12 +381,25 @@ struct Assembling {
 struct Shared {
     /// Each point's `series_names()` (building them builds a world).
     names: std::collections::HashMap<usize, std::sync::Arc<Vec<(String, String)>>>,
-    /// Sketch sets of finished chunks, to be emptied and reused.
-    spare: Vec<Vec<QuantileSketch>>,
-    /// Per point in progress, the sketches of the chunks this process closed, merged, and how
-    /// many chunks they are. When they are all the point's chunks, its quantile rows come from
-    /// here rather than from reading the sketch files back.
-    merged: std::collections::HashMap<usize, (Vec<QuantileSketch>, usize)>,
+    /// Buffers of finished chunks, to be emptied and reused.
+    spare: Vec<ChunkBuffers>,
+    /// Emptied sketch sets of finished points, to be reused for the next points' merges.
+    spare_merged: Vec<Vec<QuantileSketch>>,
+    /// Per point of several chunks in progress, the sketches of the chunks this process
+    /// closed, merged (behind the point's own lock, so that chunks of other points go on
+    /// meanwhile). When they are all the point's chunks, its quantile rows come from there
+    /// rather than from reading the sketch files back.
+    merged: std::collections::HashMap<usize, std::sync::Arc<std::sync::Mutex<PointMerge>>>,
+    /// Per point, how many of its chunks this process has opened.
+    opened: std::collections::HashMap<usize, usize>,
+}
+
+/// The merged sketches of a point's chunks closed so far.
+#[derive(Debug, Default)]
+struct PointMerge {
+    sketches: Option<Vec<QuantileSketch>>,
+    /// The chunks merged.
+    chunks: Vec<usize>,
 }
 
 impl PartFiles {
@@ -425,88 +482,112 @@ impl PartFiles {
 
     /// The point's series names (computed once per point).
     fn names(&self, point: &Point) -> std::sync::Arc<Vec<(String, String)>> {
-        let mut shared = self.merging.lock().unwrap_or_else(|e| e.into_inner());
-        shared
+        self.shared()
             .names
             .entry(point.index)
             .or_insert_with(|| std::sync::Arc::new(point.setup.series_names()))
             .clone()
     }
 
-    /// Adds a closed chunk's sketches to its point's, then, if every chunk of `point` is done,
+    /// What the chunks share, locked.
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.merging.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a closed chunk's sketches to its point's, then, if every chunk of the point is done,
     /// merges their sketches into the point's quantile rows (`pNNNNNN.quantiles`, written
-    /// atomically) and removes the sketch files.
+    /// atomically) and removes the sketch files. A point of one chunk has its rows from the
+    /// chunk's sketches at once. A resumed point's chunks that ran before are read back from
+    /// their sketch files once every chunk of the point this process ran is merged.
     fn merge_point(
         &self,
         scenario: &Scenario,
-        point: usize,
-        sketches: Vec<QuantileSketch>,
+        chunk: &Chunk,
+        sketches: &SparseSketches,
     ) -> Result<(), OutputError> {
+        let point = chunk.point;
         let per_point = scenario
             .settings
             .replications
             .div_ceil(crate::experiment::CHUNK_REPS) as usize;
         let of_point: Vec<usize> = (point * per_point..(point + 1) * per_point).collect();
-        let mut held = self.merging.lock().unwrap_or_else(|e| e.into_inner());
-        let shared = &mut *held;
-        let complete = match shared.merged.get_mut(&point) {
-            None => {
-                shared.merged.insert(point, (sketches, 1));
-                per_point == 1
-            }
-            Some((mine, n)) => {
-                for (m, s) in mine.iter_mut().zip(&sketches) {
-                    m.merge(s);
-                }
-                shared.spare.push(sketches);
-                *n += 1;
-                *n == per_point
+        let target = point_quantiles_path(&self.dir.path, point);
+        if target.exists() && super::integrity::verify_point(&self.dir.path, point).is_ok() {
+            // A chunk redone after its point's rows were written (it failed its checksums).
+            return Ok(());
+        }
+        if per_point == 1 {
+            return self.write_point(scenario, point, sketches, &of_point);
+        }
+        let slot = self.shared().merged.entry(point).or_default().clone();
+        // Held until the point's rows are written (two chunks of a point may finish together).
+        let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let held = &mut *held;
+        let mine = match &mut held.sketches {
+            Some(mine) => mine,
+            none => {
+                let spare = self.shared().spare_merged.pop();
+                none.insert(match spare {
+                    Some(set) if set.len() == sketches.len() => set,
+                    _ => vec![QuantileSketch::new(); sketches.len()],
+                })
             }
         };
-        let target = point_quantiles_path(&self.dir.path, point);
-        if complete {
-            // Every chunk of the point ran in this process: its sketches are all here. The rows
-            // are made without the lock, so that the other threads go on meanwhile.
-            let (merged, _) = shared.merged.remove(&point).expect("just merged");
-            let names = shared.names.get(&point).cloned();
-            drop(held);
-            let names = names.unwrap_or_else(|| {
-                std::sync::Arc::new(scenario.points[point].setup.series_names())
-            });
-            let rows = super::quantile_rows(scenario, point, &names, &merged);
-            self.merging
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .spare
-                .push(merged);
-            super::integrity::write_point_sums(&self.dir.path, point, &rows)?;
-            write_atomic(&target, &rows)?;
-            for &c in &of_point {
-                let s = part_path(&self.dir.path, c, "sketch");
-                fs::remove_file(&s).map_err(|e| OutputError::io(&s, e))?;
+        for (k, m) in mine.iter_mut().enumerate() {
+            sketches.merge_into(k, m);
+        }
+        held.chunks.push(chunk.index);
+        if held.chunks.len() < per_point {
+            let opened = self.shared().opened.get(&point).copied().unwrap_or(0);
+            if held.chunks.len() < opened {
+                // Chunks of the point this process runs are still to be merged.
+                return Ok(());
             }
-            return Ok(());
-        }
-        let merged =
-            target.exists() && super::integrity::verify_point(&self.dir.path, point).is_ok();
-        if merged
-            || !of_point
+            // Every chunk of the point opened here is merged: the others ran before this
+            // process (a resumed run) if their sketches are there and whole, else they are
+            // still to run.
+            let before: Vec<usize> = of_point
                 .iter()
-                .all(|&c| part_path(&self.dir.path, c, "sketch").exists())
-        {
-            return Ok(());
+                .copied()
+                .filter(|c| !held.chunks.contains(c))
+                .collect();
+            let ran_before = |&c: &usize| {
+                part_path(&self.dir.path, c, "sketch").exists()
+                    && super::integrity::verify_chunk(&self.dir.path, c, false).is_ok()
+            };
+            if !before.iter().all(ran_before) {
+                return Ok(());
+            }
+            for &c in &before {
+                super::merge_sketch_file(&part_path(&self.dir.path, c, "sketch"), mine)?;
+                held.chunks.push(c);
+            }
         }
-        let sketches: Vec<PathBuf> = of_point
-            .iter()
-            .map(|&c| part_path(&self.dir.path, c, "sketch"))
-            .collect();
-        // A resumed point: some of its chunks ran before, so the files are read back.
-        shared.merged.remove(&point);
-        let rows = super::point_quantile_rows(scenario, point, &sketches)?;
+        // Every chunk of the point is merged.
+        let mut merged = held.sketches.take().expect("merged above");
+        self.shared().merged.remove(&point);
+        self.write_point(scenario, point, &merged[..], &of_point)?;
+        merged.iter_mut().for_each(QuantileSketch::clear);
+        self.shared().spare_merged.push(merged);
+        Ok(())
+    }
+
+    /// Writes point `point`'s quantile rows from all its chunks' sketches, `merged`, and
+    /// removes the sketch files of its chunks `of_point`.
+    fn write_point(
+        &self,
+        scenario: &Scenario,
+        point: usize,
+        merged: &(impl Sketches + ?Sized),
+        of_point: &[usize],
+    ) -> Result<(), OutputError> {
+        let names = self.names(&scenario.points[point]);
+        let rows = super::quantile_rows(scenario, point, &names, merged);
         super::integrity::write_point_sums(&self.dir.path, point, &rows)?;
-        write_atomic(&target, &rows)?;
-        for s in &sketches {
-            fs::remove_file(s).map_err(|e| OutputError::io(s, e))?;
+        write_atomic(&point_quantiles_path(&self.dir.path, point), &rows)?;
+        for &c in of_point {
+            let s = part_path(&self.dir.path, c, "sketch");
+            fs::remove_file(&s).map_err(|e| OutputError::io(&s, e))?;
         }
         Ok(())
     }
@@ -525,11 +606,12 @@ impl ChunkSink for PartFiles {
         let names = self.names(point);
         let mut w = ChunkWriter::new(&scenario.name, point, &names, self.timeseries);
         let spare = {
-            let mut shared = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+            let mut shared = self.shared();
+            *shared.opened.entry(chunk.point).or_default() += 1;
             shared.spare.pop()
         };
-        if let Some(sketches) = spare {
-            w.reuse(sketches);
+        if let Some(buffers) = spare {
+            w.reuse(buffers);
         }
         w.whole = Some(scenario);
         w.events = super::dictionary::EVENT_KINDS
@@ -541,14 +623,13 @@ impl ChunkSink for PartFiles {
 
     fn close(&self, chunk: &Chunk, writer: ChunkWriter<'_>) -> Result<(), OutputError> {
         let scenario = writer.whole;
-        let sketches = writer.finish(&self.dir, chunk.index)?;
-        match scenario {
-            Some(s) if self.merge_points => self.merge_point(s, chunk.point, sketches)?,
-            _ => {
-                let mut shared = self.merging.lock().unwrap_or_else(|e| e.into_inner());
-                shared.spare.push(sketches);
-            }
+        let buffers = writer.finish(&self.dir, chunk.index)?;
+        if let Some(s) = scenario
+            && self.merge_points
+        {
+            self.merge_point(s, chunk, buffers.sketches())?;
         }
+        self.shared().spare.push(buffers);
         self.advance(chunk)
     }
 }
@@ -574,6 +655,15 @@ pub fn sketch_bytes(sketches: &[QuantileSketch]) -> Vec<u8> {
         s.write_into(&mut bytes);
     }
     bytes
+}
+
+/// [`sketch_bytes`] of a chunk's sparse sketches, into `buf` (emptied first).
+pub fn sketch_file(sketches: &SparseSketches, buf: &mut Vec<u8>) {
+    buf.clear();
+    buf.extend_from_slice(&(sketches.len() as u64).to_le_bytes());
+    for k in 0..sketches.len() {
+        sketches.write_into(k, buf);
+    }
 }
 
 /// Reads the sketches [`sketch_bytes`] made (or an earlier release's, sketch format version 1).
@@ -634,6 +724,54 @@ mod tests {
                 s
             })
             .collect()
+    }
+
+    /// A point whose chunks ran in two processes (chunks 0 and 2, then 1, as a resumed run
+    /// does) gets the quantile rows of one process running them all, and its sketch files go.
+    #[test]
+    fn a_point_finished_by_a_resumed_run_reads_the_chunks_run_before() {
+        let scenario = Scenario::load(
+            "scenarios/baseline.toml".as_ref(),
+            &["simulation.replications=120".to_string()],
+        )
+        .unwrap();
+        let all = crate::experiment::chunks(1, 120);
+        assert_eq!(all.len(), 3);
+        let run = |dir: &Path, which: &[usize]| {
+            // A new `PartFiles`: what a new process knows.
+            let files = PartFiles::new(dir, false);
+            for &i in which {
+                let c = &all[i];
+                let mut w = files.open(&scenario, c);
+                crate::experiment::run_chunk(&scenario, c, &mut w, &|| {});
+                files.close(c, w).unwrap();
+            }
+        };
+        let (whole, split) = (scratch("whole"), scratch("split"));
+        for d in [&whole, &split] {
+            fs::create_dir_all(d.join("parts")).unwrap();
+        }
+        run(&whole, &[0, 1, 2]);
+        run(&split, &[2, 0]);
+        assert!(!point_quantiles_path(&split, 0).exists());
+        assert!(part_path(&split, 2, "sketch").exists());
+        run(&split, &[1]);
+        let rows = |d: &Path| fs::read(point_quantiles_path(d, 0)).unwrap();
+        assert!(!rows(&whole).is_empty());
+        assert_eq!(rows(&split), rows(&whole));
+        for c in 0..3 {
+            assert!(!part_path(&split, c, "sketch").exists(), "chunk {c}");
+        }
+        for d in [whole, split] {
+            fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    #[test]
+    fn event_kinds_are_listed_in_declaration_order() {
+        for (i, k) in super::super::dictionary::EVENT_KINDS.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{}", k.name());
+        }
     }
 
     #[test]

@@ -240,47 +240,29 @@ impl QuantileSketch {
     ///
     /// If `q` is not in `[0, 1]`.
     pub fn quantile(&self, q: f64) -> f64 {
-        assert!(
-            (0.0..=1.0).contains(&q),
-            "QuantileSketch::quantile({q}): q must be in [0, 1]"
-        );
-        if self.count == 0 {
-            return f64::NAN;
-        }
-        let k = rank(q, self.count);
-        // The extreme order statistics are known exactly (their bucket's representative,
-        // clamped, need not be).
-        if k == 1 {
-            return self.min;
-        }
-        if k == self.count {
-            return self.max;
-        }
-        let mut seen = 0u64;
-        // Ascending order: most negative first (highest index of the negative store).
-        let (lo, counts) = self.neg.span();
-        for (j, &c) in counts.iter().enumerate().rev() {
-            seen += c;
-            if seen >= k {
-                return self.clamp(-representative(lo + j as i32));
-            }
-        }
-        seen += self.zero;
-        if seen >= k {
-            return self.clamp(0.0);
-        }
-        let (lo, counts) = self.pos.span();
-        for (j, &c) in counts.iter().enumerate() {
-            seen += c;
-            if seen >= k {
-                return self.clamp(representative(lo + j as i32));
-            }
-        }
-        unreachable!("bucket counts add up to the count")
+        let mut out = [0.0];
+        self.quantiles(&[q], &mut out);
+        out[0]
     }
 
-    fn clamp(&self, v: f64) -> f64 {
-        v.clamp(self.min, self.max)
+    /// The quantiles `qs` (ascending) into `out`, each as [`quantile`](Self::quantile) gives
+    /// it, in one walk over the buckets.
+    ///
+    /// # Panics
+    ///
+    /// If a `q` is not in `[0, 1]`, `qs` is not ascending or `out` is not as long.
+    pub fn quantiles(&self, qs: &[f64], out: &mut [f64]) {
+        self.head()
+            .quantiles(self.neg.nonzero().rev(), self.pos.nonzero(), qs, out);
+    }
+
+    fn head(&self) -> Head {
+        Head {
+            count: self.count,
+            zero: self.zero,
+            min: self.min,
+            max: self.max,
+        }
     }
 
     /// Empties the sketch (as [`new`](Self::new)) but keeps its bucket stores' memory, so that
@@ -303,13 +285,7 @@ impl QuantileSketch {
     /// Appends the binary format (version 2) to `buf` (as [`write_to`](Self::write_to),
     /// without an allocation of its own beyond `buf`'s growth).
     pub fn write_into(&self, buf: &mut Vec<u8>) {
-        buf.extend_from_slice(&MAGIC);
-        buf.extend_from_slice(&VERSION.to_le_bytes());
-        push_varint(buf, self.count);
-        push_varint(buf, self.zero);
-        buf.extend_from_slice(&self.min.to_le_bytes());
-        buf.extend_from_slice(&self.max.to_le_bytes());
-        push_sum(buf, &self.sum);
+        write_head(buf, &self.head(), &self.sum);
         for store in [&self.neg, &self.pos] {
             store.write_sparse(buf);
         }
@@ -470,6 +446,355 @@ fn rejected(x: f64) -> ! {
     )
 }
 
+/// What a quantile needs of a sketch besides its buckets.
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    count: u64,
+    zero: u64,
+    min: f64,
+    max: f64,
+}
+
+impl Head {
+    /// The nearest-rank quantiles `qs` (ascending) into `out`, from the non-empty buckets in
+    /// ascending order of value: `neg` the negative store's (descending index), `pos` the
+    /// positive store's (ascending index). One walk for all of `qs`.
+    fn quantiles(
+        &self,
+        neg: impl Iterator<Item = (i32, u64)>,
+        pos: impl Iterator<Item = (i32, u64)>,
+        qs: &[f64],
+        out: &mut [f64],
+    ) {
+        assert_eq!(qs.len(), out.len(), "one output per quantile");
+        for q in qs {
+            assert!(
+                (0.0..=1.0).contains(q),
+                "QuantileSketch::quantile({q}): q must be in [0, 1]"
+            );
+        }
+        assert!(qs.is_sorted(), "quantiles in ascending order");
+        if self.count == 0 {
+            out.fill(f64::NAN);
+            return;
+        }
+        let mut j = 0;
+        // The extreme order statistics are known exactly (their bucket's representative,
+        // clamped, need not be).
+        while j < qs.len() && rank(qs[j], self.count) == 1 {
+            out[j] = self.min;
+            j += 1;
+        }
+        // Ascending order: most negative first (highest index of the negative store).
+        let zero = (self.zero > 0).then_some((Bucket::Zero, self.zero));
+        let buckets = neg
+            .map(|(i, c)| (Bucket::Neg(i), c))
+            .chain(zero)
+            .chain(pos.map(|(i, c)| (Bucket::Pos(i), c)));
+        let Some(&q) = qs.get(j) else {
+            return;
+        };
+        let mut k = rank(q, self.count);
+        let mut seen = 0u64;
+        for (bucket, c) in buckets {
+            seen += c;
+            if k > seen {
+                continue;
+            }
+            let v = match bucket {
+                Bucket::Neg(i) => -representative(i),
+                Bucket::Zero => 0.0,
+                Bucket::Pos(i) => representative(i),
+            };
+            while k <= seen {
+                out[j] = if k == self.count {
+                    self.max
+                } else {
+                    v.clamp(self.min, self.max)
+                };
+                j += 1;
+                let Some(&q) = qs.get(j) else {
+                    return;
+                };
+                k = rank(q, self.count);
+            }
+        }
+        unreachable!("bucket counts add up to the count")
+    }
+}
+
+/// Appends the version-2 head of a sketch: magic, version, count, zeros, min, max, sum.
+fn write_head(buf: &mut Vec<u8>, head: &Head, sum: &ExactSum) {
+    buf.extend_from_slice(&MAGIC);
+    buf.extend_from_slice(&VERSION.to_le_bytes());
+    push_varint(buf, head.count);
+    push_varint(buf, head.zero);
+    buf.extend_from_slice(&head.min.to_le_bytes());
+    buf.extend_from_slice(&head.max.to_le_bytes());
+    push_sum(buf, sum);
+}
+
+/// Appends a version-2 store: `k` (varint, the number of non-empty buckets), then if `k > 0`
+/// the first bucket's index (zigzag varint) and count (varint), and for each further bucket
+/// the gap since the previous one (varint: index difference minus 1) and its count (varint).
+/// `buckets` are the `k` non-empty buckets in ascending order of index.
+fn write_store(buf: &mut Vec<u8>, k: usize, mut buckets: impl Iterator<Item = (i32, u64)>) {
+    push_varint(buf, k as u64);
+    let Some((first, c)) = buckets.next() else {
+        return;
+    };
+    push_varint(buf, zigzag(first));
+    push_varint(buf, c);
+    let mut previous = first;
+    for (i, c) in buckets {
+        push_varint(buf, (i - previous - 1) as u64);
+        push_varint(buf, c);
+        previous = i;
+    }
+}
+
+/// Read access to a set of sketches, one per (month, series) of a point: what its rows of
+/// `quantiles.csv` are made from.
+pub trait Sketches {
+    /// How many sketches.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Values in sketch `k`.
+    fn count(&self, k: usize) -> u64;
+    /// Sketch `k`'s [`QuantileSketch::mean`].
+    fn mean(&self, k: usize) -> f64;
+    /// Sketch `k`'s [`QuantileSketch::quantiles`].
+    fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]);
+}
+
+impl Sketches for [QuantileSketch] {
+    fn len(&self) -> usize {
+        <[QuantileSketch]>::len(self)
+    }
+    fn count(&self, k: usize) -> u64 {
+        self[k].count()
+    }
+    fn mean(&self, k: usize) -> f64 {
+        self[k].mean()
+    }
+    fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]) {
+        self[k].quantiles(qs, out);
+    }
+}
+
+/// Sketches of a few values each — the series of one chunk of replications — built at once
+/// from their values and held sparsely: per sketch, its non-empty buckets only, with their
+/// counts. A [`QuantileSketch`] keeps dense counts from its lowest to its highest bucket,
+/// which suits many values; for a chunk's fifty values a series spans hundreds of buckets of
+/// which a few dozen are used, and filling, writing and clearing the dense counts of
+/// thousands of series costs a cache miss a value. Here a series' values are put in bucket
+/// order in a small scratch vector instead.
+///
+/// Sketch `k` equals (same bytes, mean and quantiles) a [`QuantileSketch`] fed the same
+/// values: [`write_into`](Self::write_into) writes the same format version 2, and
+/// [`merge_into`](Self::merge_into) adds it to a `QuantileSketch`.
+#[derive(Clone, Debug, Default)]
+pub struct SparseSketches {
+    heads: Vec<SparseHead>,
+    /// The non-empty buckets of every sketch, sketch after sketch: its negative store's, then
+    /// its positive store's, each in ascending order of index.
+    buckets: Vec<Bucketed>,
+    /// Scratch: the bucket keys of the sketch being added (see [`SparseSketches::push`]).
+    keys: Vec<i32>,
+    /// Scratch: a count per key of the sketch being added, from its lowest (all zero between
+    /// sketches; [`HISTOGRAM`] of them once used).
+    counts: Vec<u32>,
+}
+
+/// The widest range of keys [`SparseSketches::push`] counts in a histogram rather than sorts
+/// (a multiple of 64): a factor of about 170 between the smallest and largest magnitude.
+const HISTOGRAM: usize = 512;
+
+/// A non-empty bucket: its index and count.
+type Bucketed = (i32, u64);
+
+#[derive(Clone, Copy, Debug)]
+struct SparseHead {
+    head: Head,
+    sum: ExactSum,
+    /// Where its buckets start in `buckets`, how many are negative, how many positive.
+    start: usize,
+    neg: usize,
+    pos: usize,
+}
+
+impl SparseSketches {
+    /// No sketches; the memory is kept.
+    pub fn clear(&mut self) {
+        self.heads.clear();
+        self.buckets.clear();
+    }
+
+    /// Adds a sketch of `values` (as [`QuantileSketch::insert`] of each, with its panics).
+    ///
+    /// Each value gets a key, increasing with the value (its bucket index shifted to be >= 1,
+    /// negated for a negative value); the keys are counted in a small histogram over their
+    /// range (a bit per key in use, so that reading it out costs a step per bucket in use), or
+    /// sorted when they span more than [`HISTOGRAM`] keys. A value equal to the one before it
+    /// reuses its key; whole values (and zeros) are summed as integers, added to the exact
+    /// sum once.
+    pub fn push(&mut self, values: impl IntoIterator<Item = f64>) {
+        let mut head = Head {
+            count: 0,
+            zero: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        };
+        let mut sum = ExactSum::default();
+        let mut whole: i128 = 0;
+        let keys = &mut self.keys;
+        keys.clear();
+        let (mut lowest, mut highest) = (i32::MAX, i32::MIN);
+        // The last value with a key, and its key.
+        let mut last = (f64::NAN.to_bits(), 0);
+        for x in values {
+            if x.is_nan() || x.abs() > MAX_ABS {
+                rejected(x);
+            }
+            let x = x + 0.0;
+            head.count += 1;
+            head.min = head.min.min(x);
+            head.max = head.max.max(x);
+            // Exact: |x| <= 2^62.
+            let n = x as i64;
+            if n as f64 == x {
+                whole += i128::from(n);
+            } else {
+                sum.add_f64(x);
+            }
+            let magnitude = x.abs();
+            if magnitude < ZERO_THRESHOLD {
+                head.zero += 1;
+                continue;
+            }
+            let key = if x.to_bits() == last.0 {
+                last.1
+            } else {
+                let key = index_of(magnitude) - MIN_INDEX + 1;
+                let key = if x > 0.0 { key } else { -key };
+                last = (x.to_bits(), key);
+                key
+            };
+            keys.push(key);
+            lowest = lowest.min(key);
+            highest = highest.max(key);
+        }
+        sum.add(&ExactSum {
+            lo: 0,
+            hi: whole as u128,
+        });
+        // The buckets in ascending order of key, and how many are negative.
+        let start = self.buckets.len();
+        let mut neg = 0;
+        let buckets = &mut self.buckets;
+        let mut emit = |key: i32, count: u64| {
+            if key < 0 {
+                neg += 1;
+                buckets.push((-key + MIN_INDEX - 1, count));
+            } else {
+                buckets.push((key + MIN_INDEX - 1, count));
+            }
+        };
+        if keys.is_empty() {
+        } else if highest - lowest < HISTOGRAM as i32 && keys.len() <= u32::MAX as usize {
+            let span = (highest - lowest) as usize;
+            let counts = &mut self.counts;
+            counts.resize(HISTOGRAM, 0);
+            let mut used = [0u64; HISTOGRAM / 64];
+            for &k in keys.iter() {
+                let j = (k - lowest) as usize;
+                counts[j] += 1;
+                used[j / 64] |= 1 << (j % 64);
+            }
+            for (w, bits) in used[..=span / 64].iter_mut().enumerate() {
+                while *bits != 0 {
+                    let j = w * 64 + bits.trailing_zeros() as usize;
+                    *bits &= *bits - 1;
+                    emit(lowest + j as i32, u64::from(counts[j]));
+                    counts[j] = 0;
+                }
+            }
+        } else {
+            keys.sort_unstable();
+            for run in keys.chunk_by(|a, b| a == b) {
+                emit(run[0], run.len() as u64);
+            }
+        }
+        // The negative store's buckets in ascending order of index.
+        self.buckets[start..start + neg].reverse();
+        self.heads.push(SparseHead {
+            head,
+            sum,
+            start,
+            neg,
+            pos: self.buckets.len() - start - neg,
+        });
+    }
+
+    /// Sketch `k`'s negative and positive stores' buckets, each in ascending order of index.
+    fn stores(&self, k: usize) -> (&[Bucketed], &[Bucketed]) {
+        let h = &self.heads[k];
+        let (neg, rest) = self.buckets[h.start..].split_at(h.neg);
+        (neg, &rest[..h.pos])
+    }
+
+    /// Appends sketch `k` in format version 2: the bytes [`QuantileSketch::write_into`]
+    /// writes for the same values.
+    pub fn write_into(&self, k: usize, buf: &mut Vec<u8>) {
+        let h = &self.heads[k];
+        write_head(buf, &h.head, &h.sum);
+        let (neg, pos) = self.stores(k);
+        write_store(buf, neg.len(), neg.iter().copied());
+        write_store(buf, pos.len(), pos.iter().copied());
+    }
+
+    /// Adds sketch `k`'s values to `into` (as inserting them would).
+    pub fn merge_into(&self, k: usize, into: &mut QuantileSketch) {
+        let h = &self.heads[k];
+        if h.head.count == 0 {
+            return;
+        }
+        into.count += h.head.count;
+        into.zero += h.head.zero;
+        into.min = into.min.min(h.head.min);
+        into.max = into.max.max(h.head.max);
+        into.sum.add(&h.sum);
+        let (neg, pos) = self.stores(k);
+        into.neg.add_buckets(neg);
+        into.pos.add_buckets(pos);
+    }
+}
+
+impl Sketches for SparseSketches {
+    fn len(&self) -> usize {
+        self.heads.len()
+    }
+    fn count(&self, k: usize) -> u64 {
+        self.heads[k].head.count
+    }
+    fn mean(&self, k: usize) -> f64 {
+        let h = &self.heads[k];
+        if h.head.count == 0 {
+            return f64::NAN;
+        }
+        h.sum.div_to_f64(h.head.count)
+    }
+    fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]) {
+        let (neg, pos) = self.stores(k);
+        self.heads[k]
+            .head
+            .quantiles(neg.iter().rev().copied(), pos.iter().copied(), qs, out);
+    }
+}
+
 /// Nearest rank `k = max(1, ceil(q·n))`, at most `n`.
 fn rank(q: f64, n: u64) -> u64 {
     ((q * n as f64).ceil() as u64).clamp(1, n)
@@ -478,20 +803,29 @@ fn rank(q: f64, n: u64) -> u64 {
 /// Bucket index of a magnitude `m >= ZERO_THRESHOLD`: `ceil(ln m / ln γ)`, with `ln` from
 /// [`crate::math::ln`] (the definition, [`exact_index`]).
 ///
-/// Computed first from a cheap logarithm ([`quick_ln`], within 3e-14 of the true `ln m`, so
-/// `t = quick_ln(m) / LN_GAMMA` is within 5e-12 of the true quotient, as is the exact one). When
+/// Computed first from a cheap logarithm ([`quick_ln`], within 3e-14 of the true `ln m`), so
+/// `t = quick_ln(m) / ln γ` — taken as a product with `1 / ln γ`, shifted by [`INDEX_SHIFT`]
+/// to be positive — is within 5e-12 of the true quotient (shifted), as is the exact one. When
 /// `t` is more than 1e-9 from an integer, both lie on the same side of it and have the same
-/// ceiling; otherwise (about one value in 10^9) the exact definition decides. So the index is
-/// always the exact one, on every platform, at a fraction of the cost of `ln`.
+/// ceiling, `floor(t) + 1` (a conversion to an integer: `floor` and `ceil` are calls on
+/// x86-64 without SSE4.1); otherwise (about one value in 10^9) the exact definition decides.
+/// So the index is always the exact one, on every platform, at a fraction of the cost of `ln`.
 #[inline]
 fn index_of(m: f64) -> i32 {
-    let t = quick_ln(m) / LN_GAMMA;
-    if (t - t.round()).abs() > 1e-9 {
-        t.ceil() as i32
+    let t = quick_ln(m) * (1.0 / LN_GAMMA) + INDEX_SHIFT;
+    // Truncation is the floor: t > 0.
+    let floor = t as i32;
+    let fraction = t - f64::from(floor);
+    if fraction > 1e-9 && fraction < 1.0 - 1e-9 {
+        floor + 1 - INDEX_SHIFT as i32
     } else {
         exact_index(m)
     }
 }
+
+/// Added to `ln m / ln γ` in [`index_of`] so that it is positive for every accepted `m`
+/// (a power of two above `-MIN_INDEX`, so that the sum is exact to 1e-12).
+const INDEX_SHIFT: f64 = 4096.0;
 
 /// The definition of the bucket index: `ceil(ln m / ln γ)` with the portable `ln`.
 #[cold]
@@ -696,28 +1030,30 @@ impl Store {
         Ok(Store { offset, counts })
     }
 
-    /// Appends the version-2 store: `k` (varint, the number of non-zero buckets), then if
-    /// `k > 0` the first non-zero bucket's index (zigzag varint) and count (varint), and for
-    /// each further non-zero bucket the gap since the previous one (varint: index difference
-    /// minus 1) and its count (varint).
+    /// The non-empty buckets, `(index, count)` in ascending order of index.
+    fn nonzero(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        let (lo, counts) = self.span();
+        counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != 0)
+            .map(move |(j, &c)| (lo + j as i32, c))
+    }
+
+    /// Appends the version-2 store ([`write_store`]).
     fn write_sparse(&self, buf: &mut Vec<u8>) {
-        let (offset, counts) = self.span();
-        let k = counts.iter().filter(|&&c| c != 0).count();
-        push_varint(buf, k as u64);
-        if k == 0 {
+        let k = self.span().1.iter().filter(|&&c| c != 0).count();
+        write_store(buf, k, self.nonzero());
+    }
+
+    /// Adds `buckets`, `(index, count)` in ascending order of index.
+    fn add_buckets(&mut self, buckets: &[(i32, u64)]) {
+        let (Some(&(lo, _)), Some(&(hi, _))) = (buckets.first(), buckets.last()) else {
             return;
-        }
-        push_varint(buf, zigzag(offset));
-        push_varint(buf, counts[0]);
-        let mut gap = 0u64;
-        for &c in &counts[1..] {
-            if c == 0 {
-                gap += 1;
-            } else {
-                push_varint(buf, gap);
-                push_varint(buf, c);
-                gap = 0;
-            }
+        };
+        self.grow(lo, hi);
+        for &(i, c) in buckets {
+            self.counts[(i - self.offset) as usize] += c;
         }
     }
 
@@ -1465,6 +1801,93 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn quantiles_in_one_walk_are_each_quantile() {
+        let mut rng = Rng(18);
+        let qs = {
+            let mut q = quantile_grid();
+            q.sort_by(f64::total_cmp);
+            q
+        };
+        for n in [0, 1, 2, 3, 20, 50, 1000] {
+            let s = sketch_of(&mixed_values(&mut rng, n));
+            let mut out = vec![0.0; qs.len()];
+            s.quantiles(&qs, &mut out);
+            for (q, got) in qs.iter().zip(&out) {
+                assert_eq!(got.to_bits(), s.quantile(*q).to_bits(), "n = {n}, q = {q}");
+            }
+        }
+    }
+
+    /// The values of a chunk's series: few, mixed signs, zeros, repeats and constants.
+    fn chunk_series(rng: &mut Rng) -> Vec<Vec<f64>> {
+        let mut all = vec![Vec::new(), vec![0.0], vec![-0.0, 0.0], vec![7.5; 50]];
+        // Keys spanning just within and just beyond the histogram, of either sign, and tiny
+        // values of both signs (keys close together around zero).
+        let h = HISTOGRAM as i32;
+        for sign in [1.0, -1.0] {
+            for top in [h - 1, h] {
+                all.push(
+                    [0, 1, 1, top / 2, top]
+                        .map(|i| sign * representative(i))
+                        .to_vec(),
+                );
+            }
+        }
+        all.push(vec![2e-12, -2e-12, 3e-12, 0.0, -3e-12, 2e-12]);
+        // Whole numbers, fractions and repeats mixed.
+        all.push(vec![3.0, 3.0, 2.5, -4.0, 3.0, 1e15, 1e15 + 0.5, 0.1, 0.1]);
+        for n in [1, 2, 3, 17, 49, 50, 200] {
+            all.push(mixed_values(rng, n));
+            all.push((0..n).map(|_| 1e3 * exp(rng.normal())).collect());
+            all.push((0..n).map(|_| -(rng.below(5) as f64)).collect());
+        }
+        all
+    }
+
+    #[test]
+    fn sparse_sketches_equal_inserted_ones() {
+        let mut rng = Rng(19);
+        let series = chunk_series(&mut rng);
+        let mut set = SparseSketches::default();
+        // Twice: the second time into a cleared set.
+        for _ in 0..2 {
+            set.clear();
+            for v in &series {
+                set.push(v.iter().copied());
+            }
+            assert_eq!(set.len(), series.len());
+            let mut merged = QuantileSketch::new();
+            let mut all = Vec::new();
+            for (k, v) in series.iter().enumerate() {
+                let s = sketch_of(v);
+                let mut b = Vec::new();
+                set.write_into(k, &mut b);
+                assert_eq!(b, bytes(&s), "{v:?}");
+                assert_eq!(set.count(k), s.count());
+                assert_eq!(set.mean(k).to_bits(), s.mean().to_bits(), "{v:?}");
+                let mut got = [0.0; 5];
+                let mut want = [0.0; 5];
+                let qs = [0.05, 0.25, 0.5, 0.75, 0.95];
+                Sketches::quantiles(&set, k, &qs, &mut got);
+                s.quantiles(&qs, &mut want);
+                assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{v:?}");
+                let mut into = QuantileSketch::new();
+                set.merge_into(k, &mut into);
+                assert_eq!(into, s);
+                set.merge_into(k, &mut merged);
+                all.extend_from_slice(v);
+            }
+            assert_eq!(bytes(&merged), bytes(&sketch_of(&all)));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "values must be finite")]
+    fn sparse_sketches_refuse_nan() {
+        SparseSketches::default().push([1.0, f64::NAN]);
     }
 
     #[test]

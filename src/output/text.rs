@@ -41,6 +41,27 @@ pub fn push_number(buf: &mut Vec<u8>, v: f64) {
 /// for `n >= 16`. Errs on the side of `true` where it cannot tell (integers of 17 or more
 /// digits), which only costs the slow path.
 fn is_tie(v: f64, text: &[u8]) -> bool {
+    // 16 digits need 16 bytes (and rule out zero, whose M below would have no odd part).
+    if text.len() < 16 {
+        return false;
+    }
+    // |v| = M · 2^E with M odd.
+    let bits = v.abs().to_bits();
+    let (biased, fraction) = ((bits >> 52) as i32, bits & ((1 << 52) - 1));
+    let (mut m, mut e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    let z = m.trailing_zeros();
+    m >>= z;
+    e += z as i32;
+    // A quick answer for most numbers, before reading the digits: a tie below needs
+    // E = K >= -27 (D5 = M · 5^-K < 2^64 with M >= 1), or K >= 0, hence |v| >= 10^16; with
+    // E < -27, |v| < 2^53 · 2^-28 allows neither.
+    if e < -27 {
+        return false;
+    }
     // The significant digits D and the power of ten K with |text| = D · 10^K.
     let (mut digits, mut n, mut point, mut exp, mut seen_point) = (0u64, 0u32, 0i32, 0i32, false);
     let mut i = 0;
@@ -49,8 +70,8 @@ fn is_tie(v: f64, text: &[u8]) -> bool {
             b'-' => {}
             b'.' => seen_point = true,
             b'e' => {
-                let e = std::str::from_utf8(&text[i + 1..]).expect("ASCII");
-                exp = e.parse().expect("ryu writes an integer exponent");
+                let x = std::str::from_utf8(&text[i + 1..]).expect("ASCII");
+                exp = x.parse().expect("ryu writes an integer exponent");
                 break;
             }
             d => {
@@ -83,17 +104,6 @@ fn is_tie(v: f64, text: &[u8]) -> bool {
     }
     // The halfway text: one more digit, a 5.
     let (d5, k) = (digits * 10 + 5, point + exp - 1);
-    // |v| = M · 2^E with M odd.
-    let bits = v.abs().to_bits();
-    let (biased, fraction) = ((bits >> 52) as i32, bits & ((1 << 52) - 1));
-    let (mut m, mut e) = if biased == 0 {
-        (fraction, -1074)
-    } else {
-        (fraction | (1 << 52), biased - 1075)
-    };
-    let z = m.trailing_zeros();
-    m >>= z;
-    e += z as i32;
     if k >= 0 {
         // An integer ending in 5 followed by zeros: rare, take the slow path.
         return true;
