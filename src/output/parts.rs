@@ -17,7 +17,8 @@
 //! `pNNNNNN.quantiles`, and the chunks' sketch files are removed (an unsharded run; a shard
 //! keeps its sketches for `chipdip merge`). A chunk's sketches are made at its end from its
 //! series values, one series at a time ([`SparseSketches`]: each series' few values put in
-//! bucket order); a point of several chunks merges them into dense [`QuantileSketch`]es. A chunk is then done if its sketch or its point's quantile rows are there.
+//! bucket order); a point of several chunks merges them into dense [`QuantileSketch`]es. A
+//! chunk is then done if its sketch or its point's quantile rows are there.
 //! So the sketches on disk at any time are those of the points in progress, and the peak disk
 //! use stays within about twice the final output (the part files, then the final files
 //! assembled from them).

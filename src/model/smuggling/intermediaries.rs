@@ -57,11 +57,11 @@
 //!
 //! Every month `imported = retained + diverted + seized`, in whole units. Memory: 31 bytes
 //! per intermediary slot, struct-of-arrays (size f32; what stays fixed for its life, computed
-//! once when it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free, vacant, or
-//! an open case packed as close month, outcome, enforcer and deterrence —; idle months u8, 0
-//! when diverting was worthwhile last month), reserved at twice the starting count so the
-//! monthly loop does not allocate while the population stays below that (case records go to
-//! a scratch buffer the hub reuses).
+//! once when it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free,
+//! vacant, or an open case packed as close month, outcome, enforcer and deterrence —; idle
+//! months u8, 0 when diverting was worthwhile last month), reserved at twice the starting
+//! count so the monthly loop does not allocate while the population stays below that (case
+//! records go to a scratch buffer the hub reuses).
 
 use rand::{Rng, RngExt};
 
