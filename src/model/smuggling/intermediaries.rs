@@ -59,7 +59,8 @@
 //! per intermediary slot, struct-of-arrays (size f32; what stays fixed for its life, computed
 //! once when it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free,
 //! vacant, or an open case packed as close month, outcome, enforcer and deterrence —; idle
-//! months u8, 0 when diverting was worthwhile last month), reserved at twice the starting
+//! months u8, 0 when diverting was worthwhile last month) and one occupancy bit, so the month
+//! visits only the slots in the trade, in index order; reserved at twice the starting
 //! count so the monthly loop does not allocate while the population stays below that (case
 //! records go to a scratch buffer the hub reuses).
 
@@ -267,6 +268,10 @@ struct Slots {
     /// Consecutive months in which diverting did not pay; 0 when it was worthwhile last
     /// month (it then imports at full size).
     idle: Vec<u8>,
+    /// Bit `k % 64` of word `k / 64` is set while slot `k` holds an intermediary (its state
+    /// is not [`GONE`]): the month visits only those, in index order, without testing (and
+    /// mispredicting) every vacant slot — about half the slots in the replay.
+    occupied: Vec<u64>,
 }
 
 impl Slots {
@@ -278,6 +283,7 @@ impl Slots {
             size: Vec::with_capacity(n),
             state: Vec::with_capacity(n),
             idle: Vec::with_capacity(n),
+            occupied: Vec::with_capacity(n.div_ceil(64)),
         }
     }
 
@@ -286,6 +292,11 @@ impl Slots {
     }
 
     fn push(&mut self, s: Slot) {
+        let k = self.len();
+        if k.is_multiple_of(64) {
+            self.occupied.push(0);
+        }
+        self.occupied[k / 64] |= 1 << (k % 64);
         self.lot.push(s.lot);
         self.lot_f.push(s.lot_f);
         self.keep.push(s.keep);
@@ -298,6 +309,7 @@ impl Slots {
         (self.lot[k], self.lot_f[k]) = (s.lot, s.lot_f);
         (self.keep[k], self.size[k]) = (s.keep, s.size);
         (self.state[k], self.idle[k]) = (FREE, 0);
+        self.occupied[k / 64] |= 1 << (k % 64);
     }
 }
 
@@ -506,49 +518,63 @@ impl Population {
             &self.slots.size[..n],
         );
         let (states, idles) = (&mut self.slots.state[..n], &mut self.slots.idle[..n]);
-        // An index, not `enumerate` (whose counter is checked for overflow each slot).
-        for k in 0..n {
-            let mut state = states[k];
-            if state == GONE {
-                continue;
-            }
-            let size = sizes[k] as f64;
-            // Cumulative rounding: whole units per intermediary, and the population as a whole
-            // imports floor(Σ want × share) — no allowance lost to rounding.
-            cumulative_want += size * want_factor[usize::from(idles[k] == 0)];
-            let x = cumulative_want * share;
-            let upto = if FAST { x as i64 as u64 } else { x as u64 };
-            let imported = upto - imported_so_far;
-            imported_so_far = upto;
-            let d = lots[k];
-            if state != FREE && case_closes(state) <= month {
-                if close_case(k, state, d, imported, &mut out, cases) {
-                    states[k] = GONE;
-                    vacant.push(k as u32);
-                    continue;
+        // The occupied slots in index order: each word's set bits, lowest first (a slot
+        // vacated in the month clears its bit in `occupied`, not in the word's copy).
+        let occupied = &mut self.slots.occupied[..];
+        #[allow(clippy::needless_range_loop)] // `occupied[w]` is written inside
+        for w in 0..occupied.len() {
+            let mut bits = occupied[w];
+            while bits != 0 {
+                let bit = bits & bits.wrapping_neg();
+                bits ^= bit;
+                let k = (w << 6) | bit.trailing_zeros() as usize;
+                let mut state = states[k];
+                debug_assert_ne!(state, GONE);
+                let size = sizes[k] as f64;
+                // Cumulative rounding: whole units per intermediary, and the population as a whole
+                // imports floor(Σ want × share) — no allowance lost to rounding.
+                cumulative_want += size * want_factor[usize::from(idles[k] == 0)];
+                let x = cumulative_want * share;
+                let upto = if FAST { x as i64 as u64 } else { x as u64 };
+                let imported = upto - imported_so_far;
+                imported_so_far = upto;
+                let d = lots[k];
+                if state != FREE && case_closes(state) <= month {
+                    if close_case(k, state, d, imported, &mut out, cases) {
+                        states[k] = GONE;
+                        occupied[w] ^= bit;
+                        vacant.push(k as u32);
+                        continue;
+                    }
+                    state = FREE;
+                    states[k] = FREE;
                 }
-                state = FREE;
-                states[k] = FREE;
-            }
-            let df = lots_f[k];
-            // `(perceived × d).min(1)` and `c.penalty(d, case_months)`, spelt so that they
-            // compile to one instruction each (the same values).
-            let seen = perceived * df;
-            let p_seen = if seen < 1.0 { seen } else { 1.0 } * keeps[k];
-            let value = multiple * df * case_months * unit_value;
-            let penalty = if !FAST {
-                fine.max(value)
-            } else if value > fine {
-                value
-            } else {
-                fine
-            };
-            let worthwhile =
-                divert_any && d > 0 && df * premium * (1.0 - p_seen) > p_seen * penalty;
-            let moved = d.min(imported);
-            if worthwhile && moved > 0 && (state == FREE || !case_deterred(state)) {
-                diverters += 1;
+                let df = lots_f[k];
+                // `(perceived × d).min(1)` and `c.penalty(d, case_months)`, spelt so that they
+                // compile to one instruction each (the same values).
+                let seen = perceived * df;
+                let p_seen = if seen < 1.0 { seen } else { 1.0 } * keeps[k];
+                let value = multiple * df * case_months * unit_value;
+                let penalty = if !FAST {
+                    fine.max(value)
+                } else if value > fine {
+                    value
+                } else {
+                    fine
+                };
+                // `&`, not `&&`: the conditions are cheap and which of them fails varies from
+                // intermediary to intermediary, so branches on them would be mispredicted.
+                let worthwhile =
+                    divert_any & (d > 0) & (df * premium * (1.0 - p_seen) > p_seen * penalty);
+                let moved = d.min(imported);
+                // A deterred intermediary under investigation does not divert (a free one's
+                // state has no bits set).
+                let diverts = worthwhile & (moved > 0) & !case_deterred(state);
+                let moved = if diverts { moved } else { 0 };
+                diverters += u64::from(diverts);
                 diverted_units += moved;
+                // Exposure counts down over the units moved by diverters not under
+                // investigation (moving nothing leaves the count as it is).
                 if state == FREE {
                     if units_to_case >= moved {
                         units_to_case -= moved;
@@ -559,28 +585,28 @@ impl Population {
                         states[k] = state;
                     }
                 }
-            }
-            let idle = if worthwhile {
-                0
-            } else {
-                idles[k].saturating_add(1)
-            };
-            idles[k] = idle;
-            // Under investigation an intermediary stays until its case closes.
-            if state == FREE {
-                if idle >= idle_limit {
-                    leave(k, &mut states[k], vacant, &mut out);
-                    continue;
+                let idle = if worthwhile {
+                    0
+                } else {
+                    idles[k].saturating_add(1)
+                };
+                idles[k] = idle;
+                // Under investigation an intermediary stays until its case closes.
+                if state == FREE {
+                    if idle >= idle_limit {
+                        leave(k, &mut states[k], &mut occupied[w], vacant, &mut out);
+                        continue;
+                    }
+                    if attrition_gap == 0 {
+                        leave(k, &mut states[k], &mut occupied[w], vacant, &mut out);
+                        out.retired += 1;
+                        attrition_gap = attrition.gap(rng);
+                        continue;
+                    }
+                    attrition_gap -= 1;
                 }
-                if attrition_gap == 0 {
-                    leave(k, &mut states[k], vacant, &mut out);
-                    out.retired += 1;
-                    attrition_gap = attrition.gap(rng);
-                    continue;
-                }
-                attrition_gap -= 1;
+                next_free += size * want_factor[usize::from(worthwhile)];
             }
-            next_free += size * want_factor[usize::from(worthwhile)];
         }
         out.imported_units = imported_so_far;
         out.diverted_units = diverted_units;
@@ -670,8 +696,15 @@ fn open_case_event(
 /// Slot `k`'s intermediary leaves the trade; its slot is vacant.
 #[cold]
 #[inline(never)]
-fn leave(k: usize, state: &mut u16, vacant: &mut Vec<u32>, out: &mut PopulationMonth) {
+fn leave(
+    k: usize,
+    state: &mut u16,
+    occupied: &mut u64,
+    vacant: &mut Vec<u32>,
+    out: &mut PopulationMonth,
+) {
     *state = GONE;
+    *occupied &= !(1 << (k % 64));
     vacant.push(k as u32);
     out.exits += 1;
 }
@@ -911,6 +944,39 @@ mod tests {
         assert!(out[3].diverted_units > 0 && out[3].cases_opened == 1);
         assert_eq!(cases[1].outcome, Outcome::Nothing);
         assert!(!cases[1].opened);
+    }
+
+    /// The occupancy bits the month walks stay those of the slots not vacant, through exits
+    /// (idle, attrition, cases) and entrants filling vacated slots, across word boundaries.
+    #[test]
+    fn occupied_bits_follow_the_vacant_slots() {
+        let mut rng = Stream::seed_from_u64(7);
+        let mut pop = Population::new(&shells(300), &mut rng);
+        let mut c = conditions(u64::MAX, 0.004, 0.002);
+        c.attrition = 0.05;
+        let mut cases = Vec::new();
+        let (mut exits, mut refills) = (0, 0);
+        for m in 0..24 {
+            exits += pop.step(m, &c, &mut rng, &mut cases).exits;
+            refills += pop.vacant.len().min(40);
+            pop.enter(40, &mut rng);
+            let s = &pop.slots;
+            assert_eq!(s.occupied.len(), s.len().div_ceil(64));
+            for k in 0..s.len() {
+                let bit = s.occupied[k / 64] >> (k % 64) & 1 == 1;
+                assert_eq!(bit, s.state[k] != GONE, "slot {k} in month {m}");
+            }
+            let bits: u32 = s.occupied.iter().map(|w| w.count_ones()).sum();
+            assert_eq!(bits as usize, pop.active());
+        }
+        assert!(
+            exits > 100 && refills > 100,
+            "exits {exits}, refills {refills}"
+        );
+        assert!(
+            pop.len() > 300,
+            "entrants beyond the vacated slots were appended"
+        );
     }
 
     #[test]
