@@ -449,9 +449,10 @@ impl Hubs {
             }
             // New entrants: as many as the best route's margin calls for, each choosing a hub.
             let n = math::poisson(&mut self.entry_rng[d], s.entry_per_month.value() * best);
+            let total = self.route_total(p, d, None, 1.0);
             for _ in 0..n {
                 let u = math::unit(&mut self.entry_rng[d]);
-                if let Some(h) = self.pick_hub(p, d, None, 1.0, u) {
+                if let Some(h) = self.pick_hub(p, (d, None, 1.0), total, u) {
                     self.admit(h, d);
                 }
             }
@@ -463,9 +464,10 @@ impl Hubs {
                     continue;
                 }
                 let movers = hub.month.exits - hub.month.detections - hub.month.retired;
+                let total = self.route_total(p, d, Some(from), moving);
                 for _ in 0..movers {
                     let u = math::unit(&mut self.entry_rng[d]);
-                    if let Some(h) = self.pick_hub(p, d, Some(from), moving, u) {
+                    if let Some(h) = self.pick_hub(p, (d, Some(from), moving), total, u) {
                         self.admit(h, d);
                     }
                 }
@@ -473,37 +475,50 @@ impl Hubs {
         }
     }
 
+    /// Weight of hub `h` for an intermediary bound for `d` coming from `from` (none for a
+    /// new entrant): `factor × route_weight`, 0 for a hub serving another destination or the
+    /// one it comes from.
+    fn hub_weight(&self, p: &Params, d: usize, from: Option<usize>, factor: f64, h: usize) -> f64 {
+        if p.hubs[h].destination != d || Some(h) == from {
+            0.0
+        } else {
+            factor * self.route_weight[h]
+        }
+    }
+
+    /// The logit's denominator for intermediaries bound for `d` from `from`: the hubs'
+    /// weights, plus 1 for leaving the trade when `from` is given. The same for every such
+    /// intermediary in the month, so it is summed once for all of them.
+    fn route_total(&self, p: &Params, d: usize, from: Option<usize>, factor: f64) -> f64 {
+        let outside = if from.is_some() { 1.0 } else { 0.0 };
+        outside
+            + (0..p.hubs.len())
+                .map(|h| self.hub_weight(p, d, from, factor, h))
+                .sum::<f64>()
+    }
+
     /// A hub for an intermediary bound for destination `d`, by logit over the hubs with a
     /// positive margin (weight `factor × route_weight`, the hubs other than `from`), with
-    /// leaving the trade as an option of weight 1 when `from` is given; `u` is the uniform
-    /// draw.
+    /// leaving the trade as an option of weight 1 when `from` is given; `total` is
+    /// [`Hubs::route_total`] and `u` the uniform draw.
     fn pick_hub(
         &self,
         p: &Params,
-        d: usize,
-        from: Option<usize>,
-        factor: f64,
+        (d, from, factor): (usize, Option<usize>, f64),
+        total: f64,
         u: f64,
     ) -> Option<usize> {
-        let w = |h: usize| {
-            if p.hubs[h].destination != d || Some(h) == from {
-                0.0
-            } else {
-                factor * self.route_weight[h]
-            }
-        };
-        let outside = if from.is_some() { 1.0 } else { 0.0 };
-        let total: f64 = outside + (0..p.hubs.len()).map(w).sum::<f64>();
         if total <= 0.0 {
             return None;
         }
+        let outside = if from.is_some() { 1.0 } else { 0.0 };
         let mut left = u * total - outside;
         if left < 0.0 {
             return None;
         }
         let mut chosen = None;
         for h in 0..p.hubs.len() {
-            let x = w(h);
+            let x = self.hub_weight(p, d, from, factor, h);
             if x > 0.0 {
                 chosen = Some(h);
                 left -= x;
@@ -520,8 +535,7 @@ impl Hubs {
     fn admit(&mut self, h: usize, d: usize) {
         let rng = &mut self.entry_rng[d];
         let hub = &mut self.hubs[h];
-        let counts: usize = hub.populations.iter().map(|x| x.params().count).sum();
-        let mut v = (math::unit(rng) * counts as f64) as usize;
+        let mut v = (math::unit(rng) * hub.count as f64) as usize;
         let last = hub.populations.len() - 1;
         for (k, pop) in hub.populations.iter_mut().enumerate() {
             let c = pop.params().count;
@@ -649,6 +663,9 @@ struct Hub {
     /// Expected monthly import capacity of each population (count × median size): the key
     /// by which the hub's allowance is shared.
     weights: Vec<f64>,
+    /// Σ of the populations' starting counts: an entrant joins a population in proportion
+    /// to its count.
+    count: usize,
     rng: Stream,
     /// This month's outcome, summed over populations.
     month: PopulationMonth,
@@ -674,6 +691,7 @@ impl Hub {
                 .iter()
                 .map(|(_, pp)| pp.count as f64 * pp.size_median_units)
                 .collect(),
+            count: h.populations.iter().map(|(_, pp)| pp.count).sum(),
             rng,
             month: PopulationMonth::default(),
             total: PopulationMonth::default(),
