@@ -73,10 +73,9 @@ fn allocate_into(
         let mut given = 0;
         for (k, (g, r)) in granted.iter_mut().zip(requests).enumerate() {
             if r.priority == priority {
-                let claim = r.units as u128 * left as u128;
-                *g = (claim / wanted as u128) as u64;
+                let (share, remainder) = pro_rata(r.units, left, wanted);
+                *g = share;
                 given += *g;
-                let remainder = claim % wanted as u128;
                 if remainder > 0 {
                     order.push((remainder, k));
                 }
@@ -95,6 +94,20 @@ fn allocate_into(
         return 0;
     }
     left
+}
+
+/// `units × left / wanted` as (quotient, remainder), exact: in 64-bit arithmetic when the
+/// product fits (a 128-bit division is a library call, several times slower), else in 128.
+#[inline]
+fn pro_rata(units: u64, left: u64, wanted: u64) -> (u64, u128) {
+    match units.checked_mul(left) {
+        Some(claim) => (claim / wanted, u128::from(claim % wanted)),
+        None => {
+            let claim = u128::from(units) * u128::from(left);
+            let wanted = u128::from(wanted);
+            ((claim / wanted) as u64, claim % wanted)
+        }
+    }
 }
 
 /// The claims on one product's supply in a month, in named slots: per nation, the part served
@@ -318,6 +331,30 @@ impl Stock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pro_rata_in_64_bits_is_the_128_bit_division() {
+        let big = u64::MAX;
+        for (units, left, wanted) in [
+            (300, 250, 400),
+            (0, 7, 3),
+            (1 << 32, 1 << 31, 12_345),
+            (1 << 32, 1 << 32, 12_345), // the product overflows 64 bits
+            (big, big, big),
+            (big - 1, 3, 7),
+        ] {
+            let claim = u128::from(units) * u128::from(left);
+            let direct = (
+                (claim / u128::from(wanted)) as u64,
+                claim % u128::from(wanted),
+            );
+            assert_eq!(
+                pro_rata(units, left, wanted),
+                direct,
+                "{units} {left} {wanted}"
+            );
+        }
+    }
 
     #[test]
     fn allocation_serves_priority_first_then_pro_rata() {

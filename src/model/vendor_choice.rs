@@ -54,6 +54,8 @@ pub struct VendorChoice {
     /// Per firm, for the nation choosing: barred by a security agreement (M8), and the
     /// sanction share of adopting its chips (M4). Both depend on the firm, not the product.
     firm_terms: Vec<(bool, f64)>,
+    /// What of a utility follows from the parameters alone, per snapshot: see [`Fixed`].
+    fixed: Fixed,
     utilities: Vec<f64>,
     shares: Vec<f64>,
 }
@@ -93,9 +95,17 @@ impl VendorChoice {
             fill_rate: Grid::new(nn, np, 1.0),
             logs: Grid::new(nn, np, [LastLn::NEW; 3]),
             firm_terms: vec![(false, 0.0); p.firms.len()],
+            fixed: Fixed::new(p),
             utilities: vec![0.0; np],
             shares: vec![0.0; np],
         }
+    }
+
+    /// The parameters in force changed (a timeline snapshot began): works out again what
+    /// follows from them alone. Until then, [`VendorChoice::shares`] must be given rules over
+    /// the parameters of the last call (or of [`VendorChoice::new`]).
+    pub fn set_params(&mut self, p: &Params) {
+        self.fixed = Fixed::new(p);
     }
 
     /// What nation `i` expects to get of a request for product `j`.
@@ -120,7 +130,7 @@ impl VendorChoice {
         let prod = &p.products[j];
         let firm = &p.firms[prod.vendor];
         let rule = rules.get(j, i);
-        let stance = stance_cost(p, i, j);
+        let stance = self.fixed.stance[(i, j)];
         let (barred, sanction) = self.firm_terms[prod.vendor];
         if rule.status == ExportStatus::Prohibited
             || !prod.sells_to(i)
@@ -162,14 +172,54 @@ impl VendorChoice {
     /// Nation `i`'s shares of demand per product (all zero when nothing can be bought).
     pub fn shares(&mut self, rules: &RulesInForce, supply: &Supply, i: usize) -> &[f64] {
         let p = rules.params();
+        debug_assert!(self.fixed.is_of(p), "VendorChoice::set_params not called");
+        let sanction = self.fixed.sanction.row(i);
         for (f, terms) in self.firm_terms.iter_mut().enumerate() {
-            *terms = (rules.diplomacy().barred(i, f, p), sanction_share(p, i, f));
+            *terms = (rules.diplomacy().barred(i, f, p), sanction[f]);
         }
         for j in 0..self.utilities.len() {
             self.utilities[j] = self.utility(rules, supply, i, j);
         }
         logit_shares(&self.utilities, &mut self.shares);
         &self.shares
+    }
+}
+
+/// The terms of the utility that depend on the parameters alone, worked out once per timeline
+/// snapshot rather than once per nation, product and month: they are the values
+/// [`sanction_share`] and [`stance_cost`] return, so the utilities are the same to the bit.
+#[derive(Clone, Debug, PartialEq)]
+struct Fixed {
+    /// Per (nation, firm): [`sanction_share`].
+    sanction: Grid<f64>,
+    /// Per (nation, product): [`stance_cost`].
+    stance: Grid<f64>,
+    /// The parameters they were worked out from (their address), to check in debug builds.
+    of: usize,
+}
+
+impl Fixed {
+    fn new(p: &Params) -> Fixed {
+        let (nn, nf, np) = (p.nations.len(), p.firms.len(), p.products.len());
+        let mut sanction = Grid::new(nn, nf, 0.0);
+        let mut stance = Grid::new(nn, np, 0.0);
+        for i in 0..nn {
+            for (f, x) in sanction.row_mut(i).iter_mut().enumerate() {
+                *x = sanction_share(p, i, f);
+            }
+            for (j, x) in stance.row_mut(i).iter_mut().enumerate() {
+                *x = stance_cost(p, i, j);
+            }
+        }
+        Fixed {
+            sanction,
+            stance,
+            of: std::ptr::from_ref(p) as usize,
+        }
+    }
+
+    fn is_of(&self, p: &Params) -> bool {
+        self.of == std::ptr::from_ref(p) as usize
     }
 }
 

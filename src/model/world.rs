@@ -201,6 +201,7 @@ impl<'s> World<'s> {
         if self.current + 1 < snaps.len() && snaps[self.current + 1].month == t {
             let before = self.current;
             self.current += 1;
+            self.choice.set_params(&self.params[self.current]);
             for (k, c) in self.setup.changes.iter().enumerate() {
                 if c.month == t {
                     events.push(change_event(k, c));
