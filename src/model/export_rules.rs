@@ -37,7 +37,7 @@
 
 use rand::RngExt;
 
-use super::diplomacy::Diplomacy;
+use super::diplomacy::{DealStatus, Diplomacy};
 use super::flows::Flows;
 use super::index::{Grid, Grid3};
 use super::params::{ExportRule, ExportStatus, Params, ProductParams};
@@ -145,6 +145,94 @@ impl<'a> RulesInForce<'a> {
         rule.approval_probability *= f;
         rule.annual_cap_h100e = rule.annual_cap_h100e.map(|c| c * f);
         rule
+    }
+}
+
+/// The rules in force kept from month to month for [`RulesInForce::from_table`]: a row
+/// (nation) is worked out again only when what it was worked out from changed: the
+/// parameters (a timeline snapshot began: every row), a licence factor toward the nation
+/// (a cut imposed or run out), or the status of a deal with the nation. Each month it
+/// compares those with what the rows were worked out from (regulators × nations factors and
+/// the deals), instead of working out all nations × products rules, so the table equals what
+/// [`RulesInForce::tabulate`] would fill in.
+pub struct RulesTable {
+    table: Grid<ExportRule>,
+    /// The timeline snapshot the table was worked out under; `None` before the first month.
+    snapshot: Option<usize>,
+    /// Per (regulator, nation): the licence factor the nation's row was worked out with.
+    factors: Grid<f64>,
+    /// Per regulator and deal: the status the rows were worked out with.
+    deals: Vec<Vec<DealStatus>>,
+    /// Scratch: the nations whose row is worked out again.
+    stale: Vec<bool>,
+}
+
+impl Default for RulesTable {
+    fn default() -> Self {
+        RulesTable::new()
+    }
+}
+
+impl RulesTable {
+    pub fn new() -> RulesTable {
+        RulesTable {
+            table: Grid::new(0, 0, ExportRule::ALLOWED),
+            snapshot: None,
+            factors: Grid::new(0, 0, 1.0),
+            deals: Vec::new(),
+            stale: Vec::new(),
+        }
+    }
+
+    /// Brings the table up to `rules` (of the parameters of timeline snapshot `snapshot`).
+    pub fn update(&mut self, rules: &RulesInForce, snapshot: usize) {
+        let (p, d, t) = (rules.p, rules.diplomacy, rules.t);
+        let (nr, nn) = (p.regulators.len(), p.nations.len());
+        let factors = |r: usize, i: usize| d.licence_factor(r, i, t);
+        if self.snapshot != Some(snapshot) {
+            rules.tabulate(&mut self.table);
+            self.snapshot = Some(snapshot);
+            self.factors = Grid::new(nr, nn, 1.0);
+            for r in 0..nr {
+                for (i, f) in self.factors.row_mut(r).iter_mut().enumerate() {
+                    *f = factors(r, i);
+                }
+            }
+            self.deals = (p.regulators.iter().enumerate())
+                .map(|(r, reg)| (0..reg.deals.len()).map(|k| d.deal(r, k)).collect())
+                .collect();
+            return;
+        }
+        self.stale.clear();
+        self.stale.resize(nn, false);
+        for r in 0..nr {
+            for (i, f) in self.factors.row_mut(r).iter_mut().enumerate() {
+                let now = factors(r, i);
+                if now.to_bits() != f.to_bits() {
+                    *f = now;
+                    self.stale[i] = true;
+                }
+            }
+        }
+        for (r, reg) in p.regulators.iter().enumerate() {
+            for (k, deal) in reg.deals.iter().enumerate() {
+                let now = d.deal(r, k);
+                if now != self.deals[r][k] {
+                    self.deals[r][k] = now;
+                    self.stale[deal.nation] = true;
+                }
+            }
+        }
+        for (i, _) in self.stale.iter().enumerate().filter(|(_, s)| **s) {
+            for (j, rule) in self.table.row_mut(i).iter_mut().enumerate() {
+                *rule = rules.work_out(j, i);
+            }
+        }
+    }
+
+    /// The table as [`RulesTable::update`] left it.
+    pub fn table(&self) -> &Grid<ExportRule> {
+        &self.table
     }
 }
 
