@@ -283,6 +283,12 @@ impl<'s> World<'s> {
             }
             for i in 0..p.nations.len() {
                 let (requested, shipped) = self.claims.nation(i);
+                if requested == 0 {
+                    // Nothing approved, so nothing shipped: no fill to record, no standing
+                    // order, cap or quota to settle, nothing to ship, and the H100e sums
+                    // below would add +0.0 to sums that are never -0.0.
+                    continue;
+                }
                 self.choice.record_fill(i, j, requested, shipped);
                 (self.demand).settle(i, j, h, requested, shipped, &mut self.flows);
                 self.flows.shipped_units[prod.vendor] += shipped;
