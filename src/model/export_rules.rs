@@ -384,14 +384,23 @@ impl ExportRules {
         // Data-centre capacity: what cannot be powered this month waits (unfilled). A unit
         // takes up its H100e times its power per H100e (relative to an H100).
         let power = h * p.products[j].power_per_h100e;
-        // A cast to `u64` truncates and saturates: for a non-negative quotient, its floor
-        // (here and below, without the call `floor` is on x86-64 without SSE4.1).
-        let fits = (self.room_h100e[i] / power) as u64;
-        let waiting = order.saturating_sub(fits);
-        flows.unfilled_h100e[i] += waiting as f64 * h;
-        let order = order - waiting;
+        // Unconstrained: every unit fits, none waits (the unfilled sum, never -0.0, would add
+        // +0.0), and the room stays infinite.
+        let unconstrained = self.room_h100e[i] == f64::INFINITY && power > 0.0 && power.is_finite();
+        let order = if unconstrained {
+            order
+        } else {
+            // A cast to `u64` truncates and saturates: for a non-negative quotient, its floor
+            // (here and below, without the call `floor` is on x86-64 without SSE4.1).
+            let fits = (self.room_h100e[i] / power) as u64;
+            let waiting = order.saturating_sub(fits);
+            flows.unfilled_h100e[i] += waiting as f64 * h;
+            order - waiting
+        };
         let (exempt, licensed) = self.license_fitting(rules, rule, i, j, order, flows);
-        self.room_h100e[i] -= (exempt + licensed) as f64 * power;
+        if !unconstrained {
+            self.room_h100e[i] -= (exempt + licensed) as f64 * power;
+        }
         (exempt, licensed)
     }
 
