@@ -460,6 +460,7 @@ impl ExportRules {
     /// `shipped` units of the approved order of product `j` by nation `i` left the vendor:
     /// exempt units count first; the quota and cap of approved units that did not ship are
     /// given back. Returns (exempt shipped, licensed shipped, licensed delay in months).
+    #[inline]
     pub fn settle(&mut self, rules: &RulesInForce, i: usize, j: usize, shipped: u64) -> Shipped {
         let (exempt, licensed) = self.approved(i, j);
         let exempt_shipped = shipped.min(exempt);
