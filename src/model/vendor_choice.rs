@@ -259,6 +259,44 @@ mod tests {
     }
 
     #[test]
+    fn the_terms_fixed_per_snapshot_are_the_direct_ones() {
+        use crate::model::params::{GuidanceScope, ImportStance, Uncertain};
+        let mut p = fixture::params();
+        p.regulators[0].guidance[1] = GuidanceScope::ThirdCountries;
+        p.nations[MYS].dependence[USA] = 0.6;
+        p.regulators[1].imports[H100] = ImportStance::Discourage;
+        p.regulators[1].discourage_cost = Uncertain::Fixed(3.0);
+        p.regulators[1].imports[ASCEND] = ImportStance::Ban;
+        let fixed = Fixed::new(&p);
+        assert!(fixed.is_of(&p));
+        for i in 0..p.nations.len() {
+            for f in 0..p.firms.len() {
+                let direct = sanction_share(&p, i, f);
+                assert_eq!(
+                    fixed.sanction[(i, f)].to_bits(),
+                    direct.to_bits(),
+                    "{i} {f}"
+                );
+            }
+            for j in 0..p.products.len() {
+                let direct = stance_cost(&p, i, j);
+                assert_eq!(fixed.stance[(i, j)].to_bits(), direct.to_bits(), "{i} {j}");
+            }
+        }
+        assert!(fixed.sanction[(MYS, 1)] > 0.0);
+        assert_eq!(fixed.stance[(CHN, H100)], 3.0);
+        assert_eq!(fixed.stance[(CHN, ASCEND)], f64::INFINITY);
+        assert_eq!(fixed.stance[(MYS, ASCEND)], 0.0);
+        // A new snapshot's parameters are worked out again.
+        let mut v = VendorChoice::new(&p);
+        let mut q = p.clone();
+        q.regulators[1].imports[H100] = ImportStance::Allow;
+        v.set_params(&q);
+        assert!(v.fixed.is_of(&q));
+        assert_eq!(v.fixed.stance[(CHN, H100)], 0.0);
+    }
+
+    #[test]
     fn a_kept_log_is_the_log_of_the_argument_asked_for() {
         let mut last = LastLn::NEW;
         for x in [2.0, 2.0, 0.5, 2.0, 1e-300, 0.0, 0.0, 3.0] {
