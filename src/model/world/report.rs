@@ -280,7 +280,6 @@ fn observe_hub_flows(o: &mut impl Observer, entity: &str, m: &PopulationMonth) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::model::fixture;
     use crate::model::world::World;
 
