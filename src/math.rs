@@ -50,6 +50,34 @@ pub fn normal_cdf(x: f64) -> f64 {
     0.5 * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2))
 }
 
+/// 2^52: from here on every `f64` is a whole number.
+const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
+
+/// `x.round() as u64` (half away from zero, saturating, NaN to 0) without the call `round` is
+/// on x86-64 without SSE4.1: below 2^52 a non-negative `x` is its truncation plus one when the
+/// fraction, `x − trunc(x)` (exact), is at least a half.
+#[inline]
+pub fn round_to_u64(x: f64) -> u64 {
+    if (0.0..WHOLE_FROM).contains(&x) {
+        let whole = x as u64;
+        whole + u64::from(x - whole as f64 >= 0.5)
+    } else {
+        x.round() as u64
+    }
+}
+
+/// `x.ceil() as u64` (saturating, NaN to 0) without the call `ceil` is on x86-64 without
+/// SSE4.1: below 2^52 a non-negative `x` is its truncation plus one when it has a fraction.
+#[inline]
+pub fn ceil_to_u64(x: f64) -> u64 {
+    if (0.0..WHOLE_FROM).contains(&x) {
+        let whole = x as u64;
+        whole + u64::from(x > whole as f64)
+    } else {
+        x.ceil() as u64
+    }
+}
+
 /// `x^n` for a whole `n` by square-and-multiply, in exactly `bits` rounds (`bits` ≥ the bit
 /// length of `n`; a round whose bit of `n` is clear multiplies by 1.0, which is exact): only
 /// multiplications, correctly rounded on every platform. Squaring doubles the relative error of
@@ -616,6 +644,45 @@ impl Beta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_to_u64_without_the_call_is_the_call() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            0.5000000000000001,
+            4_503_599_627_370_495.5,
+            WHOLE_FROM,
+            WHOLE_FROM + 2.0,
+            -0.5,
+            -0.4,
+            -3.7,
+            1e19,
+            2e19,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ];
+        let mut rng = crate::rng::stream(3, crate::rng::Purpose::Demand, 0);
+        for _ in 0..200_000 {
+            let scale = [1.0, 10.0, 1e3, 1e6, 1e12, 1e16][(unit(&mut rng) * 6.0) as usize];
+            let x = unit(&mut rng) * scale;
+            xs.extend([x, x.floor() + 0.5, x.floor(), -x]);
+        }
+        for x in xs {
+            assert_eq!(round_to_u64(x), x.round() as u64, "round {x:e}");
+            assert_eq!(ceil_to_u64(x), x.ceil() as u64, "ceil {x:e}");
+            // The cast alone truncates, which for every `x` is what the floor cast gives.
+            assert_eq!(x as u64, x.floor() as u64, "floor {x:e}");
+        }
+    }
 
     /// The textbook square-and-multiply, stopping at the highest set bit: the reference
     /// `powu_bits` must match to the bit.

@@ -41,7 +41,7 @@ fn allocate_into(
     available: u64,
     requests: &[Request],
     granted: &mut [u64],
-    order: &mut Vec<(u128, usize)>,
+    order: &mut Vec<u128>,
 ) -> u64 {
     debug_assert_eq!(requests.len(), granted.len());
     granted.iter_mut().for_each(|g| *g = 0);
@@ -73,12 +73,11 @@ fn allocate_into(
         let mut given = 0;
         for (k, (g, r)) in granted.iter_mut().zip(requests).enumerate() {
             if r.priority == priority {
-                let claim = r.units as u128 * left as u128;
-                *g = (claim / wanted as u128) as u64;
+                let (share, remainder) = pro_rata(r.units, left, wanted);
+                *g = share;
                 given += *g;
-                let remainder = claim % wanted as u128;
                 if remainder > 0 {
-                    order.push((remainder, k));
+                    order.push(claim_key(remainder, k));
                 }
             }
         }
@@ -86,15 +85,42 @@ fn allocate_into(
         if extra > 0 {
             // The order is total (indices differ), so the `extra` first are the same whichever
             // way they are found; a partial selection instead of a sort.
-            let by_claim = |a: &(u128, usize), b: &(u128, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
-            order.select_nth_unstable_by(extra - 1, by_claim);
-            for &(_, k) in &order[..extra] {
-                granted[k] += 1;
+            order.select_nth_unstable(extra - 1);
+            for &key in &order[..extra] {
+                granted[claim_index(key)] += 1;
             }
         }
         return 0;
     }
     left
+}
+
+/// `units × left / wanted` as (quotient, remainder), exact: in 64-bit arithmetic when the
+/// product fits (a 128-bit division is a library call, several times slower), else in 128.
+/// The remainder is below `wanted`, so it fits 64 bits.
+#[inline]
+fn pro_rata(units: u64, left: u64, wanted: u64) -> (u64, u64) {
+    match units.checked_mul(left) {
+        Some(claim) => (claim / wanted, claim % wanted),
+        None => {
+            let claim = u128::from(units) * u128::from(left);
+            let wanted = u128::from(wanted);
+            ((claim / wanted) as u64, (claim % wanted) as u64)
+        }
+    }
+}
+
+/// A fractional claim (its remainder) of request `k` as one number that orders as the extra
+/// units go: ascending keys are descending remainders, ties by ascending request index.
+#[inline]
+fn claim_key(remainder: u64, k: usize) -> u128 {
+    (u128::from(u64::MAX - remainder) << 64) | k as u128
+}
+
+/// The request index of a [`claim_key`].
+#[inline]
+fn claim_index(key: u128) -> usize {
+    key as u64 as usize
 }
 
 /// The claims on one product's supply in a month, in named slots: per nation, the part served
@@ -104,7 +130,7 @@ pub struct Claims {
     requests: Vec<Request>,
     granted: Vec<u64>,
     /// Scratch space for the fractional claims of a pro-rata class.
-    order: Vec<(u128, usize)>,
+    order: Vec<u128>,
 }
 
 impl Claims {
@@ -318,6 +344,42 @@ impl Stock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pro_rata_in_64_bits_is_the_128_bit_division() {
+        let big = u64::MAX;
+        for (units, left, wanted) in [
+            (300, 250, 400),
+            (0, 7, 3),
+            (1 << 32, 1 << 31, 12_345),
+            (1 << 32, 1 << 32, 12_345), // the product overflows 64 bits
+            (big, big, big),
+            (big - 1, 3, 7),
+        ] {
+            let claim = u128::from(units) * u128::from(left);
+            let direct = (claim / u128::from(wanted), claim % u128::from(wanted));
+            let (share, remainder) = pro_rata(units, left, wanted);
+            assert_eq!((u128::from(share), u128::from(remainder)), direct);
+        }
+    }
+
+    #[test]
+    fn claim_keys_order_as_the_claims_by_remainder_then_index() {
+        let claims = [
+            (5u64, 3usize),
+            (7, 9),
+            (5, 1),
+            (u64::MAX - 1, 4),
+            (1, 0),
+            (7, 2),
+        ];
+        let mut keys: Vec<u128> = claims.iter().map(|&(r, k)| claim_key(r, k)).collect();
+        keys.sort_unstable();
+        let mut direct = claims.to_vec();
+        direct.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let indices: Vec<usize> = keys.iter().map(|&key| claim_index(key)).collect();
+        assert_eq!(indices, direct.iter().map(|c| c.1).collect::<Vec<_>>());
+    }
 
     #[test]
     fn allocation_serves_priority_first_then_pro_rata() {

@@ -82,7 +82,7 @@ impl Demand {
         self.standing_unfilled_h100e
             .iter_mut()
             .for_each(|x| *x = 0.0);
-        self.orders.fill(0);
+        // Every nation's every product is set below: `orders` needs no clearing.
         for (i, nation) in p.nations.iter().enumerate() {
             let growth = math::pow(1.0 + nation.demand_growth_annual.value(), t as f64 / 12.0);
             let sigma = nation.demand_noise_sigma;
@@ -97,7 +97,7 @@ impl Demand {
             let shares = choice.shares(rules, supply, i);
             for (j, share) in shares.iter().enumerate() {
                 let h = p.products[j].h100e_per_unit.value();
-                self.orders[(i, j)] = (want * share / h).round() as u64;
+                self.orders[(i, j)] = math::round_to_u64(want * share / h);
             }
             for (k, project) in nation.projects.iter().enumerate() {
                 if project.month == t

@@ -37,7 +37,7 @@
 
 use rand::RngExt;
 
-use super::diplomacy::Diplomacy;
+use super::diplomacy::{DealStatus, Diplomacy};
 use super::flows::Flows;
 use super::index::{Grid, Grid3};
 use super::params::{ExportRule, ExportStatus, Params, ProductParams};
@@ -145,6 +145,94 @@ impl<'a> RulesInForce<'a> {
         rule.approval_probability *= f;
         rule.annual_cap_h100e = rule.annual_cap_h100e.map(|c| c * f);
         rule
+    }
+}
+
+/// The rules in force kept from month to month for [`RulesInForce::from_table`]: a row
+/// (nation) is worked out again only when what it was worked out from changed: the
+/// parameters (a timeline snapshot began: every row), a licence factor toward the nation
+/// (a cut imposed or run out), or the status of a deal with the nation. Each month it
+/// compares those with what the rows were worked out from (regulators × nations factors and
+/// the deals), instead of working out all nations × products rules, so the table equals what
+/// [`RulesInForce::tabulate`] would fill in.
+pub struct RulesTable {
+    table: Grid<ExportRule>,
+    /// The timeline snapshot the table was worked out under; `None` before the first month.
+    snapshot: Option<usize>,
+    /// Per (regulator, nation): the licence factor the nation's row was worked out with.
+    factors: Grid<f64>,
+    /// Per regulator and deal: the status the rows were worked out with.
+    deals: Vec<Vec<DealStatus>>,
+    /// Scratch: the nations whose row is worked out again.
+    stale: Vec<bool>,
+}
+
+impl Default for RulesTable {
+    fn default() -> Self {
+        RulesTable::new()
+    }
+}
+
+impl RulesTable {
+    pub fn new() -> RulesTable {
+        RulesTable {
+            table: Grid::new(0, 0, ExportRule::ALLOWED),
+            snapshot: None,
+            factors: Grid::new(0, 0, 1.0),
+            deals: Vec::new(),
+            stale: Vec::new(),
+        }
+    }
+
+    /// Brings the table up to `rules` (of the parameters of timeline snapshot `snapshot`).
+    pub fn update(&mut self, rules: &RulesInForce, snapshot: usize) {
+        let (p, d, t) = (rules.p, rules.diplomacy, rules.t);
+        let (nr, nn) = (p.regulators.len(), p.nations.len());
+        let factors = |r: usize, i: usize| d.licence_factor(r, i, t);
+        if self.snapshot != Some(snapshot) {
+            rules.tabulate(&mut self.table);
+            self.snapshot = Some(snapshot);
+            self.factors = Grid::new(nr, nn, 1.0);
+            for r in 0..nr {
+                for (i, f) in self.factors.row_mut(r).iter_mut().enumerate() {
+                    *f = factors(r, i);
+                }
+            }
+            self.deals = (p.regulators.iter().enumerate())
+                .map(|(r, reg)| (0..reg.deals.len()).map(|k| d.deal(r, k)).collect())
+                .collect();
+            return;
+        }
+        self.stale.clear();
+        self.stale.resize(nn, false);
+        for r in 0..nr {
+            for (i, f) in self.factors.row_mut(r).iter_mut().enumerate() {
+                let now = factors(r, i);
+                if now.to_bits() != f.to_bits() {
+                    *f = now;
+                    self.stale[i] = true;
+                }
+            }
+        }
+        for (r, reg) in p.regulators.iter().enumerate() {
+            for (k, deal) in reg.deals.iter().enumerate() {
+                let now = d.deal(r, k);
+                if now != self.deals[r][k] {
+                    self.deals[r][k] = now;
+                    self.stale[deal.nation] = true;
+                }
+            }
+        }
+        for (i, _) in self.stale.iter().enumerate().filter(|(_, s)| **s) {
+            for (j, rule) in self.table.row_mut(i).iter_mut().enumerate() {
+                *rule = rules.work_out(j, i);
+            }
+        }
+    }
+
+    /// The table as [`RulesTable::update`] left it.
+    pub fn table(&self) -> &Grid<ExportRule> {
+        &self.table
     }
 }
 
@@ -296,14 +384,23 @@ impl ExportRules {
         // Data-centre capacity: what cannot be powered this month waits (unfilled). A unit
         // takes up its H100e times its power per H100e (relative to an H100).
         let power = h * p.products[j].power_per_h100e;
-        let fits = (self.room_h100e[i] / power)
-            .floor()
-            .clamp(0.0, u64::MAX as f64) as u64;
-        let waiting = order.saturating_sub(fits);
-        flows.unfilled_h100e[i] += waiting as f64 * h;
-        let order = order - waiting;
+        // Unconstrained: every unit fits, none waits (the unfilled sum, never -0.0, would add
+        // +0.0), and the room stays infinite.
+        let unconstrained = self.room_h100e[i] == f64::INFINITY && power > 0.0 && power.is_finite();
+        let order = if unconstrained {
+            order
+        } else {
+            // A cast to `u64` truncates and saturates: for a non-negative quotient, its floor
+            // (here and below, without the call `floor` is on x86-64 without SSE4.1).
+            let fits = (self.room_h100e[i] / power) as u64;
+            let waiting = order.saturating_sub(fits);
+            flows.unfilled_h100e[i] += waiting as f64 * h;
+            order - waiting
+        };
         let (exempt, licensed) = self.license_fitting(rules, rule, i, j, order, flows);
-        self.room_h100e[i] -= (exempt + licensed) as f64 * power;
+        if !unconstrained {
+            self.room_h100e[i] -= (exempt + licensed) as f64 * power;
+        }
         (exempt, licensed)
     }
 
@@ -332,7 +429,7 @@ impl ExportRules {
                 // scenarios differing in one lever share their random numbers.
                 let approved_now = self.rng[r].random::<f64>() < rule.approval_probability;
                 let room = (rule.exempt_h100e_per_year - self.exempt_used_h100e[slot]).max(0.0);
-                let exempt = order.min((room / h).floor() as u64);
+                let exempt = order.min((room / h) as u64);
                 self.exempt_used_h100e[slot] += exempt as f64 * h;
                 // Units the queue already licensed ship without a new approval or the cap.
                 let from_grant = (order - exempt).min(self.granted[(i, j)]);
@@ -343,7 +440,7 @@ impl ExportRules {
                     .annual_cap_h100e
                     .map_or(f64::INFINITY, |c| (c - self.cap_used_h100e[slot]).max(0.0));
                 let licensed = if approved_now {
-                    rest.min((cap_room / h).floor().min(u64::MAX as f64) as u64)
+                    rest.min((cap_room / h) as u64)
                 } else {
                     0
                 };
@@ -363,6 +460,7 @@ impl ExportRules {
     /// `shipped` units of the approved order of product `j` by nation `i` left the vendor:
     /// exempt units count first; the quota and cap of approved units that did not ship are
     /// given back. Returns (exempt shipped, licensed shipped, licensed delay in months).
+    #[inline]
     pub fn settle(&mut self, rules: &RulesInForce, i: usize, j: usize, shipped: u64) -> Shipped {
         let (exempt, licensed) = self.approved(i, j);
         let exempt_shipped = shipped.min(exempt);

@@ -7,6 +7,15 @@
 
 use std::ops::{Index, IndexMut};
 
+/// The flat offset `r × cols + c` of a cell, in wrapping arithmetic: the slice's bounds check
+/// that follows catches any offset out of the table (a row past the last), and the column is
+/// checked against `cols` in debug builds, so the overflow checks of the release profile would
+/// only add two branches to every access of the model's hot loops.
+#[inline(always)]
+fn flat(r: usize, cols: usize, c: usize) -> usize {
+    r.wrapping_mul(cols).wrapping_add(c)
+}
+
 /// A `rows × cols` table, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid<T> {
@@ -60,7 +69,7 @@ impl<T> Index<(usize, usize)> for Grid<T> {
     #[inline]
     fn index(&self, (r, c): (usize, usize)) -> &T {
         debug_assert!(c < self.cols);
-        &self.cells[r * self.cols + c]
+        &self.cells[flat(r, self.cols, c)]
     }
 }
 
@@ -68,7 +77,7 @@ impl<T> IndexMut<(usize, usize)> for Grid<T> {
     #[inline]
     fn index_mut(&mut self, (r, c): (usize, usize)) -> &mut T {
         debug_assert!(c < self.cols);
-        &mut self.cells[r * self.cols + c]
+        &mut self.cells[flat(r, self.cols, c)]
     }
 }
 
@@ -99,7 +108,7 @@ impl<T> Index<(usize, usize, usize)> for Grid3<T> {
     #[inline]
     fn index(&self, (x, y, z): (usize, usize, usize)) -> &T {
         debug_assert!(y < self.b && z < self.c);
-        &self.cells[(x * self.b + y) * self.c + z]
+        &self.cells[flat(flat(x, self.b, y), self.c, z)]
     }
 }
 
@@ -107,7 +116,7 @@ impl<T> IndexMut<(usize, usize, usize)> for Grid3<T> {
     #[inline]
     fn index_mut(&mut self, (x, y, z): (usize, usize, usize)) -> &mut T {
         debug_assert!(y < self.b && z < self.c);
-        &mut self.cells[(x * self.b + y) * self.c + z]
+        &mut self.cells[flat(flat(x, self.b, y), self.c, z)]
     }
 }
 

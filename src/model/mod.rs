@@ -148,8 +148,14 @@ impl Outcome {
     /// The first value that cannot be reported (not finite, or beyond ±2^62), described for
     /// `failures.csv`; `None` when every value can.
     pub fn unreportable(&self, setup: &Setup) -> Option<String> {
-        let bad = |v: &f64| !v.is_finite() || v.abs() > MAX_OUTPUT_MAGNITUDE;
-        if let Some(k) = self.series.iter().position(bad) {
+        // Not finite or beyond the bound (an infinity is beyond it).
+        let bad = |v: &f64| v.is_nan() || v.abs() > MAX_OUTPUT_MAGNITUDE;
+        // Almost always every value can: a pass without an early exit vectorises, and only
+        // when it finds one does the search for the first follow.
+        let any_bad = |vs: &[f64]| vs.iter().fold(false, |b, v| b | bad(v));
+        if any_bad(&self.series)
+            && let Some(k) = self.series.iter().position(bad)
+        {
             let names = setup.series_names();
             let (month, (entity, metric)) = (k / names.len(), &names[k % names.len()]);
             return Some(format!(
@@ -188,4 +194,46 @@ pub fn run_replication(setup: &Setup, rep_seed: u64) -> Result<Outcome, LedgerVi
         summary,
         events,
     })
+}
+
+#[cfg(test)]
+mod unreportable_tests {
+    use super::*;
+
+    #[test]
+    fn the_first_unreportable_value_is_found_wherever_it_is() {
+        let setup = fixture::setup(fixture::params(), 4);
+        let outcome = run_replication(&setup, 3).unwrap();
+        assert_eq!(outcome.unreportable(&setup), None);
+        let n = outcome.series.len();
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1e19,
+            2.0 * MAX_OUTPUT_MAGNITUDE,
+        ] {
+            for k in [0, n / 2, n - 1] {
+                let mut o = outcome.clone();
+                o.series[k] = bad;
+                if k + 1 < n {
+                    // A later one is not the one reported.
+                    o.series[k + 1] = if bad.is_nan() {
+                        f64::INFINITY
+                    } else {
+                        f64::NAN
+                    };
+                }
+                let said = o.unreportable(&setup).expect("reported");
+                assert!(said.contains(&format!(" is {bad},")), "{said}");
+            }
+            let mut o = outcome.clone();
+            o.summary[0] = bad;
+            assert!(o.unreportable(&setup).unwrap().contains("at the end"));
+        }
+        let mut o = outcome.clone();
+        o.series[0] = -MAX_OUTPUT_MAGNITUDE;
+        o.series[n - 1] = MAX_OUTPUT_MAGNITUDE;
+        assert_eq!(o.unreportable(&setup), None);
+    }
 }

@@ -54,6 +54,8 @@ pub struct VendorChoice {
     /// Per firm, for the nation choosing: barred by a security agreement (M8), and the
     /// sanction share of adopting its chips (M4). Both depend on the firm, not the product.
     firm_terms: Vec<(bool, f64)>,
+    /// What of a utility follows from the parameters alone, per snapshot: see [`Fixed`].
+    fixed: Fixed,
     utilities: Vec<f64>,
     shares: Vec<f64>,
 }
@@ -93,9 +95,17 @@ impl VendorChoice {
             fill_rate: Grid::new(nn, np, 1.0),
             logs: Grid::new(nn, np, [LastLn::NEW; 3]),
             firm_terms: vec![(false, 0.0); p.firms.len()],
+            fixed: Fixed::new(p),
             utilities: vec![0.0; np],
             shares: vec![0.0; np],
         }
+    }
+
+    /// The parameters in force changed (a timeline snapshot began): works out again what
+    /// follows from them alone. Until then, [`VendorChoice::shares`] must be given rules over
+    /// the parameters of the last call (or of [`VendorChoice::new`]).
+    pub fn set_params(&mut self, p: &Params) {
+        self.fixed = Fixed::new(p);
     }
 
     /// What nation `i` expects to get of a request for product `j`.
@@ -120,7 +130,7 @@ impl VendorChoice {
         let prod = &p.products[j];
         let firm = &p.firms[prod.vendor];
         let rule = rules.get(j, i);
-        let stance = stance_cost(p, i, j);
+        let stance = self.fixed.stance[(i, j)];
         let (barred, sanction) = self.firm_terms[prod.vendor];
         if rule.status == ExportStatus::Prohibited
             || !prod.sells_to(i)
@@ -162,14 +172,54 @@ impl VendorChoice {
     /// Nation `i`'s shares of demand per product (all zero when nothing can be bought).
     pub fn shares(&mut self, rules: &RulesInForce, supply: &Supply, i: usize) -> &[f64] {
         let p = rules.params();
+        debug_assert!(self.fixed.is_of(p), "VendorChoice::set_params not called");
+        let sanction = self.fixed.sanction.row(i);
         for (f, terms) in self.firm_terms.iter_mut().enumerate() {
-            *terms = (rules.diplomacy().barred(i, f, p), sanction_share(p, i, f));
+            *terms = (rules.diplomacy().barred(i, f, p), sanction[f]);
         }
         for j in 0..self.utilities.len() {
             self.utilities[j] = self.utility(rules, supply, i, j);
         }
         logit_shares(&self.utilities, &mut self.shares);
         &self.shares
+    }
+}
+
+/// The terms of the utility that depend on the parameters alone, worked out once per timeline
+/// snapshot rather than once per nation, product and month: they are the values
+/// [`sanction_share`] and [`stance_cost`] return, so the utilities are the same to the bit.
+#[derive(Clone, Debug, PartialEq)]
+struct Fixed {
+    /// Per (nation, firm): [`sanction_share`].
+    sanction: Grid<f64>,
+    /// Per (nation, product): [`stance_cost`].
+    stance: Grid<f64>,
+    /// The parameters they were worked out from (their address), to check in debug builds.
+    of: usize,
+}
+
+impl Fixed {
+    fn new(p: &Params) -> Fixed {
+        let (nn, nf, np) = (p.nations.len(), p.firms.len(), p.products.len());
+        let mut sanction = Grid::new(nn, nf, 0.0);
+        let mut stance = Grid::new(nn, np, 0.0);
+        for i in 0..nn {
+            for (f, x) in sanction.row_mut(i).iter_mut().enumerate() {
+                *x = sanction_share(p, i, f);
+            }
+            for (j, x) in stance.row_mut(i).iter_mut().enumerate() {
+                *x = stance_cost(p, i, j);
+            }
+        }
+        Fixed {
+            sanction,
+            stance,
+            of: std::ptr::from_ref(p) as usize,
+        }
+    }
+
+    fn is_of(&self, p: &Params) -> bool {
+        self.of == std::ptr::from_ref(p) as usize
     }
 }
 
@@ -206,6 +256,44 @@ mod tests {
         let (d, s) = (Diplomacy::new(p), Supply::new(p, 1));
         let rules = RulesInForce::new(p, &d, 0);
         VendorChoice::new(p).shares(&rules, &s, i).to_vec()
+    }
+
+    #[test]
+    fn the_terms_fixed_per_snapshot_are_the_direct_ones() {
+        use crate::model::params::{GuidanceScope, ImportStance, Uncertain};
+        let mut p = fixture::params();
+        p.regulators[0].guidance[1] = GuidanceScope::ThirdCountries;
+        p.nations[MYS].dependence[USA] = 0.6;
+        p.regulators[1].imports[H100] = ImportStance::Discourage;
+        p.regulators[1].discourage_cost = Uncertain::Fixed(3.0);
+        p.regulators[1].imports[ASCEND] = ImportStance::Ban;
+        let fixed = Fixed::new(&p);
+        assert!(fixed.is_of(&p));
+        for i in 0..p.nations.len() {
+            for f in 0..p.firms.len() {
+                let direct = sanction_share(&p, i, f);
+                assert_eq!(
+                    fixed.sanction[(i, f)].to_bits(),
+                    direct.to_bits(),
+                    "{i} {f}"
+                );
+            }
+            for j in 0..p.products.len() {
+                let direct = stance_cost(&p, i, j);
+                assert_eq!(fixed.stance[(i, j)].to_bits(), direct.to_bits(), "{i} {j}");
+            }
+        }
+        assert!(fixed.sanction[(MYS, 1)] > 0.0);
+        assert_eq!(fixed.stance[(CHN, H100)], 3.0);
+        assert_eq!(fixed.stance[(CHN, ASCEND)], f64::INFINITY);
+        assert_eq!(fixed.stance[(MYS, ASCEND)], 0.0);
+        // A new snapshot's parameters are worked out again.
+        let mut v = VendorChoice::new(&p);
+        let mut q = p.clone();
+        q.regulators[1].imports[H100] = ImportStance::Allow;
+        v.set_params(&q);
+        assert!(v.fixed.is_of(&q));
+        assert_eq!(v.fixed.stance[(CHN, H100)], 0.0);
     }
 
     #[test]

@@ -15,14 +15,13 @@ use super::alignment::Alignment;
 use super::allocation::{Claims, Stock};
 use super::demand::Demand;
 use super::diplomacy::Diplomacy;
-use super::export_rules::{ExportRules, RulesInForce};
+use super::export_rules::{ExportRules, RulesInForce, RulesTable};
 use super::flows::Flows;
 use super::guidance::scope_code;
 use super::imports::stance_code;
-use super::index::Grid;
 use super::ledger::{self, Imbalance, Places};
 use super::licence_queue::LicenceQueue;
-use super::params::{ExportRule, Params};
+use super::params::Params;
 use super::record::{Event, EventKind, Party};
 use super::smuggling::hubs::Hubs;
 use super::supply::Supply;
@@ -65,7 +64,7 @@ pub struct World<'s> {
     hubs: Hubs,
     /// The month's export rules in force, worked out once after diplomacy and the licence
     /// queue (nothing changes them before the hubs step).
-    rules_in_force: Grid<ExportRule>,
+    rules_in_force: RulesTable,
 
     flows: Flows,
     totals: Flows,
@@ -103,7 +102,7 @@ impl<'s> World<'s> {
                 .collect(),
             alignment: Alignment::new(p),
             claims: Claims::new(nn, p.hubs.len()),
-            rules_in_force: Grid::new(nn, p.products.len(), ExportRule::ALLOWED),
+            rules_in_force: RulesTable::new(),
             stock,
             hubs: Hubs::new(p, rep_seed),
             flows: Flows::new(nn, nf),
@@ -148,8 +147,15 @@ impl<'s> World<'s> {
         let p = &self.params[self.current];
         // Decide (reads start-of-month state only): M2 demand, M4/M5 vendor choice.
         let rules = RulesInForce::new(p, &self.diplomacy, t);
-        rules.tabulate(&mut self.rules_in_force);
-        let rules = rules.from_table(&self.rules_in_force);
+        self.rules_in_force.update(&rules, self.current);
+        #[cfg(test)]
+        {
+            // Kept from month to month, the table is what working out every rule gives.
+            let mut fresh = super::index::Grid::new(0, 0, super::params::ExportRule::ALLOWED);
+            rules.tabulate(&mut fresh);
+            assert_eq!(self.rules_in_force.table(), &fresh, "month {t}");
+        }
+        let rules = rules.from_table(self.rules_in_force.table());
         let supply = &self.supply;
         (self.demand).place_orders(&rules, supply, &mut self.choice, &mut self.flows);
         // Resolve.
@@ -201,6 +207,7 @@ impl<'s> World<'s> {
         if self.current + 1 < snaps.len() && snaps[self.current + 1].month == t {
             let before = self.current;
             self.current += 1;
+            self.choice.set_params(&self.params[self.current]);
             for (k, c) in self.setup.changes.iter().enumerate() {
                 if c.month == t {
                     events.push(change_event(k, c));
@@ -250,7 +257,8 @@ impl<'s> World<'s> {
     /// shares, then per nation: fill rate (M5), standing orders (M2), cap give-back (M3), ship.
     fn allocate_and_ship(&mut self, t: u32) {
         let p = &self.params[self.current];
-        let rules = RulesInForce::new(p, &self.diplomacy, t).from_table(&self.rules_in_force);
+        let rules =
+            RulesInForce::new(p, &self.diplomacy, t).from_table(self.rules_in_force.table());
         for (j, prod) in p.products.iter().enumerate() {
             let h = prod.h100e_per_unit.value();
             for i in 0..p.nations.len() {
@@ -275,6 +283,12 @@ impl<'s> World<'s> {
             }
             for i in 0..p.nations.len() {
                 let (requested, shipped) = self.claims.nation(i);
+                if requested == 0 {
+                    // Nothing approved, so nothing shipped: no fill to record, no standing
+                    // order, cap or quota to settle, nothing to ship, and the H100e sums
+                    // below would add +0.0 to sums that are never -0.0.
+                    continue;
+                }
                 self.choice.record_fill(i, j, requested, shipped);
                 (self.demand).settle(i, j, h, requested, shipped, &mut self.flows);
                 self.flows.shipped_units[prod.vendor] += shipped;
@@ -393,6 +407,47 @@ mod tests {
         let outcome = run_replication(&setup, 7).unwrap();
         assert_eq!(outcome.series.len(), 30 * setup.series_names().len());
         assert_eq!(outcome, run_replication(&setup, 7).unwrap());
+    }
+
+    #[test]
+    fn the_rules_table_kept_from_month_to_month_follows_deals_and_licence_cuts() {
+        use crate::model::diplomacy::DealStatus;
+        use crate::model::params::{DealParams, ExportStatus};
+        let mut p = fixture::params();
+        p.regulators[0].deals.push(DealParams {
+            breach_probability: 0.3,
+            detection_probability: 1.0,
+            ..fixture::deal(2)
+        });
+        let setup = fixture::setup(p, 24);
+        let mut world = World::new(&setup, 5);
+        let mut statuses = Vec::new();
+        for t in 0..24 {
+            if t == 9 {
+                world.diplomacy.cut_licences(0, MYS, 0.5, 14);
+            }
+            // Each step checks the kept table against working out every rule (cfg(test)).
+            world.step(&mut Vec::new()).unwrap();
+            let rule = world.rules_in_force.table()[(MYS, H100)];
+            statuses.push((
+                world.diplomacy.deal(0, 0),
+                rule.status,
+                rule.approval_probability,
+            ));
+        }
+        let accepted = |s: &&(DealStatus, ExportStatus, f64)| s.0 == DealStatus::Accepted;
+        assert!(
+            statuses
+                .iter()
+                .any(|s| accepted(&s) && s.1 == ExportStatus::Allowed)
+        );
+        assert!(
+            statuses
+                .iter()
+                .any(|s| !accepted(&s) && s.1 == ExportStatus::Licence)
+        );
+        let approvals: Vec<f64> = statuses.iter().map(|s| s.2).collect();
+        assert!(approvals.windows(2).any(|w| w[0] != w[1]), "{statuses:?}");
     }
 
     #[test]

@@ -797,7 +797,7 @@ impl Sketches for SparseSketches {
 
 /// Nearest rank `k = max(1, ceil(q·n))`, at most `n`.
 fn rank(q: f64, n: u64) -> u64 {
-    ((q * n as f64).ceil() as u64).clamp(1, n)
+    crate::math::ceil_to_u64(q * n as f64).clamp(1, n)
 }
 
 /// Bucket index of a magnitude `m >= ZERO_THRESHOLD`: `ceil(ln m / ln γ)`, with `ln` from

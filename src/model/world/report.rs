@@ -7,6 +7,10 @@ use crate::model::diplomacy::COUNTED;
 use crate::model::record::{Metric, Observer};
 use crate::model::smuggling::PopulationMonth;
 
+/// Firms whose installed H100e [`World::observe_installed`] sums in one pass (more are
+/// summed one firm at a time).
+const FIRMS_ON_STACK: usize = 16;
+
 impl World<'_> {
     /// Installed H100e of `nation` from firm `firm` (all firms when `None`).
     fn installed_h100e(&self, nation: usize, firm: Option<usize>) -> f64 {
@@ -145,18 +149,34 @@ impl World<'_> {
     fn observe_installed(&self, o: &mut impl Observer, i: usize) {
         let p = self.params();
         let e = p.nations[i].id.as_str();
-        o.value(
-            e,
-            Metric::Plain("installed_h100e"),
-            self.installed_h100e(i, None),
-        );
+        let mut by_firm = [0.0; FIRMS_ON_STACK];
+        let (total, by_firm) = match by_firm.get_mut(..p.firms.len()) {
+            Some(by_firm) => (self.installed_h100e_by_firm(i, by_firm), &*by_firm),
+            None => (self.installed_h100e(i, None), &[][..]),
+        };
+        o.value(e, Metric::Plain("installed_h100e"), total);
         for (f, firm) in p.firms.iter().enumerate() {
-            o.value(
-                e,
-                Metric::Per("installed_h100e", &firm.id),
-                self.installed_h100e(i, Some(f)),
-            );
+            let h100e = match by_firm.get(f) {
+                Some(&h100e) => h100e,
+                None => self.installed_h100e(i, Some(f)),
+            };
+            o.value(e, Metric::Per("installed_h100e", &firm.id), h100e);
         }
+    }
+
+    /// [`World::installed_h100e`] of `nation` for all firms (returned) and for each firm (into
+    /// `by_firm`, one per firm) in one pass over the products: each sum adds the same terms in
+    /// the same order from the same start (`-0.0`, as `Iterator::sum` of `f64`), so the bits
+    /// are those of the separate sums.
+    fn installed_h100e_by_firm(&self, nation: usize, by_firm: &mut [f64]) -> f64 {
+        by_firm.iter_mut().for_each(|x| *x = -0.0);
+        let mut total = -0.0;
+        for (j, prod) in self.params().products.iter().enumerate() {
+            let h100e = self.stock.installed(nation, j) as f64 * prod.h100e_per_unit.value();
+            total += h100e;
+            by_firm[prod.vendor] += h100e;
+        }
+        total
     }
 
     /// End-of-run outcomes (see `Setup::summary_names`): stocks at the end, totals over the run.
@@ -256,4 +276,39 @@ fn observe_hub_flows(o: &mut impl Observer, entity: &str, m: &PopulationMonth) {
     o.value(entity, Metric::Plain("hub_detections"), m.detections as f64);
     o.value(entity, Metric::Plain("hub_entrants"), m.entrants as f64);
     o.value(entity, Metric::Plain("hub_exits"), m.exits as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::fixture;
+    use crate::model::world::World;
+
+    #[test]
+    fn installed_by_firm_in_one_pass_has_the_bits_of_the_separate_sums() {
+        let mut p = fixture::params();
+        p.nations
+            .iter_mut()
+            .for_each(|n| n.demand_h100e_per_month = 3000.0);
+        let setup = fixture::setup(p, 8);
+        let mut world = World::new(&setup, 11);
+        let firms = world.params().firms.len();
+        for t in 0..8 {
+            world.step(&mut Vec::new()).unwrap();
+            for i in 0..world.params().nations.len() {
+                let mut by_firm = vec![f64::NAN; firms];
+                let total = world.installed_h100e_by_firm(i, &mut by_firm);
+                let direct = world.installed_h100e(i, None);
+                assert_eq!(total.to_bits(), direct.to_bits(), "month {t}, nation {i}");
+                assert!(t < 2 || direct > 0.0 || i != fixture::MYS);
+                for (f, x) in by_firm.iter().enumerate() {
+                    let direct = world.installed_h100e(i, Some(f));
+                    assert_eq!(
+                        x.to_bits(),
+                        direct.to_bits(),
+                        "month {t}, nation {i}, firm {f}"
+                    );
+                }
+            }
+        }
+    }
 }
