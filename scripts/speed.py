@@ -21,7 +21,10 @@ not move with the machine's load, as CPU time does on a shared VM, so they are t
 compare between versions. One run each (counts are deterministic to within ~1%, the threads'
 interleaving); fewer replications (51, 11 with extra nations, 11 at x10), since valgrind runs
 ~50x slower; no thread ratio. Under valgrind, SHA-256 runs its software path (the CPU's SHA
-instructions are not reported to the program), so the counts overstate hashing.
+instructions are not reported to the program), so the counts overstate hashing. With
+`--branches` as well, cachegrind also simulates the branch predictor (`--branch-sim=yes`) and
+each row adds the slope of mispredicted branches: what instructions miss when a change trades
+a branch for a few more instructions (a mispredicted branch costs ~15-20 cycles).
 
 Python standard library only. Runs into a temporary folder it removes.
 """
@@ -95,11 +98,13 @@ def run(binary, scenario, reps, threads, folder, sets=()):
     return usage.ru_utime + usage.ru_stime, wall
 
 
-def instructions(binary, scenario, reps, folder, sets=()):
-    """Instructions of one `chipdip run` process under cachegrind, one thread."""
+def instructions(binary, scenario, reps, folder, sets=(), branches=False):
+    """(instructions, simulated branch mispredictions or 0) of one `chipdip run` process
+    under cachegrind, one thread; mispredictions only with `branches` (`--branch-sim=yes`)."""
     out = tempfile.mkdtemp(dir=folder)
     os.rmdir(out)
-    args = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+    args = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+            f"--branch-sim={'yes' if branches else 'no'}", "--cachegrind-out-file=/dev/null",
             binary, "run", scenario, "--reps", str(reps), "--threads", "1", "--out", out, "-q"]
     for s in sets:
         args += ["--set", s]
@@ -107,36 +112,48 @@ def instructions(binary, scenario, reps, folder, sets=()):
     if p.returncode != 0:
         sys.exit(f"{' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
     subprocess.run(["rm", "-rf", out], check=True)
+    counts = {}
     for line in p.stderr.splitlines():
-        if "I" in line and "refs:" in line:
-            return int(line.split("refs:")[1].replace(",", "").strip())
-    sys.exit(f"no instruction count in valgrind's output:\n{p.stderr}")
+        for key, label in (("I", "refs:"), ("M", "Mispredicts:")):
+            if label in line and key not in counts:
+                counts[key] = int(line.split(label)[1].split()[0].replace(",", ""))
+    if "I" not in counts or (branches and "M" not in counts):
+        sys.exit(f"no instruction or misprediction count in valgrind's output:\n{p.stderr}")
+    return counts["I"], counts.get("M", 0)
 
 
-def instruction_slope(binary, scenario, folder, many, sets=()):
-    """(instructions of `many` replications - of 1) / (many - 1)."""
-    one = instructions(binary, scenario, 1, folder, sets)
-    return (instructions(binary, scenario, many, folder, sets) - one) / (many - 1)
+def instruction_slope(binary, scenario, folder, many, sets=(), branches=False):
+    """(instructions, mispredictions) of `many` replications minus those of 1, / (many - 1)."""
+    one = instructions(binary, scenario, 1, folder, sets, branches)
+    lots = instructions(binary, scenario, many, folder, sets, branches)
+    return tuple((a - b) / (many - 1) for a, b in zip(lots, one))
 
 
-def instruction_rows(binary, want, folder):
+def instruction_rows(binary, want, folder, branches=False):
     rows = []
     base = None
+
+    def show(instr, mispredicted):
+        """The row's text: instructions, and mispredictions when they were counted."""
+        return f"{instr}, {mispredicted} mispredictions" if branches else instr
+
     if want & {"replication", "nations"}:
-        base = instruction_slope(binary, REPLAY, folder, 51)
-        rows.append(("replication, malaysia_2025, 1 vs 51 reps", f"{base / 1e6:.2f} M instructions"))
+        base = instruction_slope(binary, REPLAY, folder, 51, (), branches)
+        rows.append(("replication, malaysia_2025, 1 vs 51 reps",
+                     show(f"{base[0] / 1e6:.2f} M instructions", f"{base[1] / 1e3:.1f} k")))
     if "nations" in want:
         extra = extra_nations_scenario(folder, EXTRA_NATIONS)
-        per = (instruction_slope(binary, extra, folder, 11) - base) / (EXTRA_NATIONS * MONTHS)
+        many = instruction_slope(binary, extra, folder, 11, (), branches)
+        per = [(a - b) / (EXTRA_NATIONS * MONTHS) for a, b in zip(many, base)]
         rows.append((f"nation-month, +{EXTRA_NATIONS} nations, 1 vs 11 reps",
-                     f"{per / 1e3:.1f} k instructions"))
+                     show(f"{per[0] / 1e3:.1f} k instructions", f"{per[1]:.0f}")))
     if "intermediaries" in want:
         n = sum(POPULATIONS.values())
-        one = instruction_slope(binary, REPLAY, folder, 11, scaled(1))
-        ten = instruction_slope(binary, REPLAY, folder, 11, scaled(10))
-        per = (ten - one) / (n * 9 * MONTHS)
+        one = instruction_slope(binary, REPLAY, folder, 11, scaled(1), branches)
+        ten = instruction_slope(binary, REPLAY, folder, 11, scaled(10), branches)
+        per = [(a - b) / (n * 9 * MONTHS) for a, b in zip(ten, one)]
         rows.append((f"intermediary-month, populations x10 ({n * 10}), 1 vs 11 reps",
-                     f"{per:.0f} instructions"))
+                     show(f"{per[0]:.0f} instructions", f"{per[1]:.2f}")))
     return rows
 
 
@@ -162,12 +179,14 @@ def main():
                     action="append", help="measure only these (repeatable)")
     ap.add_argument("--instructions", action="store_true",
                     help="count instructions under cachegrind instead of timing (see above)")
+    ap.add_argument("--branches", action="store_true",
+                    help="with --instructions, also count simulated branch mispredictions")
     a = ap.parse_args()
     want = set(a.only or ["replication", "nations", "intermediaries", "threads"])
     rows = []
     if a.instructions:
         with tempfile.TemporaryDirectory() as folder:
-            rows = instruction_rows(a.bin, want, folder)
+            rows = instruction_rows(a.bin, want, folder, a.branches)
         print_rows(rows, "one run")
         return
     with tempfile.TemporaryDirectory() as folder:
