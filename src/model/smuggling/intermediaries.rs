@@ -57,9 +57,9 @@
 //!
 //! Every month `imported = retained + diverted + seized`, in whole units. Memory: 31 bytes
 //! per intermediary slot, struct-of-arrays (size f32; what stays fixed for its life, computed
-//! once when it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free,
-//! vacant, or an open case packed as close month, outcome, enforcer and deterrence —; idle
-//! months u8, 0 when diverting was worthwhile last month) and one occupancy bit, so the month
+//! once when it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free
+//! or an open case packed as close month, outcome, enforcer and deterrence —; idle months
+//! u8, 0 when diverting was worthwhile last month) and one occupancy bit, so the month
 //! visits only the slots in the trade, in index order; reserved at twice the starting
 //! count so the monthly loop does not allocate while the population stays below that (case
 //! records go to a scratch buffer the hub reuses).
@@ -263,14 +263,15 @@ struct Slots {
     /// heeds.
     keep: Vec<f64>,
     size: Vec<f32>,
-    /// [`FREE`] in the trade, [`GONE`] when the slot is vacant, else an open case.
+    /// [`FREE`], or an open case (meaningless while the slot is vacant).
     state: Vec<u16>,
     /// Consecutive months in which diverting did not pay; 0 when it was worthwhile last
     /// month (it then imports at full size).
     idle: Vec<u8>,
-    /// Bit `k % 64` of word `k / 64` is set while slot `k` holds an intermediary (its state
-    /// is not [`GONE`]): the month visits only those, in index order, without testing (and
-    /// mispredicting) every vacant slot — about half the slots in the replay.
+    /// Bit `k % 64` of word `k / 64` is set while slot `k` holds an intermediary (the one
+    /// record of which slots are vacant besides the entrants' stack `Population::vacant`):
+    /// the month visits only those, in index order, without testing (and mispredicting) every
+    /// vacant slot — about half the slots in the replay.
     occupied: Vec<u64>,
 }
 
@@ -529,7 +530,6 @@ impl Population {
                 bits ^= bit;
                 let k = (w << 6) | bit.trailing_zeros() as usize;
                 let mut state = states[k];
-                debug_assert_ne!(state, GONE);
                 let size = sizes[k] as f64;
                 // Cumulative rounding: whole units per intermediary, and the population as a whole
                 // imports floor(Σ want × share) — no allowance lost to rounding.
@@ -541,9 +541,7 @@ impl Population {
                 let d = lots[k];
                 if state != FREE && case_closes(state) <= month {
                     if close_case(k, state, d, imported, &mut out, cases) {
-                        states[k] = GONE;
-                        occupied[w] ^= bit;
-                        vacant.push(k as u32);
+                        vacate(k, &mut occupied[w], vacant);
                         continue;
                     }
                     state = FREE;
@@ -594,11 +592,11 @@ impl Population {
                 // Under investigation an intermediary stays until its case closes.
                 if state == FREE {
                     if idle >= idle_limit {
-                        leave(k, &mut states[k], &mut occupied[w], vacant, &mut out);
+                        leave(k, &mut occupied[w], vacant, &mut out);
                         continue;
                     }
                     if attrition_gap == 0 {
-                        leave(k, &mut states[k], &mut occupied[w], vacant, &mut out);
+                        leave(k, &mut occupied[w], vacant, &mut out);
                         out.retired += 1;
                         attrition_gap = attrition.gap(rng);
                         continue;
@@ -696,25 +694,22 @@ fn open_case_event(
 /// Slot `k`'s intermediary leaves the trade; its slot is vacant.
 #[cold]
 #[inline(never)]
-fn leave(
-    k: usize,
-    state: &mut u16,
-    occupied: &mut u64,
-    vacant: &mut Vec<u32>,
-    out: &mut PopulationMonth,
-) {
-    *state = GONE;
-    *occupied &= !(1 << (k % 64));
-    vacant.push(k as u32);
+fn leave(k: usize, occupied: &mut u64, vacant: &mut Vec<u32>, out: &mut PopulationMonth) {
+    vacate(k, occupied, vacant);
     out.exits += 1;
 }
 
-/// Slot marker of an intermediary that left the trade.
-const GONE: u16 = u16::MAX;
+/// Slot `k` is vacant: its bit in its word of `occupied` is cleared, and it goes on the
+/// stack of slots entrants fill.
+fn vacate(k: usize, occupied: &mut u64, vacant: &mut Vec<u32>) {
+    *occupied &= !(1 << (k % 64));
+    vacant.push(k as u32);
+}
+
 /// State of an intermediary in the trade and not under investigation.
 const FREE: u16 = 0;
 /// Bits of an open case's state: close month (bits 0–10, ≥ 1), outcome (11–12), deterred
-/// (13), opened by the hub's own authorities (14). Bit 15 is clear, so no case is [`GONE`].
+/// (13), opened by the hub's own authorities (14).
 const CLOSE_MASK: u16 = 0x07FF;
 const DETERRED: u16 = 1 << 13;
 const BY_HUB: u16 = 1 << 14;
@@ -964,7 +959,8 @@ mod tests {
             assert_eq!(s.occupied.len(), s.len().div_ceil(64));
             for k in 0..s.len() {
                 let bit = s.occupied[k / 64] >> (k % 64) & 1 == 1;
-                assert_eq!(bit, s.state[k] != GONE, "slot {k} in month {m}");
+                let vacant = pop.vacant.contains(&(k as u32));
+                assert_eq!(bit, !vacant, "slot {k} in month {m}");
             }
             let bits: u32 = s.occupied.iter().map(|w| w.count_ones()).sum();
             assert_eq!(bits as usize, pop.active());
