@@ -655,14 +655,16 @@ impl SparseSketches {
         let (mut lowest, mut highest) = (i32::MAX, i32::MIN);
         // The last value with a key, and its key.
         let mut last = (f64::NAN.to_bits(), 0);
+        let table = quick_table();
         for x in values {
             if x.is_nan() || x.abs() > MAX_ABS {
                 rejected(x);
             }
             let x = x + 0.0;
             head.count += 1;
-            head.min = head.min.min(x);
-            head.max = head.max.max(x);
+            // `min`/`max` without their NaN cases (x is a number, and +0 for a zero).
+            head.min = if x < head.min { x } else { head.min };
+            head.max = if x > head.max { x } else { head.max };
             // Exact: |x| <= 2^62.
             let n = x as i64;
             if n as f64 == x {
@@ -678,7 +680,7 @@ impl SparseSketches {
             let key = if x.to_bits() == last.0 {
                 last.1
             } else {
-                let key = index_of(magnitude) - MIN_INDEX + 1;
+                let key = index_in(table, magnitude) - MIN_INDEX + 1;
                 let key = if x > 0.0 { key } else { -key };
                 last = (x.to_bits(), key);
                 key
@@ -812,7 +814,13 @@ fn rank(q: f64, n: u64) -> u64 {
 /// So the index is always the exact one, on every platform, at a fraction of the cost of `ln`.
 #[inline]
 fn index_of(m: f64) -> i32 {
-    let t = quick_ln(m) * (1.0 / LN_GAMMA) + INDEX_SHIFT;
+    index_in(quick_table(), m)
+}
+
+/// [`index_of`] with [`quick_table`] at hand (a loop over many values looks it up once).
+#[inline(always)]
+fn index_in(table: &QuickTable, m: f64) -> i32 {
+    let t = quick_ln(table, m) * (1.0 / LN_GAMMA) + INDEX_SHIFT;
     // Truncation is the floor: t > 0.
     let floor = t as i32;
     let fraction = t - f64::from(floor);
@@ -836,16 +844,18 @@ fn exact_index(m: f64) -> i32 {
 /// Rows of [`quick_ln`]'s table: the top bits of the mantissa kept.
 const QUICK_BITS: u32 = 8;
 
-/// Per row `j`: the row's centre `c = 1 + (j + 1/2) / 2^QUICK_BITS`, `1/c` and `ln c`.
-fn quick_table() -> &'static [[f64; 3]] {
-    static TABLE: std::sync::OnceLock<Vec<[f64; 3]>> = std::sync::OnceLock::new();
+/// Per row `j`: the row's centre `c = 1 + (j + 1/2) / 2^QUICK_BITS`, `1/c` and `ln c` (an
+/// array of the rows' number, so that a row's index, `QUICK_BITS` bits, needs no bounds check).
+type QuickTable = [[f64; 3]; 1 << QUICK_BITS];
+
+/// The [`QuickTable`], worked out once (`ln` is not a `const fn`).
+fn quick_table() -> &'static QuickTable {
+    static TABLE: std::sync::OnceLock<QuickTable> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        (0..1u32 << QUICK_BITS)
-            .map(|j| {
-                let c = 1.0 + (f64::from(j) + 0.5) / f64::from(1u32 << QUICK_BITS);
-                [c, 1.0 / c, crate::math::ln(c)]
-            })
-            .collect()
+        std::array::from_fn(|j| {
+            let c = 1.0 + (j as f64 + 0.5) / f64::from(1u32 << QUICK_BITS);
+            [c, 1.0 / c, crate::math::ln(c)]
+        })
     })
 }
 
@@ -854,13 +864,13 @@ fn quick_table() -> &'static [[f64; 3]] {
 /// `f`'s row in [`quick_table`] and `r = (f - c) / c`, `|r| <= 2^-9`, so the series
 /// `r - r²/2 + r³/3 - r⁴/4` errs by at most `|r|^5 / 5 < 6e-15`; the rounding of the few
 /// operations adds at most about 2e-14 (`e ln 2` and the sum, `|e| <= 62`).
-#[inline]
-fn quick_ln(m: f64) -> f64 {
+#[inline(always)]
+fn quick_ln(table: &QuickTable, m: f64) -> f64 {
     let bits = m.to_bits();
     let e = ((bits >> 52) & 0x7ff) as i32 - 1023;
     let j = ((bits >> (52 - QUICK_BITS)) & ((1 << QUICK_BITS) - 1)) as usize;
     let f = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
-    let [c, inv, ln_c] = quick_table()[j];
+    let [c, inv, ln_c] = table[j];
     let r = (f - c) * inv;
     let series = r * (1.0 + r * (-0.5 + r * (1.0 / 3.0 - 0.25 * r)));
     f64::from(e) * std::f64::consts::LN_2 + ln_c + series
@@ -1718,7 +1728,7 @@ mod tests {
         let mut check = |m: f64| {
             if (ZERO_THRESHOLD..=MAX_ABS).contains(&m) {
                 assert_eq!(index_of(m), exact_index(m), "{m:e} ({:#x})", m.to_bits());
-                assert!((quick_ln(m) - ln(m)).abs() < 3e-14, "{m:e}");
+                assert!((quick_ln(quick_table(), m) - ln(m)).abs() < 3e-14, "{m:e}");
                 checked += 1;
             }
         };
