@@ -459,7 +459,7 @@ impl Population {
         };
         // The cumulative want never exceeds slots × largest size (each want is at most a
         // size; float sums of ≤ 2^32 terms stay within a factor 1 + 1e-6 of that), so below
-        // 2^62 it converts to whole units through i64 (one instruction and two checks)
+        // 2^62 it converts to whole units through i64 (one instruction, see `month`)
         // exactly as through u64. With a fine that is a number (parameters are checked
         // finite), `fine.max(v)` is `if v > fine { v } else { fine }` (one instruction).
         let bound = self.slots.len() as f64 * self.max_size as f64 * share;
@@ -535,7 +535,16 @@ impl Population {
                 // imports floor(Σ want × share) — no allowance lost to rounding.
                 cumulative_want += size * want_factor[usize::from(idles[k] == 0)];
                 let x = cumulative_want * share;
-                let upto = if FAST { x as i64 as u64 } else { x as u64 };
+                let upto = if FAST {
+                    debug_assert!((0.0..9.2e18).contains(&x), "{x}");
+                    // SAFETY: x is a number in [0, 2^62 (1 + 1e-6)) (see `step`: sizes and
+                    // shares are non-negative, the bound was checked), inside the range of
+                    // i64, so the conversion is the plain truncation (one instruction instead
+                    // of the saturating cast's six).
+                    unsafe { x.to_int_unchecked::<i64>() as u64 }
+                } else {
+                    x as u64
+                };
                 let imported = upto - imported_so_far;
                 imported_so_far = upto;
                 let d = lots[k];
