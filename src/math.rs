@@ -55,24 +55,26 @@ const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
 
 /// `x.round() as u64` (half away from zero, saturating, NaN to 0) without the call `round` is
 /// on x86-64 without SSE4.1: below 2^52 a non-negative `x` is its truncation plus one when the
-/// fraction, `x − trunc(x)` (exact), is at least a half.
+/// fraction, `x − trunc(x)` (exact), is at least a half. The truncation goes through i64,
+/// whose conversions are one instruction each way (u64's take a branch or several).
 #[inline]
 pub fn round_to_u64(x: f64) -> u64 {
     if (0.0..WHOLE_FROM).contains(&x) {
-        let whole = x as u64;
-        whole + u64::from(x - whole as f64 >= 0.5)
+        let whole = x as i64;
+        (whole + i64::from(x - whole as f64 >= 0.5)) as u64
     } else {
         x.round() as u64
     }
 }
 
 /// `x.ceil() as u64` (saturating, NaN to 0) without the call `ceil` is on x86-64 without
-/// SSE4.1: below 2^52 a non-negative `x` is its truncation plus one when it has a fraction.
+/// SSE4.1: below 2^52 a non-negative `x` is its truncation plus one when it has a fraction
+/// (the truncation through i64, as in [`round_to_u64`]).
 #[inline]
 pub fn ceil_to_u64(x: f64) -> u64 {
     if (0.0..WHOLE_FROM).contains(&x) {
-        let whole = x as u64;
-        whole + u64::from(x > whole as f64)
+        let whole = x as i64;
+        (whole + i64::from(x > whole as f64)) as u64
     } else {
         x.ceil() as u64
     }

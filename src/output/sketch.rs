@@ -1847,6 +1847,12 @@ mod tests {
             }
         }
         all.push(vec![2e-12, -2e-12, 3e-12, 0.0, -3e-12, 2e-12]);
+        // Values whose bits below 2^-128 the exact sum drops (tiny, subnormal) beside the
+        // largest accepted, of both signs.
+        all.push(vec![
+            1e-30, -3e-25, 2.5e-23, 5e-324, -5e-324, 1e-300, 0.75, -MAX_ABS, MAX_ABS, 1.5e-5,
+            -1e-30,
+        ]);
         // Whole numbers, fractions and repeats mixed.
         all.push(vec![3.0, 3.0, 2.5, -4.0, 3.0, 1e15, 1e15 + 0.5, 0.1, 0.1]);
         for n in [1, 2, 3, 17, 49, 50, 200] {

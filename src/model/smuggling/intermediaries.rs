@@ -548,7 +548,9 @@ impl Population {
                 let imported = upto - imported_so_far;
                 imported_so_far = upto;
                 let d = lots[k];
-                if state != FREE && case_closes(state) <= month {
+                // `&`: whether a slot is under investigation varies from slot to slot, a
+                // case closing is rare (a free slot's state, 0, closes at month 0).
+                if (state != FREE) & (case_closes(state) <= month) {
                     if close_case(k, state, d, imported, &mut out, cases) {
                         vacate(k, &mut occupied[w], vacant);
                         continue;
