@@ -73,11 +73,19 @@ pub struct World<'s> {
 impl<'s> World<'s> {
     /// The world at month 0 of the replication with seed `rep_seed`.
     pub fn new(setup: &'s Setup, rep_seed: u64) -> World<'s> {
-        let params: Vec<Params> = setup
+        let params = setup
             .snapshots
             .iter()
             .map(|s| s.params.realise(rep_seed))
             .collect();
+        World::with_params(setup, rep_seed, params)
+    }
+
+    /// The world at month 0 of the replication with seed `rep_seed`, given the setup's
+    /// snapshots realised for that seed (what [`World::new`] draws; `model::Replicator`
+    /// reuses them from the last replication). The world only reads them.
+    pub(crate) fn with_params(setup: &'s Setup, rep_seed: u64, params: Vec<Params>) -> World<'s> {
+        debug_assert_eq!(params.len(), setup.snapshots.len());
         let p = &params[0];
         let (nn, nf) = (p.nations.len(), p.firms.len());
         let supply = Supply::new(p, rep_seed);
@@ -109,6 +117,12 @@ impl<'s> World<'s> {
             totals: Flows::new(nn, nf),
             params,
         }
+    }
+
+    /// The realised snapshots, unchanged since [`World::with_params`], for the next
+    /// replication to draw again in place.
+    pub(crate) fn into_params(self) -> Vec<Params> {
+        self.params
     }
 
     /// Parameters in force this month.
