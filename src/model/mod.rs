@@ -193,6 +193,10 @@ pub struct Replicator<'s> {
     /// The snapshots' parameters as the last replication drew them; empty before the first
     /// (or after a replication that panicked).
     params: Vec<Params>,
+    /// What the snapshots decide alone (vendor choice's sanction shares, which export rules
+    /// each changes), worked out at the first replication: `None` before it (or after a
+    /// replication that panicked).
+    prepared: Option<world::Prepared>,
 }
 
 impl<'s> Replicator<'s> {
@@ -200,6 +204,7 @@ impl<'s> Replicator<'s> {
         Replicator {
             setup,
             params: Vec::new(),
+            prepared: None,
         }
     }
 
@@ -226,9 +231,13 @@ impl<'s> Replicator<'s> {
                 assert_eq!(*p, s.params.realise(rep_seed), "realised again in place");
             }
         }
-        let mut world = World::with_params(self.setup, rep_seed, params);
+        let prepared = (self.prepared.take()).unwrap_or_else(|| world::Prepared::new(self.setup));
+        let mut world = World::with_params(self.setup, rep_seed, params, prepared);
         let outcome = simulate(&mut world, self.setup.months);
-        self.params = world.into_params();
+        (self.params, self.prepared) = {
+            let (params, prepared) = world.into_parts();
+            (params, Some(prepared))
+        };
         outcome
     }
 }
@@ -319,6 +328,12 @@ mod replicator_tests {
             max: 4.0,
             key: 4,
         };
+        // The later snapshot changes MYS's export rule (its row of the rules in force, which
+        // each step checks against working out every rule, cfg(test)) and adds guidance (the
+        // sanction shares, which vendor choice checks against working them out).
+        later.regulators[0].rules[MYS][0].approval_probability = 0.3;
+        later.regulators[0].guidance[1] = params::GuidanceScope::ThirdCountries;
+        later.nations[MYS].dependence[0] = 0.5;
         let mut setup = fixture::setup(p.clone(), 12);
         setup.snapshots.push(Snapshot {
             month: 6,
