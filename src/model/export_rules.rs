@@ -257,8 +257,9 @@ impl RulesTable {
 /// A rule in force reads the parameters only through `Params::export_rule`, each product's
 /// regulator, and each regulator's deals' nation and licence exemption
 /// ([`RulesInForce::get`]). When the last two, the products' home and class and the numbers of
-/// nations, products and regulators are those of the previous snapshot, only the rows where
-/// some `export_rule` differs (to the bit) can change; otherwise every row may.
+/// nations, products and regulators are those of the previous snapshot, only the rows of the
+/// nations toward which some regulator's rules differ (to the bit) can change; otherwise
+/// every row may.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleChanges {
     rows: Vec<Option<Vec<usize>>>,
@@ -333,11 +334,30 @@ fn rows_changed(old: &Params, new: &Params) -> Option<Vec<usize>> {
         };
         bits(a) == bits(b)
     };
-    Some(
-        (0..nn)
-            .filter(|&i| (0..np).any(|j| !same(old.export_rule(j, i), new.export_rule(j, i))))
-            .collect(),
-    )
+    // With the products as they were, `export_rule(j, i)` can only change where some
+    // regulator's rules toward `i` did (a row of a regulator no product names is compared
+    // too, at no risk: a row worked out again is what it was).
+    let row_differs = |i: usize| {
+        (old.regulators.iter().zip(&new.regulators)).any(|(a, b)| {
+            match (a.rules.get(i), b.rules.get(i)) {
+                (Some(x), Some(y)) => {
+                    x.len() != y.len() || x.iter().zip(y).any(|(u, v)| !same(*u, *v))
+                }
+                (x, y) => x.is_some() != y.is_some(),
+            }
+        })
+    };
+    if cfg!(any(test, debug_assertions)) {
+        for i in (0..nn).filter(|&i| !row_differs(i)) {
+            for j in 0..np {
+                assert!(
+                    same(old.export_rule(j, i), new.export_rule(j, i)),
+                    "{i} {j}"
+                );
+            }
+        }
+    }
+    Some((0..nn).filter(|&i| row_differs(i)).collect())
 }
 
 /// The licence ledger and this month's split of orders.

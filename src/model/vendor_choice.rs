@@ -31,6 +31,8 @@
 //! `regulators.*.tiers.*.*.revenue_share`, `products.*.price_usd`, `products.*.h100e_per_unit`,
 //! `products.*.power_per_h100e`, `products.*.sold_to`, `nations.*.datacentre_mw`.
 
+use std::sync::Arc;
+
 use super::export_rules::RulesInForce;
 use super::guidance::sanction_share;
 use super::imports::stance_cost;
@@ -93,9 +95,9 @@ impl VendorChoice {
         VendorChoice::with_sanction(p, &sanction_table(p))
     }
 
-    /// As [`VendorChoice::new`], given `sanction_table(p)` (worked out once per timeline
+    /// As [`VendorChoice::new`], given `sanction_table(p)` (shared: worked out once per timeline
     /// snapshot for all the replications of a setup).
-    pub fn with_sanction(p: &Params, sanction: &Grid<f64>) -> VendorChoice {
+    pub fn with_sanction(p: &Params, sanction: &Arc<Grid<f64>>) -> VendorChoice {
         let (nn, np) = (p.nations.len(), p.products.len());
         VendorChoice {
             fill_rate: Grid::new(nn, np, 1.0),
@@ -115,7 +117,7 @@ impl VendorChoice {
     }
 
     /// As [`VendorChoice::set_params`], given `sanction_table(p)`.
-    pub fn set_params_with(&mut self, p: &Params, sanction: &Grid<f64>) {
+    pub fn set_params_with(&mut self, p: &Params, sanction: &Arc<Grid<f64>>) {
         self.fixed.set(p, sanction);
     }
 
@@ -201,10 +203,12 @@ impl VendorChoice {
 /// [`sanction_share`] and [`stance_cost`] return, so the utilities are the same to the bit.
 #[derive(Clone, Debug, PartialEq)]
 struct Fixed {
-    /// Per (nation, firm): [`sanction_share`].
-    sanction: Grid<f64>,
+    /// Per (nation, firm): [`sanction_share`], shared with the other replications of the setup.
+    sanction: Arc<Grid<f64>>,
     /// Per (nation, product): [`stance_cost`].
     stance: Grid<f64>,
+    /// The rows of `stance` that are not all 0 (nations with a regulator role).
+    stance_rows: Vec<usize>,
     /// The parameters they were worked out from (their address), to check in debug builds.
     of: usize,
 }
@@ -212,7 +216,7 @@ struct Fixed {
 /// Per (nation, firm): [`sanction_share`]. It reads only parameters that are never drawn
 /// (guidance, its enforcement, dependence, the firms' homes), so a setup's replications share
 /// one table per timeline snapshot (`World`'s `Prepared`) instead of each working it out again.
-pub fn sanction_table(p: &Params) -> Grid<f64> {
+pub fn sanction_table(p: &Params) -> Arc<Grid<f64>> {
     let (nn, nf) = (p.nations.len(), p.firms.len());
     let mut sanction = Grid::new(nn, nf, 0.0);
     for i in 0..nn {
@@ -220,14 +224,15 @@ pub fn sanction_table(p: &Params) -> Grid<f64> {
             *x = sanction_share(p, i, f);
         }
     }
-    sanction
+    Arc::new(sanction)
 }
 
 impl Fixed {
-    fn new(p: &Params, sanction: &Grid<f64>) -> Fixed {
+    fn new(p: &Params, sanction: &Arc<Grid<f64>>) -> Fixed {
         let mut fixed = Fixed {
-            sanction: Grid::new(0, 0, 0.0),
+            sanction: Arc::clone(sanction),
             stance: Grid::new(0, 0, 0.0),
+            stance_rows: Vec::new(),
             of: 0,
         };
         fixed.set(p, sanction);
@@ -235,9 +240,8 @@ impl Fixed {
     }
 
     /// Works the terms out for `p`, given `sanction_table(p)`, in the tables already held.
-    fn set(&mut self, p: &Params, sanction: &Grid<f64>) {
-        let (nn, nf, np) = (p.nations.len(), p.firms.len(), p.products.len());
-        debug_assert!(sanction.rows() == nn && sanction.cols() == nf);
+    fn set(&mut self, p: &Params, sanction: &Arc<Grid<f64>>) {
+        let (nn, np) = (p.nations.len(), p.products.len());
         if cfg!(any(test, debug_assertions)) {
             let direct = sanction_table(p);
             let bits = |g: &Grid<f64>| -> Vec<u64> {
@@ -248,24 +252,22 @@ impl Fixed {
             };
             assert_eq!(bits(sanction), bits(&direct), "the sanction table of `p`");
         }
-        if (self.sanction.rows(), self.sanction.cols()) == (nn, nf) {
-            for i in 0..nn {
-                self.sanction.row_mut(i).copy_from_slice(sanction.row(i));
-            }
-        } else {
-            self.sanction = sanction.clone();
-        }
+        self.sanction = Arc::clone(sanction);
         // Only a nation with a regulator role has an import policy: every other row is
-        // `stance_cost`'s 0.
+        // `stance_cost`'s 0. The rows the last parameters wrote go back to 0 first.
         if (self.stance.rows(), self.stance.cols()) == (nn, np) {
-            self.stance.fill(0.0);
+            for &i in &self.stance_rows {
+                self.stance.row_mut(i).fill(0.0);
+            }
         } else {
             self.stance = Grid::new(nn, np, 0.0);
         }
+        self.stance_rows.clear();
         for r in &p.regulators {
             for (j, x) in self.stance.row_mut(r.nation).iter_mut().enumerate() {
                 *x = stance_cost(p, r.nation, j);
             }
+            self.stance_rows.push(r.nation);
         }
         self.of = std::ptr::from_ref(p) as usize;
     }

@@ -11,6 +11,8 @@
 
 mod report;
 
+use std::sync::Arc;
+
 use super::alignment::Alignment;
 use super::allocation::{Claims, Stock};
 use super::demand::Demand;
@@ -43,7 +45,7 @@ pub struct LedgerViolation {
 /// its one replication).
 pub(crate) struct Prepared {
     /// Per snapshot: vendor choice's sanction shares ([`sanction_table`]).
-    sanction: Vec<Grid<f64>>,
+    sanction: Vec<Arc<Grid<f64>>>,
     /// Which rows of the rules in force each snapshot may change.
     rule_changes: RuleChanges,
 }
