@@ -183,3 +183,39 @@ fn issue2_a_killed_run_never_looks_complete_and_resumes_to_the_same_bytes() {
     ok(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
     assert_same_csvs(&whole, &killed);
 }
+
+/// A chunk's replications reuse one copy of the parameters, drawn again per seed
+/// (`model::Replicator`): every snapshot drawn again in place equals a fresh draw, and every
+/// replication's outcome is the one a fresh replication gives, at two sweep points run in turn.
+#[test]
+fn replications_that_reuse_the_drawn_parameters_are_those_of_fresh_ones() {
+    use chipdip::model::{Replicator, run_replication};
+    let file = Path::new(ROOT).join("scenarios/sweep_enforcement_pressure.toml");
+    let s = Scenario::load(&file, &[]).expect("the sweep loads");
+    assert!(s.points.len() >= 2);
+    let seeds: Vec<u64> = (0..4).map(|r| replication_seed(7, 0, r)).collect();
+    let snapshots = s.points[0].setup.snapshots();
+    assert!(snapshots.len() > 3, "a timeline");
+    for snap in snapshots {
+        let mut copy = snap.params.realise(seeds[0]);
+        for &seed in &seeds[1..] {
+            snap.params.realise_into(&mut copy, seed);
+            assert_eq!(copy, snap.params.realise(seed));
+        }
+    }
+    // The draws differ between seeds, or the check above would be empty.
+    let product = |seed| snapshots[0].params.realise(seed).products;
+    assert_ne!(product(seeds[0]), product(seeds[1]));
+    let (a, b) = (&s.points[0].setup, &s.points[1].setup);
+    let (mut ra, mut rb) = (Replicator::new(a), Replicator::new(b));
+    // Debug shows every f64 exactly, NaN (a timeline event's magnitude) included.
+    let same = |x: &chipdip::model::Outcome, y: &chipdip::model::Outcome| {
+        format!("{x:?}") == format!("{y:?}")
+    };
+    for &seed in seeds.iter().chain(&seeds[..1]) {
+        let (x, y) = (ra.run(seed).unwrap(), rb.run(seed).unwrap());
+        assert!(same(&x, &run_replication(a, seed).unwrap()), "seed {seed}");
+        assert!(same(&y, &run_replication(b, seed).unwrap()), "seed {seed}");
+        assert!(!same(&x, &y), "the points differ");
+    }
+}

@@ -110,6 +110,10 @@ pub struct Failure {
 /// Runs one chunk: its replications in order, into one recorder. A replication that
 /// fails — a ledger violation, or a panic at some odd sweep point — is recorded with its seed
 /// and error, and the chunk goes on. `on_replication` is called after each replication.
+///
+/// A chunk's replications share one [`model::Replicator`] (all of one point): each draws the
+/// uncertain parameters again into the last one's copy of the snapshots instead of cloning
+/// them, with the outcomes [`model::run_replication`] gives.
 pub fn run_chunk(
     scenario: &Scenario,
     chunk: &Chunk,
@@ -117,11 +121,12 @@ pub fn run_chunk(
     on_replication: &dyn Fn(),
 ) {
     let point = &scenario.points[chunk.point];
+    let mut replicator = model::Replicator::new(&point.setup);
     for rep in chunk.first_rep..chunk.first_rep + chunk.reps {
         let seed = replication_seed(scenario.settings.seed, chunk.point as u64, rep as u64);
-        let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            model::run_replication(&point.setup, seed)
-        }));
+        // A replication that panics leaves the replicator without its copy: the next one
+        // draws a fresh one.
+        let result = panic::catch_unwind(AssertUnwindSafe(|| replicator.run(seed)));
         let error = match result {
             Ok(Ok(outcome)) => match outcome.unreportable(&point.setup) {
                 None => {

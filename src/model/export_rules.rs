@@ -184,12 +184,20 @@ impl RulesTable {
         }
     }
 
-    /// Brings the table up to `rules` (of the parameters of timeline snapshot `snapshot`).
-    pub fn update(&mut self, rules: &RulesInForce, snapshot: usize) {
+    /// Brings the table up to `rules` (of the parameters of timeline snapshot `snapshot`);
+    /// `changes` says which rows each snapshot may change (see [`RuleChanges`]).
+    pub fn update(&mut self, rules: &RulesInForce, snapshot: usize, changes: &RuleChanges) {
         let (p, d, t) = (rules.p, rules.diplomacy, rules.t);
         let (nr, nn) = (p.regulators.len(), p.nations.len());
         let factors = |r: usize, i: usize| d.licence_factor(r, i, t);
-        if self.snapshot != Some(snapshot) {
+        // The rows the parameters change: none within a snapshot; at the next snapshot, those
+        // `changes` names; every row (`None`) at the first month or when it cannot say.
+        let changed = match self.snapshot {
+            Some(s) if s == snapshot => Some(&[][..]),
+            Some(s) if s + 1 == snapshot => changes.rows(snapshot),
+            _ => None,
+        };
+        let Some(changed) = changed else {
             rules.tabulate(&mut self.table);
             self.snapshot = Some(snapshot);
             self.factors = Grid::new(nr, nn, 1.0);
@@ -202,9 +210,13 @@ impl RulesTable {
                 .map(|(r, reg)| (0..reg.deals.len()).map(|k| d.deal(r, k)).collect())
                 .collect();
             return;
-        }
+        };
+        self.snapshot = Some(snapshot);
         self.stale.clear();
         self.stale.resize(nn, false);
+        for &i in changed {
+            self.stale[i] = true;
+        }
         for r in 0..nr {
             for (i, f) in self.factors.row_mut(r).iter_mut().enumerate() {
                 let now = factors(r, i);
@@ -234,6 +246,118 @@ impl RulesTable {
     pub fn table(&self) -> &Grid<ExportRule> {
         &self.table
     }
+}
+
+/// Per timeline snapshot, the nations (rows of a [`RulesTable`]) whose rules in force may
+/// differ from the previous snapshot's for the same diplomatic state, worked out once for all
+/// the replications of a setup: most dated changes touch a few destinations' rules or none
+/// (guidance, import stances, a hub's permits), and working out every row again at each of
+/// them was, with hundreds of nations, most of the table's work.
+///
+/// A rule in force reads the parameters only through `Params::export_rule`, each product's
+/// regulator, and each regulator's deals' nation and licence exemption
+/// ([`RulesInForce::get`]). When the last two, the products' home and class and the numbers of
+/// nations, products and regulators are those of the previous snapshot, only the rows of the
+/// nations toward which some regulator's rules differ (to the bit) can change; otherwise
+/// every row may.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleChanges {
+    rows: Vec<Option<Vec<usize>>>,
+}
+
+impl RuleChanges {
+    /// From the snapshots' parameters, in timeline order (their rules are never drawn, so the
+    /// setup's own parameters say it for every replication).
+    pub fn new<'a>(snapshots: impl IntoIterator<Item = &'a Params>) -> RuleChanges {
+        let mut rows = Vec::new();
+        let mut last: Option<&Params> = None;
+        for p in snapshots {
+            rows.push(last.and_then(|old| rows_changed(old, p)));
+            last = Some(p);
+        }
+        RuleChanges { rows }
+    }
+
+    /// The rows snapshot `snapshot` may change from the previous one (`None`: every row).
+    pub fn rows(&self, snapshot: usize) -> Option<&[usize]> {
+        self.rows.get(snapshot)?.as_deref()
+    }
+}
+
+/// The nations whose rules in force may differ between `old` and `new` (see [`RuleChanges`]),
+/// or `None` when any may.
+fn rows_changed(old: &Params, new: &Params) -> Option<Vec<usize>> {
+    let (nn, np) = (new.nations.len(), new.products.len());
+    let same_products = (old.products.iter().zip(&new.products)).all(|(a, b)| {
+        (a.home, a.export_class, a.regulator) == (b.home, b.export_class, b.regulator)
+    });
+    let deal_terms = |p: &Params| -> Vec<Vec<(usize, bool)>> {
+        (p.regulators.iter())
+            .map(|r| {
+                r.deals
+                    .iter()
+                    .map(|d| (d.nation, d.licence_exempt))
+                    .collect()
+            })
+            .collect()
+    };
+    let same_regulators = (old.regulators.iter().zip(&new.regulators))
+        .all(|(a, b)| a.nation == b.nation)
+        && deal_terms(old) == deal_terms(new);
+    if old.nations.len() != nn
+        || old.products.len() != np
+        || old.regulators.len() != new.regulators.len()
+        || !same_products
+        || !same_regulators
+    {
+        return None;
+    }
+    let same = |a: ExportRule, b: ExportRule| {
+        let bits = |r: ExportRule| {
+            // Named in full, so that a new term cannot be left out.
+            let ExportRule {
+                status,
+                approval_probability,
+                delay_months,
+                annual_cap_h100e,
+                exempt_h100e_per_year,
+                revenue_share,
+            } = r;
+            (
+                status,
+                approval_probability.to_bits(),
+                delay_months,
+                annual_cap_h100e.map(f64::to_bits),
+                exempt_h100e_per_year.to_bits(),
+                revenue_share.to_bits(),
+            )
+        };
+        bits(a) == bits(b)
+    };
+    // With the products as they were, `export_rule(j, i)` can only change where some
+    // regulator's rules toward `i` did (a row of a regulator no product names is compared
+    // too, at no risk: a row worked out again is what it was).
+    let row_differs = |i: usize| {
+        (old.regulators.iter().zip(&new.regulators)).any(|(a, b)| {
+            match (a.rules.get(i), b.rules.get(i)) {
+                (Some(x), Some(y)) => {
+                    x.len() != y.len() || x.iter().zip(y).any(|(u, v)| !same(*u, *v))
+                }
+                (x, y) => x.is_some() != y.is_some(),
+            }
+        })
+    };
+    if cfg!(any(test, debug_assertions)) {
+        for i in (0..nn).filter(|&i| !row_differs(i)) {
+            for j in 0..np {
+                assert!(
+                    same(old.export_rule(j, i), new.export_rule(j, i)),
+                    "{i} {j}"
+                );
+            }
+        }
+    }
+    Some((0..nn).filter(|&i| row_differs(i)).collect())
 }
 
 /// The licence ledger and this month's split of orders.
@@ -736,5 +860,24 @@ mod tests {
         x.license(&rules, &orders, &mut flows, &mut Vec::new());
         let (e, l) = x.approved(MYS, H100);
         assert_eq!(e + l, 125);
+    }
+
+    #[test]
+    fn rule_changes_name_the_rows_a_snapshot_changes() {
+        let p = fixture::params();
+        let mut rule = p.clone();
+        // MYS's licence approval halves: only its row changes.
+        rule.regulators[0].rules[MYS][0].approval_probability = 0.5;
+        // -0.0 equals 0.0 but is another value: CHN's row changes too.
+        rule.regulators[0].rules[CHN][0].revenue_share = -0.0;
+        let mut deal = rule.clone();
+        deal.regulators[0].deals.push(fixture::deal(2));
+        let changes = RuleChanges::new([&p, &p, &rule, &deal, &deal]);
+        assert_eq!(changes.rows(0), None, "the first snapshot: every row");
+        assert_eq!(changes.rows(1), Some(&[][..]));
+        assert_eq!(changes.rows(2), Some(&[CHN, MYS][..]));
+        assert_eq!(changes.rows(3), None, "a new deal: every row");
+        assert_eq!(changes.rows(4), Some(&[][..]));
+        assert_eq!(changes.rows(5), None);
     }
 }

@@ -697,6 +697,7 @@ impl FileValue for Populations {
 
 impl Realise for (String, PopulationParams) {
     fn realise(&mut self, _: u64) {}
+    fn realise_from(&mut self, _: &Self, _: u64) {}
 }
 
 /// All parameters in force at one time.
@@ -731,6 +732,34 @@ impl Params {
         p.diplomacy.realise(rep_seed);
         p.smuggling.realise(rep_seed);
         p
+    }
+
+    /// Makes `out`, a realised copy of these parameters (for any seed), the copy
+    /// [`Params::realise`] gives for `rep_seed`, drawing the uncertain values again in place
+    /// (see [`Realise::realise_from`]): no clone, no allocation.
+    pub fn realise_into(&self, out: &mut Params, rep_seed: u64) {
+        // Named in full, so that a new section cannot be left out.
+        let Params {
+            products,
+            firms,
+            nations,
+            regulators,
+            export_classes: _,
+            market,
+            alignment,
+            diplomacy,
+            hubs,
+            smuggling,
+        } = out;
+        products.realise_from(&self.products, rep_seed);
+        firms.realise_from(&self.firms, rep_seed);
+        nations.realise_from(&self.nations, rep_seed);
+        regulators.realise_from(&self.regulators, rep_seed);
+        hubs.realise_from(&self.hubs, rep_seed);
+        market.realise_from(&self.market, rep_seed);
+        alignment.realise_from(&self.alignment, rep_seed);
+        diplomacy.realise_from(&self.diplomacy, rep_seed);
+        smuggling.realise_from(&self.smuggling, rep_seed);
     }
 
     /// The regulator role of nation `nation`, if it has one.

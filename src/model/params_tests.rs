@@ -70,3 +70,56 @@ fn realise_draws_every_uncertain_parameter_once() {
     ));
     assert_eq!(r, p.realise(11));
 }
+
+/// The fixture with an uncertain value in a product, a nation and a regulator.
+fn uncertain_params(key: u64) -> Params {
+    let mut p = fixture::params();
+    p.products[H100].capacity_growth_annual = Uncertain::Uniform {
+        min: 0.0,
+        max: 1.0,
+        key,
+    };
+    p.nations[MYS].demand_growth_annual = Uncertain::Triangular {
+        min: 0.1,
+        mode: 0.3,
+        max: 0.9,
+        key: key + 1,
+    };
+    p.regulators[1].discourage_cost = Uncertain::Uniform {
+        min: 1.0,
+        max: 3.0,
+        key: key + 2,
+    };
+    p
+}
+
+#[test]
+fn realising_again_in_place_gives_a_fresh_draw() {
+    use crate::model::schema::Realise;
+    let p = uncertain_params(5);
+    let mut copy = p.realise(1);
+    for seed in [2, 3, 1, 99] {
+        p.realise_into(&mut copy, seed);
+        assert_eq!(copy, p.realise(seed), "seed {seed}");
+    }
+    assert_ne!(p.realise(2), p.realise(3));
+    // Tables of another length, or an option of another shape, are copied whole.
+    let u = |key| Uncertain::Uniform {
+        min: 0.0,
+        max: 1.0,
+        key,
+    };
+    let (short, long) = (vec![u(1)], vec![u(1), u(2), u(3)]);
+    let mut v = short.clone();
+    v.realise_from(&long, 4);
+    let mut fresh = long.clone();
+    fresh.realise(4);
+    assert_eq!(v, fresh);
+    v.realise_from(&short, 5);
+    assert_eq!(v, vec![u(1).draw(5)]);
+    let mut o: Option<Uncertain> = None;
+    o.realise_from(&Some(u(7)), 6);
+    assert_eq!(o, Some(u(7).draw(6)));
+    o.realise_from(&None, 6);
+    assert_eq!(o, None);
+}

@@ -643,6 +643,8 @@ pub trait Certain {}
 impl<T: Certain> Realise for Shared<T> {
     #[inline]
     fn realise(&mut self, _: u64) {}
+    #[inline]
+    fn realise_from(&mut self, _: &Self, _: u64) {}
 }
 
 impl<K: EntityKind, T: FileValue> FileValue for PerEntity<K, T>
@@ -712,25 +714,57 @@ impl<T: FileValue> FileValue for BTreeMap<String, T> {
 /// Draws a replication's values of every [`Uncertain`] parameter in a model value.
 pub trait Realise {
     fn realise(&mut self, rep_seed: u64);
+
+    /// Makes `self` what `src.clone()` then [`Realise::realise`] would, when `self` is already
+    /// a realised copy of `src` (for any seed): only the uncertain values are drawn again;
+    /// everything else is left as it is, since it already equals `src`'s. A replication
+    /// thus reuses the last one's copy of the parameters (see `model::Replicator`) instead of
+    /// cloning them: with hundreds of nations the clone and its drop were a tenth of a
+    /// replication. Tables whose lengths differ from `src`'s are copied whole.
+    fn realise_from(&mut self, src: &Self, rep_seed: u64);
 }
 
 impl Realise for Uncertain {
     fn realise(&mut self, rep_seed: u64) {
         *self = self.draw(rep_seed);
     }
+    #[inline]
+    fn realise_from(&mut self, src: &Self, rep_seed: u64) {
+        *self = src.draw(rep_seed);
+    }
 }
 
-impl<T: Realise> Realise for Option<T> {
+impl<T: Realise + Clone> Realise for Option<T> {
     fn realise(&mut self, rep_seed: u64) {
         if let Some(v) = self {
             v.realise(rep_seed);
         }
     }
+    fn realise_from(&mut self, src: &Self, rep_seed: u64) {
+        match (self.as_mut(), src) {
+            (Some(v), Some(s)) => v.realise_from(s, rep_seed),
+            (None, None) => {}
+            _ => {
+                *self = src.clone();
+                self.realise(rep_seed);
+            }
+        }
+    }
 }
 
-impl<T: Realise> Realise for Vec<T> {
+impl<T: Realise + Clone> Realise for Vec<T> {
     fn realise(&mut self, rep_seed: u64) {
         self.iter_mut().for_each(|v| v.realise(rep_seed));
+    }
+    fn realise_from(&mut self, src: &Self, rep_seed: u64) {
+        if self.len() == src.len() {
+            for (v, s) in self.iter_mut().zip(src) {
+                v.realise_from(s, rep_seed);
+            }
+        } else {
+            *self = src.clone();
+            self.realise(rep_seed);
+        }
     }
 }
 
@@ -741,6 +775,8 @@ macro_rules! nothing_to_draw {
         impl $crate::model::schema::Realise for $t {
             #[inline]
             fn realise(&mut self, _: u64) {}
+            #[inline]
+            fn realise_from(&mut self, _: &Self, _: u64) {}
         }
         impl $crate::model::schema::Certain for $t {}
     )*};
@@ -861,6 +897,11 @@ macro_rules! declare_params {
         impl $crate::model::schema::Realise for $model {
             fn realise(&mut self, rep_seed: u64) {
                 $( $crate::model::schema::Realise::realise(&mut self.$name, rep_seed); )*
+            }
+            #[allow(unused_variables)]
+            fn realise_from(&mut self, src: &Self, rep_seed: u64) {
+                // Derived fields (ids, indices, rule tables) hold nothing to draw.
+                $( $crate::model::schema::Realise::realise_from(&mut self.$name, &src.$name, rep_seed); )*
             }
         }
 

@@ -31,6 +31,8 @@
 //! `regulators.*.tiers.*.*.revenue_share`, `products.*.price_usd`, `products.*.h100e_per_unit`,
 //! `products.*.power_per_h100e`, `products.*.sold_to`, `nations.*.datacentre_mw`.
 
+use std::sync::Arc;
+
 use super::export_rules::RulesInForce;
 use super::guidance::sanction_share;
 use super::imports::stance_cost;
@@ -90,12 +92,18 @@ impl LastLn {
 
 impl VendorChoice {
     pub fn new(p: &Params) -> VendorChoice {
+        VendorChoice::with_sanction(p, &sanction_table(p))
+    }
+
+    /// As [`VendorChoice::new`], given `sanction_table(p)` (shared: worked out once per timeline
+    /// snapshot for all the replications of a setup).
+    pub fn with_sanction(p: &Params, sanction: &Arc<Grid<f64>>) -> VendorChoice {
         let (nn, np) = (p.nations.len(), p.products.len());
         VendorChoice {
             fill_rate: Grid::new(nn, np, 1.0),
             logs: Grid::new(nn, np, [LastLn::NEW; 3]),
             firm_terms: vec![(false, 0.0); p.firms.len()],
-            fixed: Fixed::new(p),
+            fixed: Fixed::new(p, sanction),
             utilities: vec![0.0; np],
             shares: vec![0.0; np],
         }
@@ -105,7 +113,12 @@ impl VendorChoice {
     /// follows from them alone. Until then, [`VendorChoice::shares`] must be given rules over
     /// the parameters of the last call (or of [`VendorChoice::new`]).
     pub fn set_params(&mut self, p: &Params) {
-        self.fixed = Fixed::new(p);
+        self.set_params_with(p, &sanction_table(p));
+    }
+
+    /// As [`VendorChoice::set_params`], given `sanction_table(p)`.
+    pub fn set_params_with(&mut self, p: &Params, sanction: &Arc<Grid<f64>>) {
+        self.fixed.set(p, sanction);
     }
 
     /// What nation `i` expects to get of a request for product `j`.
@@ -190,32 +203,73 @@ impl VendorChoice {
 /// [`sanction_share`] and [`stance_cost`] return, so the utilities are the same to the bit.
 #[derive(Clone, Debug, PartialEq)]
 struct Fixed {
-    /// Per (nation, firm): [`sanction_share`].
-    sanction: Grid<f64>,
+    /// Per (nation, firm): [`sanction_share`], shared with the other replications of the setup.
+    sanction: Arc<Grid<f64>>,
     /// Per (nation, product): [`stance_cost`].
     stance: Grid<f64>,
+    /// The rows of `stance` that are not all 0 (nations with a regulator role).
+    stance_rows: Vec<usize>,
     /// The parameters they were worked out from (their address), to check in debug builds.
     of: usize,
 }
 
+/// Per (nation, firm): [`sanction_share`]. It reads only parameters that are never drawn
+/// (guidance, its enforcement, dependence, the firms' homes), so a setup's replications share
+/// one table per timeline snapshot (`World`'s `Prepared`) instead of each working it out again.
+pub fn sanction_table(p: &Params) -> Arc<Grid<f64>> {
+    let (nn, nf) = (p.nations.len(), p.firms.len());
+    let mut sanction = Grid::new(nn, nf, 0.0);
+    for i in 0..nn {
+        for (f, x) in sanction.row_mut(i).iter_mut().enumerate() {
+            *x = sanction_share(p, i, f);
+        }
+    }
+    Arc::new(sanction)
+}
+
 impl Fixed {
-    fn new(p: &Params) -> Fixed {
-        let (nn, nf, np) = (p.nations.len(), p.firms.len(), p.products.len());
-        let mut sanction = Grid::new(nn, nf, 0.0);
-        let mut stance = Grid::new(nn, np, 0.0);
-        for i in 0..nn {
-            for (f, x) in sanction.row_mut(i).iter_mut().enumerate() {
-                *x = sanction_share(p, i, f);
-            }
-            for (j, x) in stance.row_mut(i).iter_mut().enumerate() {
-                *x = stance_cost(p, i, j);
-            }
+    fn new(p: &Params, sanction: &Arc<Grid<f64>>) -> Fixed {
+        let mut fixed = Fixed {
+            sanction: Arc::clone(sanction),
+            stance: Grid::new(0, 0, 0.0),
+            stance_rows: Vec::new(),
+            of: 0,
+        };
+        fixed.set(p, sanction);
+        fixed
+    }
+
+    /// Works the terms out for `p`, given `sanction_table(p)`, in the tables already held.
+    fn set(&mut self, p: &Params, sanction: &Arc<Grid<f64>>) {
+        let (nn, np) = (p.nations.len(), p.products.len());
+        if cfg!(any(test, debug_assertions)) {
+            let direct = sanction_table(p);
+            let bits = |g: &Grid<f64>| -> Vec<u64> {
+                (0..nn)
+                    .flat_map(|i| g.row(i).to_vec())
+                    .map(f64::to_bits)
+                    .collect()
+            };
+            assert_eq!(bits(sanction), bits(&direct), "the sanction table of `p`");
         }
-        Fixed {
-            sanction,
-            stance,
-            of: std::ptr::from_ref(p) as usize,
+        self.sanction = Arc::clone(sanction);
+        // Only a nation with a regulator role has an import policy: every other row is
+        // `stance_cost`'s 0. The rows the last parameters wrote go back to 0 first.
+        if (self.stance.rows(), self.stance.cols()) == (nn, np) {
+            for &i in &self.stance_rows {
+                self.stance.row_mut(i).fill(0.0);
+            }
+        } else {
+            self.stance = Grid::new(nn, np, 0.0);
         }
+        self.stance_rows.clear();
+        for r in &p.regulators {
+            for (j, x) in self.stance.row_mut(r.nation).iter_mut().enumerate() {
+                *x = stance_cost(p, r.nation, j);
+            }
+            self.stance_rows.push(r.nation);
+        }
+        self.of = std::ptr::from_ref(p) as usize;
     }
 
     fn is_of(&self, p: &Params) -> bool {
@@ -267,7 +321,7 @@ mod tests {
         p.regulators[1].imports[H100] = ImportStance::Discourage;
         p.regulators[1].discourage_cost = Uncertain::Fixed(3.0);
         p.regulators[1].imports[ASCEND] = ImportStance::Ban;
-        let fixed = Fixed::new(&p);
+        let fixed = Fixed::new(&p, &sanction_table(&p));
         assert!(fixed.is_of(&p));
         for i in 0..p.nations.len() {
             for f in 0..p.firms.len() {

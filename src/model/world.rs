@@ -11,21 +11,24 @@
 
 mod report;
 
+use std::sync::Arc;
+
 use super::alignment::Alignment;
 use super::allocation::{Claims, Stock};
 use super::demand::Demand;
 use super::diplomacy::Diplomacy;
-use super::export_rules::{ExportRules, RulesInForce, RulesTable};
+use super::export_rules::{ExportRules, RuleChanges, RulesInForce, RulesTable};
 use super::flows::Flows;
 use super::guidance::scope_code;
 use super::imports::stance_code;
+use super::index::Grid;
 use super::ledger::{self, Imbalance, Places};
 use super::licence_queue::LicenceQueue;
 use super::params::Params;
 use super::record::{Event, EventKind, Party};
 use super::smuggling::hubs::Hubs;
 use super::supply::Supply;
-use super::vendor_choice::VendorChoice;
+use super::vendor_choice::{VendorChoice, sanction_table};
 use super::{Change, Setup};
 use crate::rng::{Purpose, Stream, stream};
 
@@ -37,11 +40,33 @@ pub struct LedgerViolation {
     pub imbalance: Imbalance,
 }
 
+/// What the replications of a setup read from its timeline snapshots that no draw changes,
+/// worked out once for all of them (by `model::Replicator`; [`World::new`] works it out for
+/// its one replication).
+pub(crate) struct Prepared {
+    /// Per snapshot: vendor choice's sanction shares ([`sanction_table`]).
+    sanction: Vec<Arc<Grid<f64>>>,
+    /// Which rows of the rules in force each snapshot may change.
+    rule_changes: RuleChanges,
+}
+
+impl Prepared {
+    pub(crate) fn new(setup: &Setup) -> Prepared {
+        let snapshots = || setup.snapshots.iter().map(|s| &s.params);
+        Prepared {
+            sanction: snapshots().map(sanction_table).collect(),
+            rule_changes: RuleChanges::new(snapshots()),
+        }
+    }
+}
+
 /// One replication's world.
 pub struct World<'s> {
     setup: &'s Setup,
     /// Timeline snapshots with uncertain parameters drawn for this replication.
     params: Vec<Params>,
+    /// What the snapshots' parameters alone decide.
+    prepared: Prepared,
     /// Index of the snapshot in force.
     current: usize,
     /// Months simulated so far (the index of the next month to step).
@@ -73,11 +98,25 @@ pub struct World<'s> {
 impl<'s> World<'s> {
     /// The world at month 0 of the replication with seed `rep_seed`.
     pub fn new(setup: &'s Setup, rep_seed: u64) -> World<'s> {
-        let params: Vec<Params> = setup
+        let params = setup
             .snapshots
             .iter()
             .map(|s| s.params.realise(rep_seed))
             .collect();
+        World::with_params(setup, rep_seed, params, Prepared::new(setup))
+    }
+
+    /// The world at month 0 of the replication with seed `rep_seed`, given the setup's
+    /// snapshots realised for that seed (what [`World::new`] draws; `model::Replicator`
+    /// reuses them from the last replication) and what they decide alone. The world only
+    /// reads them.
+    pub(crate) fn with_params(
+        setup: &'s Setup,
+        rep_seed: u64,
+        params: Vec<Params>,
+        prepared: Prepared,
+    ) -> World<'s> {
+        debug_assert_eq!(params.len(), setup.snapshots.len());
         let p = &params[0];
         let (nn, nf) = (p.nations.len(), p.firms.len());
         let supply = Supply::new(p, rep_seed);
@@ -92,7 +131,7 @@ impl<'s> World<'s> {
             initial_units,
             supply,
             demand: Demand::new(p, rep_seed),
-            choice: VendorChoice::new(p),
+            choice: VendorChoice::with_sanction(p, &prepared.sanction[0]),
             export: ExportRules::new(p, rep_seed),
             queue: LicenceQueue::new(p, rep_seed),
             datacentre_mw: p.nations.iter().map(|n| n.datacentre_mw).collect(),
@@ -108,7 +147,15 @@ impl<'s> World<'s> {
             flows: Flows::new(nn, nf),
             totals: Flows::new(nn, nf),
             params,
+            prepared,
         }
+    }
+
+    /// The realised snapshots and what they decide alone, unchanged since
+    /// [`World::with_params`], for the next replication (which draws the snapshots again in
+    /// place).
+    pub(crate) fn into_parts(self) -> (Vec<Params>, Prepared) {
+        (self.params, self.prepared)
     }
 
     /// Parameters in force this month.
@@ -147,7 +194,7 @@ impl<'s> World<'s> {
         let p = &self.params[self.current];
         // Decide (reads start-of-month state only): M2 demand, M4/M5 vendor choice.
         let rules = RulesInForce::new(p, &self.diplomacy, t);
-        self.rules_in_force.update(&rules, self.current);
+        (self.rules_in_force).update(&rules, self.current, &self.prepared.rule_changes);
         #[cfg(test)]
         {
             // Kept from month to month, the table is what working out every rule gives.
@@ -207,7 +254,8 @@ impl<'s> World<'s> {
         if self.current + 1 < snaps.len() && snaps[self.current + 1].month == t {
             let before = self.current;
             self.current += 1;
-            self.choice.set_params(&self.params[self.current]);
+            let sanction = &self.prepared.sanction[self.current];
+            (self.choice).set_params_with(&self.params[self.current], sanction);
             for (k, c) in self.setup.changes.iter().enumerate() {
                 if c.month == t {
                     events.push(change_event(k, c));
