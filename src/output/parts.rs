@@ -311,8 +311,7 @@ impl<'s> ChunkWriter<'s> {
                     }
                 }
                 for j in 0..width {
-                    b.sketches
-                        .push(b.block[j * reps..(j + 1) * reps].iter().copied());
+                    b.sketches.push(&b.block[j * reps..(j + 1) * reps]);
                 }
             }
         }

@@ -635,13 +635,16 @@ impl SparseSketches {
 
     /// Adds a sketch of `values` (as [`QuantileSketch::insert`] of each, with its panics).
     ///
-    /// Each value gets a key, increasing with the value (its bucket index shifted to be >= 1,
-    /// negated for a negative value); the keys are counted in a small histogram over their
-    /// range (a bit per key in use, so that reading it out costs a step per bucket in use), or
-    /// sorted when they span more than [`HISTOGRAM`] keys. A value equal to the one before it
-    /// reuses its key; whole values (and zeros) are summed as integers, added to the exact
-    /// sum once.
-    pub fn push(&mut self, values: impl IntoIterator<Item = f64>) {
+    /// Two passes over the values, each with few values to keep at hand (in one, the bucket
+    /// index's constants pushed the count, minimum and maximum out of registers, and every
+    /// value waited on their round trip through memory). The first counts them, with their
+    /// minimum, maximum, zeros and exact sum (whole values summed as integers, added to the
+    /// exact sum once). The second gives each non-zero value a key, increasing with the value
+    /// (its bucket index shifted to be >= 1, negated for a negative value; a value equal to
+    /// the one before it reuses its key); the keys are counted in a small histogram over
+    /// their range (a bit per key in use, so that reading it out costs a step per bucket in
+    /// use), or sorted when they span more than [`HISTOGRAM`] keys.
+    pub fn push(&mut self, values: &[f64]) {
         let mut head = Head {
             count: 0,
             zero: 0,
@@ -650,18 +653,11 @@ impl SparseSketches {
         };
         let mut sum = ExactSum::default();
         let mut whole: i128 = 0;
-        let keys = &mut self.keys;
-        keys.clear();
-        let (mut lowest, mut highest) = (i32::MAX, i32::MIN);
-        // The last value with a key, and its key.
-        let mut last = (f64::NAN.to_bits(), 0);
-        let table = quick_table();
-        for x in values {
+        for &x in values {
             if x.is_nan() || x.abs() > MAX_ABS {
                 rejected(x);
             }
             let x = x + 0.0;
-            head.count += 1;
             // `min`/`max` without their NaN cases (x is a number, and +0 for a zero).
             head.min = if x < head.min { x } else { head.min };
             head.max = if x > head.max { x } else { head.max };
@@ -672,9 +668,23 @@ impl SparseSketches {
             } else {
                 sum.add_f64(x);
             }
+            head.zero += u64::from(x.abs() < ZERO_THRESHOLD);
+        }
+        head.count = values.len() as u64;
+        sum.add(&ExactSum {
+            lo: 0,
+            hi: whole as u128,
+        });
+        let keys = &mut self.keys;
+        keys.clear();
+        let (mut lowest, mut highest) = (i32::MAX, i32::MIN);
+        // The last value with a key, and its key.
+        let mut last = (f64::NAN.to_bits(), 0);
+        let table = quick_table();
+        for &x in values {
+            let x = x + 0.0;
             let magnitude = x.abs();
             if magnitude < ZERO_THRESHOLD {
-                head.zero += 1;
                 continue;
             }
             let key = if x.to_bits() == last.0 {
@@ -689,10 +699,6 @@ impl SparseSketches {
             lowest = lowest.min(key);
             highest = highest.max(key);
         }
-        sum.add(&ExactSum {
-            lo: 0,
-            hi: whole as u128,
-        });
         // The buckets in ascending order of key, and how many are negative.
         let start = self.buckets.len();
         let mut neg = 0;
@@ -1872,7 +1878,7 @@ mod tests {
         for _ in 0..2 {
             set.clear();
             for v in &series {
-                set.push(v.iter().copied());
+                set.push(v);
             }
             assert_eq!(set.len(), series.len());
             let mut merged = QuantileSketch::new();
@@ -1903,7 +1909,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "values must be finite")]
     fn sparse_sketches_refuse_nan() {
-        SparseSketches::default().push([1.0, f64::NAN]);
+        SparseSketches::default().push(&[1.0, f64::NAN]);
     }
 
     #[test]
