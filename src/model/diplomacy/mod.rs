@@ -64,11 +64,15 @@ pub struct Diplomacy {
     licence_cut: Grid<(f64, u32)>,
     /// Diplomatic events each nation took part in, by kind (see [`COUNTED`]).
     counts: Vec<[u32; COUNTED.len()]>,
-    /// Investment stock (USD) held in nation `i` by nation `k`'s firms: `investment[(i, k)]`.
-    investment: Grid<f64>,
-    /// The `(i, k)` whose stock was positive at the start: growth and withdrawal multiply, so
-    /// the others stay 0, and a month's growth need not visit all nations × nations cells.
+    /// The `(i, k)` whose stock held in nation `i` by nation `k`'s firms was positive at the
+    /// start, in order of `i`, then `k`: growth and withdrawal multiply, so the others stay 0.
+    /// Held sparsely, so that a replication with hundreds of nations neither allocates nor
+    /// copies a nations × nations table nor a month's growth visits every cell.
     invested: Vec<(usize, usize)>,
+    /// The stock (USD) of each pair of `invested`, now.
+    investment: Vec<f64>,
+    /// Nation `i`'s investors are `invested[first_investor[i]..first_investor[i + 1]]`.
+    first_investor: Vec<usize>,
 }
 
 /// The event kinds counted per nation in `summary.csv`.
@@ -89,6 +93,18 @@ pub const COUNTED: [EventKind; 11] = [
 impl Diplomacy {
     pub fn new(p: &Params) -> Diplomacy {
         let nn = p.nations.len();
+        let (mut invested, mut investment) = (Vec::new(), Vec::new());
+        let mut first_investor = Vec::with_capacity(nn + 1);
+        for (i, n) in p.nations.iter().enumerate() {
+            first_investor.push(invested.len());
+            for (k, &stock) in n.investment_stock_usd.iter().enumerate() {
+                if stock != 0.0 {
+                    invested.push((i, k));
+                    investment.push(stock);
+                }
+            }
+        }
+        first_investor.push(invested.len());
         Diplomacy {
             projects: p
                 .nations
@@ -108,17 +124,9 @@ impl Diplomacy {
             demand_cut: vec![(1.0, 0); nn],
             licence_cut: Grid::new(p.regulators.len(), nn, (1.0, 0)),
             counts: vec![[0; COUNTED.len()]; nn],
-            investment: {
-                let mut g = Grid::new(nn, nn, 0.0);
-                for (i, n) in p.nations.iter().enumerate() {
-                    g.row_mut(i).copy_from_slice(&n.investment_stock_usd);
-                }
-                g
-            },
-            invested: (0..nn)
-                .flat_map(|i| (0..nn).map(move |k| (i, k)))
-                .filter(|&(i, k)| p.nations[i].investment_stock_usd[k] != 0.0)
-                .collect(),
+            invested,
+            investment,
+            first_investor,
         }
     }
 
@@ -130,7 +138,23 @@ impl Diplomacy {
     /// a presser withdraws part of it from a nation that holds against it (M6).
     #[inline]
     pub fn investment(&self, nation: usize, investor: usize) -> f64 {
-        self.investment[(nation, investor)]
+        self.invested_index(nation, investor)
+            .map_or(0.0, |x| self.investment[x])
+    }
+
+    /// Where `(nation, investor)` is in `invested`, if its stock was positive at the start.
+    fn invested_index(&self, nation: usize, investor: usize) -> Option<usize> {
+        let first = self.first_investor[nation];
+        let investors = &self.invested[first..self.first_investor[nation + 1]];
+        (investors.binary_search_by_key(&investor, |&(_, k)| k).ok()).map(|x| first + x)
+    }
+
+    /// Scales the stock `investor`'s firms hold in `nation` by `kept` (>= 0): a stock that
+    /// was 0 at the start stays 0.
+    pub(super) fn keep_investment(&mut self, nation: usize, investor: usize, kept: f64) {
+        if let Some(x) = self.invested_index(nation, investor) {
+            self.investment[x] *= kept;
+        }
     }
 
     /// One month of investment growth, from the alignments at the start of the month.
@@ -140,10 +164,9 @@ impl Diplomacy {
             p.diplomacy.investment_growth_annual,
             p.diplomacy.investment_alignment_response,
         );
-        for &(i, k) in &self.invested {
+        for (&(i, k), v) in self.invested.iter().zip(&mut self.investment) {
             let toward = a[i] * if a[k] < 0.0 { -1.0 } else { 1.0 };
             let rate = (growth + response * toward) / 12.0;
-            let v = &mut self.investment[(i, k)];
             *v = (*v * (1.0 + rate)).max(0.0);
         }
     }
@@ -276,6 +299,12 @@ mod tests {
         assert!((d.investment(MYS, USA) - 102.0).abs() < 1e-9);
         assert!((d.investment(MYS, CHN) - 50.0).abs() < 1e-9);
         assert_eq!(d.investment(MYS, MYS), 0.0);
+        assert_eq!(d.investment(USA, CHN), 0.0);
+        // Withdrawal scales a stock, and leaves one that was 0 at 0.
+        d.keep_investment(MYS, CHN, 0.5);
+        d.keep_investment(USA, CHN, 0.5);
+        assert!((d.investment(MYS, CHN) - 25.0).abs() < 1e-9);
+        assert!((d.investment(MYS, USA) - 102.0).abs() < 1e-9);
         assert_eq!(d.investment(USA, CHN), 0.0);
     }
 }

@@ -217,7 +217,7 @@ impl Diplomacy {
                 }
             }
             let kept = (1.0 - x * policy.investment_at_risk).max(0.0);
-            self.investment[(i, reg.nation)] *= kept;
+            self.keep_investment(i, reg.nation, kept);
         }
     }
 }
