@@ -26,6 +26,12 @@ instructions are not reported to the program), so the counts overstate hashing. 
 each row adds the slope of mispredicted branches: what instructions miss when a change trades
 a branch for a few more instructions (a mispredicted branch costs ~15-20 cycles).
 
+With `--against OTHER_BIN` (CPU mode), each measure wanted also runs whole processes of both
+binaries alternately, --pairs times, in turn first (the replay: 400 replications; +200
+nations: 200; populations x100: 11), and reports the median and range of the ratio of their
+CPU times (--bin / OTHER_BIN): on a shared VM whose speed drifts by 2x between spells, runs
+side by side are the comparison the load moves least.
+
 Python standard library only. Runs into a temporary folder it removes.
 """
 
@@ -181,6 +187,9 @@ def main():
                     help="count instructions under cachegrind instead of timing (see above)")
     ap.add_argument("--branches", action="store_true",
                     help="with --instructions, also count simulated branch mispredictions")
+    ap.add_argument("--against", metavar="OTHER_BIN",
+                    help="also alternate whole runs with this binary and report the median "
+                         "CPU ratio (--bin / OTHER_BIN) per measure (see above)")
     a = ap.parse_args()
     want = set(a.only or ["replication", "nations", "intermediaries", "threads"])
     rows = []
@@ -217,7 +226,32 @@ def main():
                 ratios.append(w1 / w2)
             rows.append(("1,000 reps, wall 1 thread / 2 threads",
                          f"{statistics.median(ratios):.2f}x"))
+        if a.against:
+            rows += alternated(a.bin, a.against, want, folder, a.pairs)
     print_rows(rows, f"median of {a.pairs}")
+
+
+def alternated(binary, other, want, folder, pairs):
+    """Rows of the CPU ratio binary / other over whole runs taken alternately."""
+    cases = []
+    if "replication" in want:
+        cases.append(("replay, 400 reps", REPLAY, 400, ()))
+    if "nations" in want:
+        extra = extra_nations_scenario(folder, EXTRA_NATIONS)
+        cases.append((f"+{EXTRA_NATIONS} nations, 200 reps", extra, 200, ()))
+    if "intermediaries" in want:
+        cases.append(("populations x100, 11 reps", REPLAY, 11, scaled(100)))
+    rows = []
+    for name, scenario, reps, sets in cases:
+        ratios = []
+        for k in range(pairs):
+            order = [binary, other] if k % 2 == 0 else [other, binary]
+            cpu = [run(b, scenario, reps, 1, folder, sets)[0] for b in order]
+            mine, theirs = (cpu[0], cpu[1]) if k % 2 == 0 else (cpu[1], cpu[0])
+            ratios.append(mine / theirs)
+        rows.append((f"{name}, CPU --bin / --against, alternated",
+                     f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"))
+    return rows
 
 
 def print_rows(rows, how):
