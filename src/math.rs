@@ -56,7 +56,7 @@ const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
 /// `x.round() as u64` (half away from zero, saturating, NaN to 0) without the call `round` is
 /// on x86-64 without SSE4.1: below 2^52 a non-negative `x` is its truncation plus one when the
 /// fraction, `x − trunc(x)` (exact), is at least a half. The truncation goes through i64,
-/// whose conversions are one instruction each way (u64's take a branch or several).
+/// whose conversions take no branch (x86-64 has them for signed integers; u64's branch).
 #[inline]
 pub fn round_to_u64(x: f64) -> u64 {
     if (0.0..WHOLE_FROM).contains(&x) {
