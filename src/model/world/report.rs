@@ -7,12 +7,14 @@ use crate::model::diplomacy::COUNTED;
 use crate::model::record::{Metric, Observer};
 use crate::model::smuggling::PopulationMonth;
 
-/// Firms whose installed H100e [`World::observe_installed`] sums in one pass (more are
-/// summed one firm at a time).
+/// Firms whose installed H100e [`World::observe_installed`] sums into a buffer on the stack
+/// (more into one on the heap).
 const FIRMS_ON_STACK: usize = 16;
 
 impl World<'_> {
-    /// Installed H100e of `nation` from firm `firm` (all firms when `None`).
+    /// Installed H100e of `nation` from firm `firm` (all firms when `None`): the definition
+    /// [`World::installed_h100e_by_firm`] works out in one pass.
+    #[cfg(test)]
     fn installed_h100e(&self, nation: usize, firm: Option<usize>) -> f64 {
         let p = self.params();
         p.products
@@ -149,17 +151,17 @@ impl World<'_> {
     fn observe_installed(&self, o: &mut impl Observer, i: usize) {
         let p = self.params();
         let e = p.nations[i].id.as_str();
-        let mut by_firm = [0.0; FIRMS_ON_STACK];
-        let (total, by_firm) = match by_firm.get_mut(..p.firms.len()) {
-            Some(by_firm) => (self.installed_h100e_by_firm(i, by_firm), &*by_firm),
-            None => (self.installed_h100e(i, None), &[][..]),
+        let (mut on_stack, mut on_heap) = ([0.0; FIRMS_ON_STACK], Vec::new());
+        let by_firm = match on_stack.get_mut(..p.firms.len()) {
+            Some(by_firm) => by_firm,
+            None => {
+                on_heap.resize(p.firms.len(), 0.0);
+                &mut on_heap[..]
+            }
         };
+        let total = self.installed_h100e_by_firm(i, by_firm);
         o.value(e, Metric::Plain("installed_h100e"), total);
-        for (f, firm) in p.firms.iter().enumerate() {
-            let h100e = match by_firm.get(f) {
-                Some(&h100e) => h100e,
-                None => self.installed_h100e(i, Some(f)),
-            };
+        for (firm, &h100e) in p.firms.iter().zip(&*by_firm) {
             o.value(e, Metric::Per("installed_h100e", &firm.id), h100e);
         }
     }
@@ -282,6 +284,45 @@ fn observe_hub_flows(o: &mut impl Observer, entity: &str, m: &PopulationMonth) {
 mod tests {
     use crate::model::fixture;
     use crate::model::world::World;
+
+    #[test]
+    fn installed_by_firm_is_reported_for_more_firms_than_the_stack_buffer_holds() {
+        let mut p = fixture::params();
+        p.nations[fixture::MYS].demand_h100e_per_month = 3000.0;
+        let mut more = p.clone();
+        // Firms with no products: they install nothing, after the fixture's own.
+        for k in more.firms.len()..super::FIRMS_ON_STACK + 3 {
+            let mut firm = more.firms[0].clone();
+            firm.id = format!("extra{k}");
+            more.firms.push(firm);
+            for r in &mut more.regulators {
+                r.guidance.push(crate::model::params::GuidanceScope::None);
+            }
+            for n in &mut more.nations {
+                n.ecosystem.push(0.0);
+            }
+        }
+        let (few, many) = (fixture::setup(p, 6), fixture::setup(more, 6));
+        let (mut a, mut b) = (World::new(&few, 5), World::new(&many, 5));
+        let nf = few.snapshots[0].params.firms.len();
+        for _ in 0..6 {
+            a.step(&mut Vec::new()).unwrap();
+            b.step(&mut Vec::new()).unwrap();
+        }
+        let mine = fixture::MYS;
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        a.observe_installed(&mut x, mine);
+        b.observe_installed(&mut y, mine);
+        assert!(x[0] > 0.0, "MYS installs chips");
+        assert_eq!(y.len(), 1 + super::FIRMS_ON_STACK + 3);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&y[..1 + nf]),
+            bits(&x),
+            "the fixture's firms, as with few"
+        );
+        assert!(y[1 + nf..].iter().all(|&h| h == 0.0));
+    }
 
     #[test]
     fn installed_by_firm_in_one_pass_has_the_bits_of_the_separate_sums() {
