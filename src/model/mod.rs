@@ -208,11 +208,6 @@ impl<'s> Replicator<'s> {
         }
     }
 
-    /// The setup it runs.
-    pub fn setup(&self) -> &'s Setup {
-        self.setup
-    }
-
     /// Runs the replication with seed `rep_seed` from month 0 to the end.
     pub fn run(&mut self, rep_seed: u64) -> Result<Outcome, LedgerViolation> {
         let snapshots = &self.setup.snapshots;
