@@ -28,7 +28,7 @@ use crate::experiment::{Chunk, chunks};
 use crate::scenario::Scenario;
 use manifest::Manifest;
 use parts::{ROW_KINDS, part_path, point_quantiles_path, read_sketches};
-use sketch::QuantileSketch;
+use sketch::{PointSketches, SparseSketches};
 
 /// Errors writing or reading run folders.
 #[derive(Debug, thiserror::Error)]
@@ -502,28 +502,34 @@ pub fn point_quantile_rows(
     let point = &scenario.points[p];
     let setup = &point.setup;
     let names = setup.series_names();
-    let mut merged = vec![QuantileSketch::new(); names.len() * setup.months as usize];
+    let sketches = names.len() * setup.months as usize;
+    let mut merged = PointSketches::new(sketch_files.len(), sketches, None);
     for path in sketch_files {
-        merge_sketch_file(path, &mut merged)?;
+        merge_sketch_file(path, sketches, &mut merged)?;
     }
-    Ok(quantile_rows(scenario, p, &names, &merged[..]))
+    Ok(quantile_rows(scenario, p, &names, &merged))
 }
 
-/// Merges the sketches of the file at `path` (a chunk's, [`read_sketches`]) into `merged`,
-/// one each; a file holding another number of sketches is refused.
-pub fn merge_sketch_file(path: &Path, merged: &mut [QuantileSketch]) -> Result<(), OutputError> {
+/// Adds the sketches of the file at `path` (a chunk's, [`read_sketches`]) to `merged`, one
+/// each; a file holding other than `expected` sketches is refused.
+pub fn merge_sketch_file(
+    path: &Path,
+    expected: usize,
+    merged: &mut PointSketches,
+) -> Result<(), OutputError> {
     let sketches = read_sketches(path)?;
-    if sketches.len() != merged.len() {
+    if sketches.len() != expected {
         return Err(OutputError::Refused(format!(
-            "{} has {} sketches, expected {}",
+            "{} has {} sketches, expected {expected}",
             path.display(),
             sketches.len(),
-            merged.len()
         )));
     }
-    for (m, s) in merged.iter_mut().zip(&sketches) {
-        m.merge(s);
+    let mut read = SparseSketches::default();
+    for s in &sketches {
+        read.push_sketch(s);
     }
+    merged.add(&read);
     Ok(())
 }
 

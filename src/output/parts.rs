@@ -17,7 +17,7 @@
 //! `pNNNNNN.quantiles`, and the chunks' sketch files are removed (an unsharded run; a shard
 //! keeps its sketches for `chipdip merge`). A chunk's sketches are made at its end from its
 //! series values, one series at a time ([`SparseSketches`]: each series' few values put in
-//! bucket order); a point of several chunks merges them into dense [`QuantileSketch`]es. A
+//! bucket order); a point of several chunks adds them up ([`PointSketches`]). A
 //! chunk is then done if its sketch or its point's quantile rows are there.
 //! So the sketches on disk at any time are those of the points in progress, and the peak disk
 //! use stays within about twice the final output (the part files, then the final files
@@ -28,7 +28,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::integrity::{FileSum, Sums, write_chunk_sums};
-use super::sketch::{QuantileSketch, Sketches, SparseSketches};
+use super::sketch::{PointSketches, QuantileSketch, Sketches, SparseSketches};
 use super::{OutputError, RunDir, format_month, text};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
 use crate::model::record::seq_in_month;
@@ -384,7 +384,7 @@ struct Shared {
     /// Buffers of finished chunks, to be emptied and reused.
     spare: Vec<ChunkBuffers>,
     /// Emptied sketch sets of finished points, to be reused for the next points' merges.
-    spare_merged: Vec<Vec<QuantileSketch>>,
+    spare_merged: Vec<PointSketches>,
     /// Per point of several chunks in progress, the sketches of the chunks this process
     /// closed, merged (behind the point's own lock, so that chunks of other points go on
     /// meanwhile). When they are all the point's chunks, its quantile rows come from there
@@ -397,7 +397,7 @@ struct Shared {
 /// The merged sketches of a point's chunks closed so far.
 #[derive(Debug, Default)]
 struct PointMerge {
-    sketches: Option<Vec<QuantileSketch>>,
+    sketches: Option<PointSketches>,
     /// The chunks merged.
     chunks: Vec<usize>,
 }
@@ -523,19 +523,11 @@ impl PartFiles {
         // Held until the point's rows are written (two chunks of a point may finish together).
         let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
         let held = &mut *held;
-        let mine = match &mut held.sketches {
-            Some(mine) => mine,
-            none => {
-                let spare = self.shared().spare_merged.pop();
-                none.insert(match spare {
-                    Some(set) if set.len() == sketches.len() => set,
-                    _ => vec![QuantileSketch::new(); sketches.len()],
-                })
-            }
-        };
-        for (k, m) in mine.iter_mut().enumerate() {
-            sketches.merge_into(k, m);
-        }
+        let mine = held.sketches.get_or_insert_with(|| {
+            let spare = self.shared().spare_merged.pop();
+            PointSketches::new(per_point, sketches.len(), spare)
+        });
+        mine.add(sketches);
         held.chunks.push(chunk.index);
         if held.chunks.len() < per_point {
             let opened = self.shared().opened.get(&point).copied().unwrap_or(0);
@@ -559,15 +551,16 @@ impl PartFiles {
                 return Ok(());
             }
             for &c in &before {
-                super::merge_sketch_file(&part_path(&self.dir.path, c, "sketch"), mine)?;
+                let path = part_path(&self.dir.path, c, "sketch");
+                super::merge_sketch_file(&path, sketches.len(), mine)?;
                 held.chunks.push(c);
             }
         }
         // Every chunk of the point is merged.
         let mut merged = held.sketches.take().expect("merged above");
         self.shared().merged.remove(&point);
-        self.write_point(scenario, point, &merged[..], &of_point)?;
-        merged.iter_mut().for_each(QuantileSketch::clear);
+        self.write_point(scenario, point, &merged, &of_point)?;
+        merged.clear();
         self.shared().spare_merged.push(merged);
         Ok(())
     }

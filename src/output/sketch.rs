@@ -456,6 +456,18 @@ struct Head {
 }
 
 impl Head {
+    /// The head of both sketches' values together (as [`QuantileSketch::merge`]).
+    fn add(&mut self, other: &Head) {
+        self.count += other.count;
+        self.zero += other.zero;
+        if other.min < self.min {
+            self.min = other.min;
+        }
+        if other.max > self.max {
+            self.max = other.max;
+        }
+    }
+
     /// The nearest-rank quantiles `qs` (ascending) into `out`, from the non-empty buckets in
     /// ascending order of value: `neg` the negative store's (descending index), `pos` the
     /// positive store's (ascending index). One walk for all of `qs`.
@@ -594,8 +606,8 @@ impl Sketches for [QuantileSketch] {
 /// order in a small scratch vector instead.
 ///
 /// Sketch `k` equals (same bytes, mean and quantiles) a [`QuantileSketch`] fed the same
-/// values: [`write_into`](Self::write_into) writes the same format version 2, and
-/// [`merge_into`](Self::merge_into) adds it to a `QuantileSketch`.
+/// values: [`write_into`](Self::write_into) writes the same format version 2. Sets of
+/// the same series are added up with [`add`](Self::add).
 #[derive(Clone, Debug, Default)]
 pub struct SparseSketches {
     heads: Vec<SparseHead>,
@@ -607,6 +619,8 @@ pub struct SparseSketches {
     /// Scratch: a count per key of the sketch being added, from its lowest (all zero between
     /// sketches; [`HISTOGRAM`] of them once used).
     counts: Vec<u32>,
+    /// Scratch: the buckets of [`SparseSketches::add`]'s result, swapped with `buckets`.
+    merged: Vec<Bucketed>,
 }
 
 /// The widest range of keys [`SparseSketches::push`] counts in a histogram rather than sorts
@@ -749,9 +763,54 @@ impl SparseSketches {
 
     /// Sketch `k`'s negative and positive stores' buckets, each in ascending order of index.
     fn stores(&self, k: usize) -> (&[Bucketed], &[Bucketed]) {
-        let h = &self.heads[k];
-        let (neg, rest) = self.buckets[h.start..].split_at(h.neg);
-        (neg, &rest[..h.pos])
+        stores_of(&self.buckets, &self.heads[k])
+    }
+
+    /// Adds each sketch of `other` to the sketch of this set at the same position (as
+    /// inserting its values would; an empty set becomes a copy of `other`). This is how a
+    /// point's chunks are merged: sorted lists of non-empty buckets merged pairwise, in time
+    /// and memory proportional to the buckets used, where dense counts would span each
+    /// series' whole range of buckets (8 MB for the replay, a zeroed page and a scan each).
+    ///
+    /// # Panics
+    ///
+    /// If both sets hold sketches, but not as many.
+    pub fn add(&mut self, other: &SparseSketches) {
+        if self.heads.is_empty() {
+            self.heads.clone_from(&other.heads);
+            self.buckets.clone_from(&other.buckets);
+            return;
+        }
+        assert_eq!(self.len(), other.len(), "sketches of one point's series");
+        let mut merged = std::mem::take(&mut self.merged);
+        merged.clear();
+        for (mine, theirs) in self.heads.iter_mut().zip(&other.heads) {
+            let (neg, pos) = stores_of(&self.buckets, mine);
+            let (other_neg, other_pos) = stores_of(&other.buckets, theirs);
+            let start = merged.len();
+            merge_buckets(neg, other_neg, &mut merged);
+            let neg = merged.len() - start;
+            merge_buckets(pos, other_pos, &mut merged);
+            mine.head.add(&theirs.head);
+            mine.sum.add(&theirs.sum);
+            (mine.start, mine.neg, mine.pos) = (start, neg, merged.len() - start - neg);
+        }
+        self.merged = std::mem::replace(&mut self.buckets, merged);
+    }
+
+    /// Appends `sketch` (one read back from a file) as the set's next sketch.
+    pub fn push_sketch(&mut self, sketch: &QuantileSketch) {
+        let start = self.buckets.len();
+        self.buckets.extend(sketch.neg.nonzero());
+        let neg = self.buckets.len() - start;
+        self.buckets.extend(sketch.pos.nonzero());
+        self.heads.push(SparseHead {
+            head: sketch.head(),
+            sum: sketch.sum,
+            start,
+            neg,
+            pos: self.buckets.len() - start - neg,
+        });
     }
 
     /// Appends sketch `k` in format version 2: the bytes [`QuantileSketch::write_into`]
@@ -801,6 +860,123 @@ impl Sketches for SparseSketches {
             .head
             .quantiles(neg.iter().rev().copied(), pos.iter().copied(), qs, out);
     }
+}
+
+/// The sketches of one point's chunks, added up chunk by chunk: what its rows of
+/// `quantiles.csv` are made from.
+///
+/// Sparse ([`SparseSketches::add`]) for a point of few chunks: adding a chunk costs the
+/// buckets used so far, and nothing beyond them is allocated or walked. Dense (a
+/// [`QuantileSketch`] per series and month) for a point of many: adding a chunk then costs
+/// only the chunk's buckets, but the dense counts cost once per point their whole range, to
+/// zero and to walk for the quantiles (for the replay about 8 MB, as much as ten
+/// replications), which only many chunks repay.
+#[derive(Debug)]
+pub enum PointSketches {
+    Sparse(SparseSketches),
+    Dense(Vec<QuantileSketch>),
+}
+
+/// The most chunks whose sketches [`PointSketches`] adds up sparsely. Sparse adding costs
+/// the buckets used so far, which grow with the chunks; past about eight chunks, dense
+/// counts cost fewer instructions in all (replay, 1,000 replications).
+pub const SPARSE_CHUNKS: usize = 8;
+
+impl PointSketches {
+    /// `sketches` empty sketches for a point of `chunks` chunks, in `spare`'s memory if it
+    /// is of the right kind (sparse or dense) and emptied.
+    pub fn new(chunks: usize, sketches: usize, spare: Option<PointSketches>) -> PointSketches {
+        match (chunks <= SPARSE_CHUNKS, spare) {
+            (true, Some(PointSketches::Sparse(s))) => PointSketches::Sparse(s),
+            (true, _) => PointSketches::Sparse(SparseSketches::default()),
+            (false, Some(PointSketches::Dense(mut d))) => {
+                d.resize_with(sketches, QuantileSketch::new);
+                PointSketches::Dense(d)
+            }
+            (false, _) => PointSketches::Dense(vec![QuantileSketch::new(); sketches]),
+        }
+    }
+
+    /// Adds each sketch of `chunk` to the sketch at the same position.
+    ///
+    /// # Panics
+    ///
+    /// If `chunk` holds another number of sketches than those added before (or, dense, than
+    /// [`new`](Self::new) was given).
+    pub fn add(&mut self, chunk: &SparseSketches) {
+        match self {
+            PointSketches::Sparse(s) => s.add(chunk),
+            PointSketches::Dense(d) => {
+                assert_eq!(d.len(), chunk.len(), "sketches of one point's series");
+                for (k, sketch) in d.iter_mut().enumerate() {
+                    chunk.merge_into(k, sketch);
+                }
+            }
+        }
+    }
+
+    /// Empties the sketches, keeping their memory.
+    pub fn clear(&mut self) {
+        match self {
+            PointSketches::Sparse(s) => s.clear(),
+            PointSketches::Dense(d) => d.iter_mut().for_each(QuantileSketch::clear),
+        }
+    }
+}
+
+impl Sketches for PointSketches {
+    fn len(&self) -> usize {
+        match self {
+            PointSketches::Sparse(s) => s.len(),
+            PointSketches::Dense(d) => d.len(),
+        }
+    }
+    fn count(&self, k: usize) -> u64 {
+        match self {
+            PointSketches::Sparse(s) => s.count(k),
+            PointSketches::Dense(d) => d[k].count(),
+        }
+    }
+    fn mean(&self, k: usize) -> f64 {
+        match self {
+            PointSketches::Sparse(s) => s.mean(k),
+            PointSketches::Dense(d) => d[k].mean(),
+        }
+    }
+    fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]) {
+        match self {
+            PointSketches::Sparse(s) => Sketches::quantiles(s, k, qs, out),
+            PointSketches::Dense(d) => d[k].quantiles(qs, out),
+        }
+    }
+}
+
+/// A sparse sketch's negative and positive stores' buckets, each in ascending order of index.
+fn stores_of<'b>(buckets: &'b [Bucketed], h: &SparseHead) -> (&'b [Bucketed], &'b [Bucketed]) {
+    let (neg, rest) = buckets[h.start..].split_at(h.neg);
+    (neg, &rest[..h.pos])
+}
+
+/// Appends the buckets of `a` and `b` (each in ascending order of index) to `out` in ascending
+/// order of index, the counts of an index in both added.
+fn merge_buckets(a: &[Bucketed], b: &[Bucketed], out: &mut Vec<Bucketed>) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let ((ia, ca), (ib, cb)) = (a[i], b[j]);
+        if ia < ib {
+            out.push((ia, ca));
+            i += 1;
+        } else if ib < ia {
+            out.push((ib, cb));
+            j += 1;
+        } else {
+            out.push((ia, ca + cb));
+            i += 1;
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 /// Nearest rank `k = max(1, ceil(q·n))`, at most `n`.
@@ -1881,8 +2057,6 @@ mod tests {
                 set.push(v);
             }
             assert_eq!(set.len(), series.len());
-            let mut merged = QuantileSketch::new();
-            let mut all = Vec::new();
             for (k, v) in series.iter().enumerate() {
                 let s = sketch_of(v);
                 let mut b = Vec::new();
@@ -1899,11 +2073,90 @@ mod tests {
                 let mut into = QuantileSketch::new();
                 set.merge_into(k, &mut into);
                 assert_eq!(into, s);
-                set.merge_into(k, &mut merged);
-                all.extend_from_slice(v);
             }
-            assert_eq!(bytes(&merged), bytes(&sketch_of(&all)));
         }
+    }
+
+    /// Sketch `k` of `set` has the bytes, mean and quantiles of `want`.
+    fn assert_sparse_is(set: &SparseSketches, k: usize, want: &QuantileSketch) {
+        let mut b = Vec::new();
+        set.write_into(k, &mut b);
+        assert_eq!(b, bytes(want), "sketch {k}");
+        assert_eq!(set.count(k), want.count());
+        assert_eq!(set.mean(k).to_bits(), want.mean().to_bits(), "sketch {k}");
+        let qs = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0];
+        let (mut got, mut expected) = ([0.0; 7], [0.0; 7]);
+        Sketches::quantiles(set, k, &qs, &mut got);
+        want.quantiles(&qs, &mut expected);
+        assert_eq!(
+            got.map(f64::to_bits),
+            expected.map(f64::to_bits),
+            "sketch {k}"
+        );
+    }
+
+    #[test]
+    fn sketches_added_up_sparse_or_dense_equal_one_sketch_of_all_values() {
+        let mut rng = Rng(23);
+        // Chunks of one point: the same series, each with other values (a chunk's series
+        // shuffled into another position, so that sketches of different ranges and signs
+        // meet), some chunks read back from their dense form.
+        let chunks: Vec<Vec<Vec<f64>>> = (0..5)
+            .map(|c| {
+                let mut series = chunk_series(&mut rng);
+                series.rotate_left(3 * c);
+                series
+            })
+            .collect();
+        let width = chunks[0].len();
+        let mut spare = None;
+        // Sparse and dense, each twice: the second time in the first's memory, emptied.
+        for of_point in [2, SPARSE_CHUNKS + 1, 2, SPARSE_CHUNKS + 1] {
+            let mut total = PointSketches::new(of_point, width, spare.take());
+            assert_eq!(
+                matches!(total, PointSketches::Sparse(_)),
+                of_point <= SPARSE_CHUNKS
+            );
+            let mut all = vec![Vec::new(); width];
+            for (c, series) in chunks.iter().enumerate() {
+                let mut set = SparseSketches::default();
+                for (k, v) in series.iter().enumerate() {
+                    if c % 2 == 1 {
+                        set.push_sketch(&sketch_of(v));
+                    } else {
+                        set.push(v);
+                    }
+                    all[k].extend_from_slice(v);
+                }
+                total.add(&set);
+                assert_eq!(total.len(), width);
+                for (k, values) in all.iter().enumerate() {
+                    let want = sketch_of(values);
+                    if let PointSketches::Sparse(s) = &total {
+                        assert_sparse_is(s, k, &want);
+                    }
+                    assert_eq!(total.count(k), want.count());
+                    assert_eq!(total.mean(k).to_bits(), want.mean().to_bits(), "{k}");
+                    let qs = [0.0, 0.05, 0.5, 0.95, 1.0];
+                    let (mut got, mut expected) = ([0.0; 5], [0.0; 5]);
+                    total.quantiles(k, &qs, &mut got);
+                    want.quantiles(&qs, &mut expected);
+                    assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits), "{k}");
+                }
+            }
+            total.clear();
+            spare = Some(total);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "sketches of one point's series")]
+    fn sparse_sets_of_other_lengths_are_not_added() {
+        let mut set = SparseSketches::default();
+        set.push(&[1.0]);
+        let mut other = set.clone();
+        other.push(&[2.0]);
+        set.add(&other);
     }
 
     #[test]
