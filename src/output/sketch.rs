@@ -253,7 +253,7 @@ impl QuantileSketch {
     /// If a `q` is not in `[0, 1]`, `qs` is not ascending or `out` is not as long.
     pub fn quantiles(&self, qs: &[f64], out: &mut [f64]) {
         self.head()
-            .quantiles(self.neg.nonzero().rev(), self.pos.nonzero(), qs, out);
+            .quantiles(self.neg.buckets().rev(), self.pos.buckets(), qs, out);
     }
 
     fn head(&self) -> Head {
@@ -468,9 +468,10 @@ impl Head {
         }
     }
 
-    /// The nearest-rank quantiles `qs` (ascending) into `out`, from the non-empty buckets in
-    /// ascending order of value: `neg` the negative store's (descending index), `pos` the
-    /// positive store's (ascending index). One walk for all of `qs`.
+    /// The nearest-rank quantiles `qs` (ascending) into `out`, from the buckets in ascending
+    /// order of value: `neg` the negative store's (descending index), `pos` the positive
+    /// store's (ascending index). Empty buckets among them are passed by. One walk for all of
+    /// `qs`.
     fn quantiles(
         &self,
         neg: impl Iterator<Item = (i32, u64)>,
@@ -1220,6 +1221,14 @@ impl Store {
             return Err(invalid("bucket store not trimmed to non-zero ends".into()));
         }
         Ok(Store { offset, counts })
+    }
+
+    /// Every bucket from the lowest non-empty one to the highest, empty ones too, as
+    /// `(index, count)`: for a walk that passes an empty bucket by (its count adds nothing)
+    /// rather than branch on each whether it is empty.
+    fn buckets(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        let (lo, counts) = self.span();
+        (counts.iter().enumerate()).map(move |(j, &c)| (lo + j as i32, c))
     }
 
     /// The non-empty buckets, `(index, count)` in ascending order of index.
