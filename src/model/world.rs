@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::alignment::Alignment;
 use super::allocation::{Claims, Stock};
 use super::demand::Demand;
-use super::diplomacy::Diplomacy;
+use super::diplomacy::{Diplomacy, Investors};
 use super::export_rules::{ExportRules, RuleChanges, RulesInForce, RulesTable};
 use super::flows::Flows;
 use super::guidance::scope_code;
@@ -48,6 +48,8 @@ pub(crate) struct Prepared {
     sanction: Vec<Arc<Grid<f64>>>,
     /// Which rows of the rules in force each snapshot may change.
     rule_changes: RuleChanges,
+    /// The pairs of nations that hold investment stocks at the start.
+    investors: Arc<Investors>,
 }
 
 impl Prepared {
@@ -56,6 +58,7 @@ impl Prepared {
         Prepared {
             sanction: snapshots().map(sanction_table).collect(),
             rule_changes: RuleChanges::new(snapshots()),
+            investors: Arc::new(Investors::new(&setup.snapshots[0].params)),
         }
     }
 }
@@ -135,7 +138,7 @@ impl<'s> World<'s> {
             export: ExportRules::new(p, rep_seed),
             queue: LicenceQueue::new(p, rep_seed),
             datacentre_mw: p.nations.iter().map(|n| n.datacentre_mw).collect(),
-            diplomacy: Diplomacy::new(p),
+            diplomacy: Diplomacy::with_investors(p, prepared.investors.clone()),
             diplomacy_rng: (0..nn)
                 .map(|i| stream(rep_seed, Purpose::Diplomacy, i))
                 .collect(),

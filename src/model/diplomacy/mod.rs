@@ -29,6 +29,7 @@ use super::index::Grid;
 use super::params::Params;
 use super::record::{Event, EventKind, Party};
 use crate::rng::Stream;
+use std::sync::Arc;
 
 /// Where a planned build stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,15 +65,49 @@ pub struct Diplomacy {
     licence_cut: Grid<(f64, u32)>,
     /// Diplomatic events each nation took part in, by kind (see [`COUNTED`]).
     counts: Vec<[u32; COUNTED.len()]>,
-    /// The `(i, k)` whose stock held in nation `i` by nation `k`'s firms was positive at the
-    /// start, in order of `i`, then `k`: growth and withdrawal multiply, so the others stay 0.
-    /// Held sparsely, so that a replication with hundreds of nations neither allocates nor
-    /// copies a nations × nations table nor a month's growth visits every cell.
-    invested: Vec<(usize, usize)>,
-    /// The stock (USD) of each pair of `invested`, now.
+    /// The pairs that can hold an investment stock, shared by a setup's replications.
+    investors: Arc<Investors>,
+    /// The stock (USD) of each pair of `investors.invested`, now.
     investment: Vec<f64>,
+}
+
+/// The `(i, k)` whose stock held in nation `i` by nation `k`'s firms was positive at the
+/// start, and those stocks. Growth and withdrawal multiply, so the other pairs' stocks stay 0:
+/// held sparsely, a replication with hundreds of nations neither allocates nor copies a
+/// nations × nations table nor does a month's growth visit every cell. The stocks at the start
+/// are not drawn, so a setup works the pairs out once for all its replications
+/// (`world::Prepared`) rather than each replication scanning every pair of nations.
+#[derive(Debug)]
+pub struct Investors {
+    /// The pairs, in order of `i`, then `k`.
+    invested: Vec<(usize, usize)>,
     /// Nation `i`'s investors are `invested[first_investor[i]..first_investor[i + 1]]`.
     first_investor: Vec<usize>,
+    /// The stock (USD) of each pair at the start.
+    at_start: Vec<f64>,
+}
+
+impl Investors {
+    /// The pairs of `p`'s nations with a positive stock at the start.
+    pub fn new(p: &Params) -> Investors {
+        let (mut invested, mut at_start) = (Vec::new(), Vec::new());
+        let mut first_investor = Vec::with_capacity(p.nations.len() + 1);
+        for (i, n) in p.nations.iter().enumerate() {
+            first_investor.push(invested.len());
+            for (k, &stock) in n.investment_stock_usd.iter().enumerate() {
+                if stock != 0.0 {
+                    invested.push((i, k));
+                    at_start.push(stock);
+                }
+            }
+        }
+        first_investor.push(invested.len());
+        Investors {
+            invested,
+            first_investor,
+            at_start,
+        }
+    }
 }
 
 /// The event kinds counted per nation in `summary.csv`.
@@ -92,19 +127,12 @@ pub const COUNTED: [EventKind; 11] = [
 
 impl Diplomacy {
     pub fn new(p: &Params) -> Diplomacy {
+        Diplomacy::with_investors(p, Arc::new(Investors::new(p)))
+    }
+
+    /// [`Diplomacy::new`] with the pairs `Investors::new(p)` gives, worked out before.
+    pub fn with_investors(p: &Params, investors: Arc<Investors>) -> Diplomacy {
         let nn = p.nations.len();
-        let (mut invested, mut investment) = (Vec::new(), Vec::new());
-        let mut first_investor = Vec::with_capacity(nn + 1);
-        for (i, n) in p.nations.iter().enumerate() {
-            first_investor.push(invested.len());
-            for (k, &stock) in n.investment_stock_usd.iter().enumerate() {
-                if stock != 0.0 {
-                    invested.push((i, k));
-                    investment.push(stock);
-                }
-            }
-        }
-        first_investor.push(invested.len());
         Diplomacy {
             projects: p
                 .nations
@@ -124,9 +152,8 @@ impl Diplomacy {
             demand_cut: vec![(1.0, 0); nn],
             licence_cut: Grid::new(p.regulators.len(), nn, (1.0, 0)),
             counts: vec![[0; COUNTED.len()]; nn],
-            invested,
-            investment,
-            first_investor,
+            investment: investors.at_start.clone(),
+            investors,
         }
     }
 
@@ -144,8 +171,13 @@ impl Diplomacy {
 
     /// Where `(nation, investor)` is in `invested`, if its stock was positive at the start.
     fn invested_index(&self, nation: usize, investor: usize) -> Option<usize> {
-        let first = self.first_investor[nation];
-        let investors = &self.invested[first..self.first_investor[nation + 1]];
+        let Investors {
+            invested,
+            first_investor,
+            ..
+        } = &*self.investors;
+        let first = first_investor[nation];
+        let investors = &invested[first..first_investor[nation + 1]];
         (investors.binary_search_by_key(&investor, |&(_, k)| k).ok()).map(|x| first + x)
     }
 
@@ -164,7 +196,7 @@ impl Diplomacy {
             p.diplomacy.investment_growth_annual,
             p.diplomacy.investment_alignment_response,
         );
-        for (&(i, k), v) in self.invested.iter().zip(&mut self.investment) {
+        for (&(i, k), v) in self.investors.invested.iter().zip(&mut self.investment) {
             let toward = a[i] * if a[k] < 0.0 { -1.0 } else { 1.0 };
             let rate = (growth + response * toward) / 12.0;
             *v = (*v * (1.0 + rate)).max(0.0);
