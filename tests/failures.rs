@@ -158,3 +158,23 @@ fn unrepresentable_values_are_refused_or_fail_their_replication_not_the_run() {
     );
     assert_eq!(manifest(&out)["complete"], true);
 }
+
+#[test]
+fn a_chunk_shared_by_idle_threads_gives_the_bytes_of_one_thread_failure_included() {
+    // 20 replications are one chunk: on three threads, the two with no chunk to start run
+    // some of its replications, which the chunk's own thread records in order.
+    let d = tmp();
+    let args = argv(
+        "run scenarios/baseline.toml --reps 20 --seed 5 --timeseries",
+        &[],
+    );
+    let at = |threads: &str| {
+        let out = d.path().join(format!("t{threads}"));
+        let done = run_failing(&[&args[..], &["--threads", threads, "--out", p(&out)]].concat());
+        assert_eq!(done.status.code(), Some(1), "{}", stderr(&done));
+        out
+    };
+    let (one, three) = (at("1"), at("3"));
+    assert_failure_recorded(&three, 20);
+    assert_same_csvs(&one, &three);
+}

@@ -13,6 +13,7 @@ pub mod sink;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::model::{self, Outcome};
 use crate::rng::replication_seed;
@@ -120,35 +121,158 @@ pub fn run_chunk(
     writer: &mut impl Recorder,
     on_replication: &dyn Fn(),
 ) {
-    let point = &scenario.points[chunk.point];
-    let mut replicator = model::Replicator::new(&point.setup);
+    let mut replicator = model::Replicator::new(&scenario.points[chunk.point].setup);
     for rep in chunk.first_rep..chunk.first_rep + chunk.reps {
-        let seed = replication_seed(scenario.settings.seed, chunk.point as u64, rep as u64);
-        // A replication that panics leaves the replicator without its copy: the next one
-        // draws a fresh one.
-        let result = panic::catch_unwind(AssertUnwindSafe(|| replicator.run(seed)));
-        let error = match result {
-            Ok(Ok(outcome)) => match outcome.unreportable(&point.setup) {
-                None => {
-                    writer.add(point, rep, seed, outcome);
-                    None
-                }
-                Some(why) => Some(why),
-            },
-            Ok(Err(violation)) => Some(violation.to_string()),
-            Err(payload) => Some(format!("panic: {}", panic_message(payload.as_ref()))),
-        };
-        if let Some(error) = error {
-            // One line per failure, so that files count failures by lines.
-            let error = error.lines().collect::<Vec<_>>().join(" | ");
-            writer.fail(Failure {
-                point: chunk.point,
-                replication: rep,
-                seed,
-                error,
-            });
-        }
+        let ran = run_one(scenario, chunk.point, rep, &mut replicator);
+        ran.record(scenario, writer);
         on_replication();
+    }
+}
+
+/// What one replication gave: its outcome, or why it failed.
+enum Ran {
+    Outcome {
+        point: usize,
+        rep: u32,
+        seed: u64,
+        outcome: Outcome,
+    },
+    Failed(Failure),
+}
+
+impl Ran {
+    /// Puts the replication into `writer`.
+    fn record(self, scenario: &Scenario, writer: &mut impl Recorder) {
+        match self {
+            Ran::Outcome {
+                point,
+                rep,
+                seed,
+                outcome,
+            } => writer.add(&scenario.points[point], rep, seed, outcome),
+            Ran::Failed(failure) => writer.fail(failure),
+        }
+    }
+}
+
+/// Replication `rep` of point `point`, with `replicator` (of that point). A replication that
+/// fails — a ledger violation, an unreportable value, or a panic at some odd sweep point —
+/// gives its failure, on one line (so that files count failures by lines).
+fn run_one(scenario: &Scenario, point: usize, rep: u32, replicator: &mut model::Replicator) -> Ran {
+    let setup = &scenario.points[point].setup;
+    let seed = replication_seed(scenario.settings.seed, point as u64, rep as u64);
+    // A replication that panics leaves the replicator without its copy: the next one
+    // draws a fresh one.
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        replicator
+            .run(seed)
+            .map(|outcome| match outcome.unreportable(setup) {
+                None => Ok(outcome),
+                Some(why) => Err(why),
+            })
+    }));
+    let error = match result {
+        Ok(Ok(Ok(outcome))) => {
+            return Ran::Outcome {
+                point,
+                rep,
+                seed,
+                outcome,
+            };
+        }
+        Ok(Ok(Err(why))) => why,
+        Ok(Err(violation)) => violation.to_string(),
+        Err(payload) => format!("panic: {}", panic_message(payload.as_ref())),
+    };
+    Ran::Failed(Failure {
+        point,
+        replication: rep,
+        seed,
+        error: error.lines().collect::<Vec<_>>().join(" | "),
+    })
+}
+
+/// A chunk being run, whose replications an idle worker may share: when no chunk is left to
+/// start, a worker takes replications of a running one instead of waiting for it to end (the
+/// last chunks of a run, or a run of fewer chunks than threads). Replications are taken one
+/// at a time; the chunk's own worker records them all in order, so its recorder sees what
+/// [`run_chunk`] gives, whoever ran them.
+struct Running<'p> {
+    chunk: &'p Chunk,
+    /// The next replication (offset in the chunk) nobody has taken.
+    next: AtomicU32,
+    /// Replications run and not yet recorded, by offset.
+    ran: Mutex<Vec<Option<Ran>>>,
+    /// Signalled when a replication is put in `ran`.
+    put: Condvar,
+}
+
+impl<'p> Running<'p> {
+    fn new(chunk: &'p Chunk) -> Running<'p> {
+        Running {
+            chunk,
+            next: AtomicU32::new(0),
+            ran: Mutex::new((0..chunk.reps).map(|_| None).collect()),
+            put: Condvar::new(),
+        }
+    }
+
+    /// Takes the next replication (its offset), if one is left.
+    fn take(&self) -> Option<u32> {
+        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        (k < self.chunk.reps).then_some(k)
+    }
+
+    /// Replications nobody has taken yet.
+    fn untaken(&self) -> u32 {
+        (self.chunk.reps).saturating_sub(self.next.load(Ordering::Relaxed))
+    }
+
+    fn ran(&self) -> std::sync::MutexGuard<'_, Vec<Option<Ran>>> {
+        self.ran.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs replication `k` with `replicator` and puts it in `ran`.
+    fn run(&self, scenario: &Scenario, k: u32, replicator: &mut model::Replicator) {
+        let ran = run_one(
+            scenario,
+            self.chunk.point,
+            self.chunk.first_rep + k,
+            replicator,
+        );
+        self.ran()[k as usize] = Some(ran);
+        self.put.notify_all();
+    }
+
+    /// The chunk's own worker: runs replications while any is left, records every one in
+    /// order into `writer` (waiting for those others took), then returns.
+    fn run_own(&self, scenario: &Scenario, writer: &mut impl Recorder, on_replication: &dyn Fn()) {
+        let mut replicator = model::Replicator::new(&scenario.points[self.chunk.point].setup);
+        let mut recorded = 0;
+        while recorded < self.chunk.reps as usize {
+            if let Some(k) = self.take() {
+                self.run(scenario, k, &mut replicator);
+                on_replication();
+            } else {
+                let ran = self.ran();
+                drop(self.put.wait_while(ran, |ran| ran[recorded].is_none()));
+            }
+            // Everything ready from `recorded` on, in order (the lock is not held while
+            // recording).
+            while let Some(ran) = self.ran().get_mut(recorded).and_then(Option::take) {
+                ran.record(scenario, writer);
+                recorded += 1;
+            }
+        }
+    }
+
+    /// Another worker: runs replications of the chunk while any is left.
+    fn help(&self, scenario: &Scenario, on_replication: &dyn Fn()) {
+        let mut replicator = model::Replicator::new(&scenario.points[self.chunk.point].setup);
+        while let Some(k) = self.take() {
+            self.run(scenario, k, &mut replicator);
+            on_replication();
+        }
     }
 }
 
@@ -225,8 +349,10 @@ impl Plan {
 /// thread) after every replication with the progress so far.
 ///
 /// Each worker takes the next pending chunk in output order, so chunks finish roughly in that
-/// order: a sink can write the final files' beginning while the last chunks still run. The
-/// first error stops the workers (after their current chunk) and is returned.
+/// order: a sink can write the final files' beginning while the last chunks still run. A
+/// worker with no chunk left to start runs replications of a running one ([`Running`]), so
+/// that the last chunks of a run, or a run of fewer chunks than threads, do not leave threads
+/// idle. The first error stops the workers (after their current chunk) and is returned.
 pub fn run_plan<S: ChunkSink>(
     scenario: &Scenario,
     sink: &S,
@@ -254,18 +380,45 @@ pub fn run_plan<S: ChunkSink>(
             message: e.to_string(),
         })?;
     let next = AtomicUsize::new(0);
-    let error: std::sync::Mutex<Option<S::Error>> = std::sync::Mutex::new(None);
+    let error: Mutex<Option<S::Error>> = Mutex::new(None);
     let stopped = std::sync::atomic::AtomicBool::new(false);
+    // The chunks being run, for workers with none left to start to share.
+    let running: Mutex<Vec<Arc<Running>>> = Mutex::new(Vec::new());
+    let running = || running.lock().unwrap_or_else(|e| e.into_inner());
+    let on_replication = || {
+        replications.fetch_add(1, Ordering::Relaxed);
+        tick(progress());
+    };
     let work = || {
         while !stopped.load(Ordering::Relaxed) {
-            let Some(chunk) = plan.pending.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                break;
+            // A chunk is taken and listed as running under one lock, so that a worker that
+            // finds none left to start finds every one taken before in the list.
+            let own = {
+                let mut running = running();
+                match plan.pending.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    Some(chunk) => {
+                        running.push(Arc::new(Running::new(chunk)));
+                        running.last().cloned()
+                    }
+                    None => None,
+                }
             };
+            let Some(own) = own else {
+                // No chunk left to start: share the running one with most replications
+                // left, until none has any.
+                let most = running().iter().max_by_key(|r| r.untaken()).cloned();
+                match most {
+                    Some(chunk) if chunk.untaken() > 0 => {
+                        chunk.help(scenario, &on_replication);
+                        continue;
+                    }
+                    _ => break,
+                }
+            };
+            let chunk = own.chunk;
             let mut recorder = sink.open(scenario, chunk);
-            run_chunk(scenario, chunk, &mut recorder, &|| {
-                replications.fetch_add(1, Ordering::Relaxed);
-                tick(progress());
-            });
+            own.run_own(scenario, &mut recorder, &on_replication);
+            running().retain(|r| !Arc::ptr_eq(r, &own));
             if let Err(e) = sink.close(chunk, recorder) {
                 stopped.store(true, Ordering::Relaxed);
                 let mut first = error.lock().unwrap_or_else(|e| e.into_inner());
@@ -279,7 +432,9 @@ pub fn run_plan<S: ChunkSink>(
         }
     };
     pool.scope(|s| {
-        for _ in 1..threads.min(plan.pending.len()) {
+        // Fewer chunks than threads: the others share their replications.
+        let replications: usize = plan.pending.iter().map(|c| c.reps as usize).sum();
+        for _ in 1..threads.min(replications) {
             s.spawn(|_| work());
         }
         work();
