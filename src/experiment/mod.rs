@@ -350,7 +350,7 @@ impl Plan {
 ///
 /// Each worker takes the next pending chunk in output order, so chunks finish roughly in that
 /// order: a sink can write the final files' beginning while the last chunks still run. A
-/// worker with no chunk left to start runs replications of a running one ([`Running`]), so
+/// worker with no chunk left to start runs replications of a running one (`Running`), so
 /// that the last chunks of a run, or a run of fewer chunks than threads, do not leave threads
 /// idle. The first error stops the workers (after their current chunk) and is returned.
 pub fn run_plan<S: ChunkSink>(

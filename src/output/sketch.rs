@@ -658,7 +658,7 @@ impl SparseSketches {
     /// (its bucket index shifted to be >= 1, negated for a negative value; a value equal to
     /// the one before it reuses its key); the keys are counted in a small histogram over
     /// their range (a bit per key in use, so that reading it out costs a step per bucket in
-    /// use), or sorted when they span more than [`HISTOGRAM`] keys.
+    /// use), or sorted when they span more than `HISTOGRAM` (512) keys.
     pub fn push(&mut self, values: &[f64]) {
         let mut head = Head {
             count: 0,

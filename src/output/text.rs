@@ -17,7 +17,7 @@
 ///   below `1e-5` or from `1e16`): magnitudes in `[1e-6, 1e-4)`;
 /// - exact ties, where `v` lies exactly halfway between the two closest shortest texts (`ryu`
 ///   rounds the last digit to even, `Debug` up): possible only with 16 or more digits, and
-///   then told exactly by [`is_tie`].
+///   then told exactly by `is_tie`.
 #[inline]
 pub fn push_number(buf: &mut Vec<u8>, v: f64) {
     if v.is_nan() {

@@ -8,8 +8,8 @@
 //!    - `S` = the expected sanction cost of the guidance in force against the build's vendor
 //!      ([`guidance::sanction_share`]: scope × certainty × sanction share × dependence);
 //!    - per power `r`, its leverage at intensity 1:
-//!      `L_r = stakes_weight × (tariff_rate_r × export_exposure_i[r]
-//!      + investment_at_risk_r × investment_i[r] / gdp_usd_i)`, where `investment_i[r]` is the
+//!      `L_r = stakes_weight × (tariff_rate_r × export_exposure_i[r] + investment_at_risk_r
+//!      × investment_i[r] / gdp_usd_i)`, where `investment_i[r]` is the
 //!      stock of `r`'s investment in `i` now (see [`Diplomacy::investment`]);
 //!    - `V` = `value + ecosystem_value_weight × ecosystem_i[vendor] + reputation_cost`: the
 //!      build's worth (with the pull of its stack's ecosystem) and the cost of backing down.

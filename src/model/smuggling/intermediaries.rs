@@ -27,7 +27,7 @@
 //!    units (what it would move at full size; it diverts at most what it imported, and the
 //!    decision also sets what it asks for next month). Its perceived chance of a case with
 //!    consequences this month comes from the caseload: `p̃ = min(1, ρ × d) × (1 − r)`, with
-//!    `ρ` the hub's perceived case rate per conspicuous unit ([`HubConditions::perceived_rate`]:
+//!    `ρ` the hub's perceived case rate per conspicuous unit ([`CaseRules::perceived_rate`]:
 //!    salience × punitive share × last year's opened cases per unit diverted through the hub,
 //!    × the hub's conspicuity). It diverts when `d × premium × (1 − p̃) > p̃ × penalty(d)`,
 //!    `penalty(d) = max(fine_per_violation, penalty_value_multiple × d × case_months × unit
