@@ -2,9 +2,9 @@
 //!
 //! The work of a run is (points × replications), cut into [`Chunk`]s of at most
 //! [`CHUNK_REPS`] consecutive replications of one point. Chunks are the unit of parallelism
-//! (a worker with none left to start shares a running one's replications, which its own worker
-//! records in order), of resuming (a chunk's files are written atomically, so a chunk is either done or redone),
-//! and of sharding (shard `i` of `K` runs the chunks whose index is `i` modulo `K`). Chunk
+//! (a worker with none left to start shares a running one's replications, which its own
+//! worker records in order), of resuming (a chunk's files are written atomically, so a chunk
+//! is either done or redone), and of sharding (shard `i` of `K` runs the chunks whose index is `i` modulo `K`). Chunk
 //! boundaries depend only on the numbers of points and replications, never on threads or
 //! shards, so every split produces the same bytes.
 //!

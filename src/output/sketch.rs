@@ -196,14 +196,9 @@ impl QuantileSketch {
         if other.count == 0 {
             return;
         }
-        self.count += other.count;
-        self.zero += other.zero;
-        if other.min < self.min {
-            self.min = other.min;
-        }
-        if other.max > self.max {
-            self.max = other.max;
-        }
+        let mut head = self.head();
+        head.add(&other.head());
+        (self.count, self.zero, self.min, self.max) = (head.count, head.zero, head.min, head.max);
         self.sum.add(&other.sum);
         self.neg.merge(&other.neg);
         self.pos.merge(&other.pos);
@@ -456,7 +451,7 @@ struct Head {
 }
 
 impl Head {
-    /// The head of both sketches' values together (as [`QuantileSketch::merge`]).
+    /// The head of both sketches' values together.
     fn add(&mut self, other: &Head) {
         self.count += other.count;
         self.zero += other.zero;
