@@ -13,7 +13,11 @@ the median over --pairs pairs. CPU time is user + system time of the child proce
   each like Thailand) minus the plain replay's, per extra nation and month;
 - intermediary-month: the replication slope with every hub population ×10 and ×100, minus the
   ×1 slope, per extra intermediary (at the start) and month;
-- threads: wall time of 1,000 replications on 1 thread / on 2 threads (`--threads`).
+- threads: wall time of 1,000 replications on 1 thread / on 2 threads (`--threads`); and,
+  as the ceiling to read it against, the same 1-thread wall time / that of two independent
+  1-thread processes of 500 replications each started together (nothing shared but the
+  machine: on a VM whose cores slow each other down, this is the most two threads can give;
+  the CPU they use together / the 1-thread run's says by how much the cores slowed).
 
 With `--instructions`, the same slopes are counted in instructions instead, under valgrind's
 cachegrind (`valgrind --tool=cachegrind --cache-sim=no`, which must be installed): they do
@@ -85,23 +89,37 @@ def extra_nations_scenario(folder, n):
 
 def run(binary, scenario, reps, threads, folder, sets=()):
     """(CPU seconds, wall seconds) of one `chipdip run` process."""
-    out = tempfile.mkdtemp(dir=folder)
-    os.rmdir(out)
-    args = [binary, "run", scenario, "--reps", str(reps), "--threads", str(threads),
-            "--out", out, "-q"]
-    for s in sets:
-        args += ["--set", s]
+    return run_together(binary, scenario, reps, threads, folder, 1, sets)
+
+
+def run_together(binary, scenario, reps, threads, folder, processes, sets=()):
+    """(CPU seconds, wall seconds) of `processes` identical `chipdip run` processes started
+    together, each into its own folder: their CPU summed, the wall time until the last ends."""
+    args, outs = [], []
+    for _ in range(processes):
+        out = tempfile.mkdtemp(dir=folder)
+        os.rmdir(out)
+        outs.append(out)
+        a = [binary, "run", scenario, "--reps", str(reps), "--threads", str(threads),
+             "--out", out, "-q"]
+        for s in sets:
+            a += ["--set", s]
+        args.append(a)
     start = time.perf_counter()
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    children = [subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                for a in args]
+    cpu = 0.0
+    for a, p in zip(args, children):
+        _, status, usage = os.wait4(p.pid, 0)
+        cpu += usage.ru_utime + usage.ru_stime
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        if p.returncode != 0:
+            sys.exit(f"{' '.join(a)} failed ({p.returncode}):\n{err}")
     wall = time.perf_counter() - start
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode()
-    p.stderr.close()
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed ({p.returncode}):\n{err}")
-    subprocess.run(["rm", "-rf", out], check=True)
-    return usage.ru_utime + usage.ru_stime, wall
+    subprocess.run(["rm", "-rf", *outs], check=True)
+    return cpu, wall
 
 
 def instructions(binary, scenario, reps, folder, sets=(), branches=False):
@@ -219,13 +237,20 @@ def main():
                 rows.append((f"intermediary-month, populations x{factor} ({n * factor}), "
                              f"1 vs {many} reps", f"{per * 1e9:.1f} ns CPU"))
         if "threads" in want:
-            ratios = []
+            ratios, ceilings, inflation = [], [], []
             for _ in range(a.pairs):
-                _, w1 = run(a.bin, REPLAY, 1000, 1, folder)
+                c1, w1 = run(a.bin, REPLAY, 1000, 1, folder)
                 _, w2 = run(a.bin, REPLAY, 1000, 2, folder)
+                c_apart, w_apart = run_together(a.bin, REPLAY, 500, 1, folder, 2)
                 ratios.append(w1 / w2)
+                ceilings.append(w1 / w_apart)
+                inflation.append(c_apart / c1)
             rows.append(("1,000 reps, wall 1 thread / 2 threads",
                          f"{statistics.median(ratios):.2f}x"))
+            rows.append(("the machine's ceiling: 1 thread / two 500-rep processes at once",
+                         f"{statistics.median(ceilings):.2f}x"))
+            rows.append(("  their CPU summed / the 1-thread run's",
+                         f"{statistics.median(inflation):.2f}"))
         if a.against:
             rows += alternated(a.bin, a.against, want, folder, a.pairs)
     print_rows(rows, f"median of {a.pairs}")
