@@ -52,7 +52,8 @@ pub struct RunOptions {
 impl RunOptions {
     /// Loads the scenario file at `path` with [`sets`](Self::sets), then
     /// [`reps`](Self::reps) and [`seed`](Self::seed), applied as `--set`s in that order (so
-    /// errors name the file and line, or `--set`).
+    /// errors name the file and line, or `--set`). A sweep's points are built on
+    /// [`thread_count`](Self::thread_count) threads, as many as the run will use.
     pub fn load(&self, path: &Path) -> Result<Scenario, ScenarioError> {
         let mut sets = self.sets.clone();
         if let Some(r) = self.reps {
@@ -61,7 +62,15 @@ impl RunOptions {
         if let Some(s) = self.seed {
             sets.push(format!("simulation.seed={s}"));
         }
-        Scenario::load(path, &sets)
+        let load = || Scenario::load(path, &sets);
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(self.thread_count())
+            .build()
+        {
+            Ok(pool) => pool.install(load),
+            // No threads to be had now: rayon's global pool, as a library caller's load.
+            Err(_) => load(),
+        }
     }
 
     /// The number of worker threads to use: [`threads`](Self::threads) or all cores.

@@ -52,6 +52,50 @@ fn grid_is_the_full_factorial_of_the_levels() {
     assert!(s.points.iter().enumerate().all(|(i, p)| p.index == i));
 }
 
+/// A sweep's points are built in parallel on the current rayon pool: the same points on one
+/// thread as on four, and with several bad points the error names the first, as a sequential
+/// build would.
+#[test]
+fn points_built_on_any_pool_are_the_same_and_the_first_bad_one_is_named() {
+    let dir = tmp();
+    let load_on = |threads: usize, path: &Path| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| Scenario::load(path, &[]))
+    };
+    let good = scenario(
+        dir.path(),
+        "good.toml",
+        &format!(
+            "[sweep]\ndesign = \"latin_hypercube\"\npoints = 24\n\
+             [sweep.factors.\"{APPROVAL}\"]\nmin = 0.2\nmax = 0.8\n\
+             [sweep.factors.\"{DELAY}\"]\nvalues = [0, 2, 6]\n"
+        ),
+    );
+    let one = load_on(1, &good).expect("loads");
+    let four = load_on(4, &good).expect("loads");
+    assert_eq!(one.points.len(), 24);
+    assert_eq!(format!("{:?}", one.points), format!("{:?}", four.points));
+    let bad = scenario(
+        dir.path(),
+        "bad.toml",
+        &format!(
+            "[sweep]\ndesign = \"grid\"\n\
+             [sweep.factors.\"{APPROVAL}\"]\nvalues = [0.5, 0.6, 0.7, 1.5, 0.8, 2.5, 3.5]\n"
+        ),
+    );
+    for threads in [1, 2, 4] {
+        let e = load_on(threads, &bad).expect_err("points 3, 5 and 6 are out of range");
+        assert!(
+            e.to_string()
+                .contains(&format!("(at sweep point 3: {APPROVAL} = 1.5)")),
+            "{threads} threads: {e}"
+        );
+    }
+}
+
 /// The USA regulator's guidance sanction share in a point's month-0 parameters.
 fn sanction_share(p: &chipdip::scenario::Point) -> f64 {
     let base = p.setup.base();

@@ -36,6 +36,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
@@ -234,7 +235,9 @@ impl SweepFile {
 
     /// Every point of the sweep over `source`'s resolved tree: the design's values set at the
     /// factors' paths and each point validated like the base scenario, all before anything
-    /// runs. Factors are in path order; point ids follow the design's order.
+    /// runs. Factors are in path order; point ids follow the design's order. The points are
+    /// built in parallel on the current rayon pool (the caller's, else rayon's global one);
+    /// what comes back does not depend on the pool.
     pub(crate) fn points(
         &self,
         source: &Source,
@@ -288,10 +291,19 @@ impl SweepFile {
                 .origins
                 .insert(t.path.to_string(), origin_from(&source.origin_of(&t.at)));
         }
-        rows.into_iter()
+        // Points are independent and each costs a few milliseconds (a tree copied, set and
+        // deserialised once per dated change), seconds for a sensitivity design of hundreds:
+        // they are built on the current rayon pool. Every point is built, then the first that
+        // fails in point order is the error, as a sequential build would report it.
+        let built: Vec<Result<Point, ScenarioError>> = rows
+            .into_par_iter()
             .enumerate()
-            .map(|(index, row)| point_at(index, row, &targets, source, &mut located, settings))
-            .collect()
+            .map_init(
+                || located.clone(),
+                |located, (index, row)| point_at(index, row, &targets, source, located, settings),
+            )
+            .collect();
+        built.into_iter().collect()
     }
 
     /// The rows of a grid or sampled design (`points`, `seed`).
