@@ -5,7 +5,7 @@
 //! so some land while replications run, some during the assembly of the final files, and some
 //! after the folder is complete (the rerun must then do nothing and change nothing).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -180,13 +180,7 @@ fn a_failed_merge_is_redone_and_a_foreign_folder_is_still_refused() {
     let reference = d.path().join("reference");
     ok(&["merge", p(&s0), p(&s1), "--out", p(&reference)]);
     // As a merge that died part way leaves it: manifest not complete, a final file cut short.
-    let path = out.join("manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace("\"complete\": true", "\"complete\": false"),
-    )
-    .unwrap();
+    mark_incomplete(&out);
     let summary = std::fs::read(out.join("summary.csv")).unwrap();
     std::fs::write(out.join("summary.csv"), &summary[..summary.len() / 2]).unwrap();
     let again = ok(&["merge", p(&s0), p(&s1), "--out", p(&out)]);
@@ -217,18 +211,52 @@ fn truncate_half(path: &Path) {
     std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
 }
 
+/// Half `i` of two of the replay's 120 replications (`--timeseries`), run, or resumed, into
+/// `d/name`.
+fn replay_half(d: &Path, name: &str, i: u32) -> PathBuf {
+    let out = d.join(name);
+    ok(&argv(
+        "run scenarios/malaysia_2025.toml --reps 120 --timeseries -q --shard",
+        &[&format!("{i}/2"), "--out", p(&out)],
+    ));
+    out
+}
+
+/// Both halves of the replay's 120 replications, into `d/s0` and `d/s1`.
+fn replay_halves(d: &Path) -> (PathBuf, PathBuf) {
+    (replay_half(d, "s0", 0), replay_half(d, "s1", 1))
+}
+
+/// Says the complete folder `dir` is not, as a run or merge killed before its end leaves it,
+/// so that its command resumes it.
+fn mark_incomplete(dir: &Path) {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+}
+
+/// The two halves merged into `d/merged` hold the bytes of the whole run, made into `d/whole`
+/// (returned).
+fn assert_halves_merge_to_the_whole(d: &Path, s0: &Path, s1: &Path) -> PathBuf {
+    let merged = d.join("merged");
+    ok(&["merge", p(s0), p(s1), "--out", p(&merged)]);
+    let whole = d.join("whole");
+    ok(&argv(
+        "run scenarios/malaysia_2025.toml --reps 120 --timeseries -q --out",
+        &[p(&whole)],
+    ));
+    assert_same_csvs(&whole, &merged);
+    whole
+}
+
 #[test]
 fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify() {
     let d = tmp();
-    let shard = |name: &str, i: u32| {
-        let out = d.path().join(name);
-        ok(&argv(
-            "run scenarios/malaysia_2025.toml --reps 120 --timeseries -q --shard",
-            &[&format!("{i}/2"), "--out", p(&out)],
-        ));
-        out
-    };
-    let (s0, s1) = (shard("s0", 0), shard("s1", 1));
+    let (s0, s1) = replay_halves(d.path());
     let clean = ok(&["verify", p(&s0)]);
     assert!(stdout(&clean).contains("ok"), "{}", stdout(&clean));
 
@@ -239,30 +267,23 @@ fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify
     let v = chipdip(&["verify", p(&s1)]);
     assert_eq!(v.status.code(), Some(1), "{}", stderr(&v));
     assert!(stderr(&v).contains("chunk 1"), "{}", stderr(&v));
-    let merged = d.path().join("merged");
-    let m = chipdip(&["merge", p(&s0), p(&s1), "--out", p(&merged)]);
+    let m = chipdip(&[
+        "merge",
+        p(&s0),
+        p(&s1),
+        "--out",
+        p(&d.path().join("merged")),
+    ]);
     assert_ne!(m.status.code(), Some(0));
     assert!(stderr(&m).contains("chunk 1"), "{}", stderr(&m));
     std::fs::write(&part, &original).unwrap();
 
     // Resume redoes a chunk whose part was cut short, back to the same bytes.
     truncate_half(&s0.join("parts").join("c000002.summary"));
-    let path = s0.join("manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace("\"complete\": true", "\"complete\": false"),
-    )
-    .unwrap();
-    shard("s0", 0);
+    mark_incomplete(&s0);
+    replay_half(d.path(), "s0", 0);
     ok(&["verify", p(&s0)]);
-    ok(&["merge", p(&s0), p(&s1), "--out", p(&merged)]);
-    let whole = d.path().join("whole");
-    ok(&argv(
-        "run scenarios/malaysia_2025.toml --reps 120 --timeseries -q --out",
-        &[p(&whole)],
-    ));
-    assert_same_csvs(&whole, &merged);
+    let whole = assert_halves_merge_to_the_whole(d.path(), &s0, &s1);
 
     // A final file changed by one byte, or cut short.
     ok(&["verify", p(&whole)]);
@@ -276,3 +297,25 @@ fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify
         "{err}"
     );
 }
+
+/// Part files are not synced to disk one by one, so a crash of the machine can leave one
+/// under its name with none of its bytes: a chunk's checksums, its rows, its sketch. Each
+/// fails its checksums, its chunk runs again, and the folder ends as an uninterrupted run's
+/// bytes.
+#[test]
+fn part_files_a_machine_crash_left_empty_are_redone() {
+    let d = tmp();
+    let (s0, s1) = replay_halves(d.path());
+    let parts = s0.join("parts");
+    for name in ["c000000.sums", "c000000.events", "c000002.sketch"] {
+        assert!(parts.join(name).exists(), "{name}");
+        std::fs::write(parts.join(name), b"").unwrap();
+    }
+    let v = chipdip(&["verify", p(&s0)]);
+    assert_eq!(v.status.code(), Some(1), "{}", stderr(&v));
+    mark_incomplete(&s0);
+    replay_half(d.path(), "s0", 0);
+    ok(&["verify", p(&s0)]);
+    assert_halves_merge_to_the_whole(d.path(), &s0, &s1);
+}
+

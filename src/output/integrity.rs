@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::OutputError;
-use super::parts::{part_path, write_atomic};
+use super::parts::{part_path, write_part};
 
 /// What one file holds: its length, its lines, its SHA-256 (hex).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +99,7 @@ impl FileSum {
 pub fn write_chunk_sums(dir: &Path, chunk: usize, sums: &Sums) -> Result<(), OutputError> {
     let mut text = serde_json::to_string_pretty(sums).expect("sums serialise");
     text.push('\n');
-    write_atomic(&part_path(dir, chunk, "sums"), text.as_bytes())
+    write_part(&part_path(dir, chunk, "sums"), text.as_bytes())
 }
 
 /// `Ok` when chunk `chunk` of `dir` has its sums and every part file matches them; else the
@@ -132,7 +132,7 @@ fn point_sums_path(dir: &Path, point: usize) -> std::path::PathBuf {
 pub fn write_point_sums(dir: &Path, point: usize, rows: &[u8]) -> Result<(), OutputError> {
     let mut text = serde_json::to_string_pretty(&FileSum::of_bytes(rows)).expect("serialises");
     text.push('\n');
-    write_atomic(&point_sums_path(dir, point), text.as_bytes())
+    write_part(&point_sums_path(dir, point), text.as_bytes())
 }
 
 /// `Ok` when point `point`'s merged quantile rows match their checksum.
