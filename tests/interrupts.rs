@@ -319,3 +319,47 @@ fn part_files_a_machine_crash_left_empty_are_redone() {
     assert_halves_merge_to_the_whole(d.path(), &s0, &s1);
 }
 
+/// A run killed just after it wrote its first manifest leaves the folder holding that
+/// manifest (not complete) and its lock, and no `parts/` yet: the same command resumes it.
+/// (It writes the manifest before making `parts/`: the other order left, for a kill between
+/// the two, a `parts/` without a manifest, which was refused as someone else's folder.)
+#[test]
+fn a_folder_killed_before_its_parts_folder_was_made_resumes() {
+    let d = tmp();
+    let whole = replay_half(d.path(), "whole", 0);
+    let out = d.path().join("killed");
+    std::fs::create_dir(&out).unwrap();
+    let manifest = std::fs::read_to_string(whole.join("manifest.json")).unwrap();
+    let mut first: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    first["complete"] = serde_json::Value::Bool(false);
+    first["files"] = serde_json::json!({});
+    std::fs::write(out.join("manifest.json"), first.to_string()).unwrap();
+    std::fs::write(out.join(".chipdip.lock"), b"").unwrap();
+    replay_half(d.path(), "killed", 0);
+    assert_same_csvs(&whole, &out);
+
+    // What the other order left: the lock and an empty `parts/`, no manifest. Taken as a new
+    // folder; anything more in `parts/` is still refused.
+    let left = d.path().join("left");
+    std::fs::create_dir_all(left.join("parts")).unwrap();
+    std::fs::write(left.join(".chipdip.lock"), b"").unwrap();
+    replay_half(d.path(), "left", 0);
+    assert_same_csvs(&whole, &left);
+    let foreign = d.path().join("foreign");
+    std::fs::create_dir_all(foreign.join("parts")).unwrap();
+    std::fs::write(foreign.join("parts").join("notes.txt"), b"mine").unwrap();
+    let r = chipdip(&argv(
+        "run scenarios/malaysia_2025.toml --reps 120 -q --out",
+        &[p(&foreign)],
+    ));
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("not a chipdip run folder"),
+        "{}",
+        stderr(&r)
+    );
+    assert_eq!(
+        std::fs::read(foreign.join("parts").join("notes.txt")).unwrap(),
+        b"mine"
+    );
+}

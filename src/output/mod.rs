@@ -81,13 +81,27 @@ pub enum Prepared {
 /// locking by `run_to_folder` when the folder has no lock file yet, so that a refused folder
 /// does not even get one.
 pub fn refuse_foreign(path: &Path) -> Result<(), OutputError> {
-    if !path.join("manifest.json").exists() && lock::has_entries(path)? {
+    if !path.join("manifest.json").exists() && lock::has_entries(path)? && !only_empty_parts(path) {
         return Err(OutputError::Refused(format!(
             "{} exists, is not empty and is not a chipdip run folder; choose another --out",
             path.display()
         )));
     }
     Ok(())
+}
+
+/// Whether all that `path` holds, beside its lock file, is an empty `parts/`: what a run killed
+/// between making `parts/` and writing its first manifest left, when that was their order
+/// (see [`prepare`]). Such a folder is taken as a new one, not refused as someone else's.
+fn only_empty_parts(path: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(path) else {
+        return false;
+    };
+    let mut names: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.retain(|n| n != lock::LOCK_FILE);
+    names == ["parts"] && fs::read_dir(path.join("parts")).is_ok_and(|mut e| e.next().is_none())
 }
 
 /// Where `path` is written before [`publish`] renames it into place: `summary.csv` →
@@ -141,8 +155,11 @@ pub fn prepare(path: &Path, manifest: &Manifest) -> Result<(RunDir, Prepared), O
         refuse_foreign(path)?;
         Prepared::Fresh
     };
-    fs::create_dir_all(path.join("parts")).map_err(|e| OutputError::io(path, e))?;
+    // The manifest first: a run killed between the two leaves a folder that says it is an
+    // incomplete run (which the same command resumes, making `parts/`), never one that holds a
+    // `parts/` and no manifest (which would be refused as someone else's).
     manifest.write(&manifest_path)?;
+    fs::create_dir_all(path.join("parts")).map_err(|e| OutputError::io(path, e))?;
     Ok((dir, state))
 }
 
