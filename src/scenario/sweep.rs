@@ -35,6 +35,7 @@
 //! CSV columns) is the level itself.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -293,17 +294,28 @@ impl SweepFile {
         }
         // Points are independent and each costs a few milliseconds (a tree copied, set and
         // deserialised once per dated change), seconds for a sensitivity design of hundreds:
-        // they are built on the current rayon pool. Every point is built, then the first that
-        // fails in point order is the error, as a sequential build would report it.
-        let built: Vec<Result<Point, ScenarioError>> = rows
+        // they are built on the current rayon pool. The error is the first failing point in
+        // point order, as a sequential build reports it: every point before the lowest one
+        // known to fail is built, those after it are skipped.
+        let first_bad = AtomicUsize::new(usize::MAX);
+        let built: Vec<Option<Result<Point, ScenarioError>>> = rows
             .into_par_iter()
             .enumerate()
             .map_init(
                 || located.clone(),
-                |located, (index, row)| point_at(index, row, &targets, source, located, settings),
+                |located, (index, row)| {
+                    if index > first_bad.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let point = point_at(index, row, &targets, source, located, settings);
+                    if point.is_err() {
+                        first_bad.fetch_min(index, Ordering::Relaxed);
+                    }
+                    Some(point)
+                },
             )
             .collect();
-        built.into_iter().collect()
+        built.into_iter().flatten().collect()
     }
 
     /// The rows of a grid or sampled design (`points`, `seed`).
