@@ -400,6 +400,10 @@ struct PointMerge {
     sketches: Option<PointSketches>,
     /// The chunks merged.
     chunks: Vec<usize>,
+    /// The point's rows are written: a chunk that took this merge before it was removed from
+    /// [`Shared::merged`] and waited for its lock has nothing left to do (its sketches were
+    /// read from its file, which its worker writes before merging).
+    written: bool,
 }
 
 impl PartFiles {
@@ -523,6 +527,9 @@ impl PartFiles {
         // Held until the point's rows are written (two chunks of a point may finish together).
         let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
         let held = &mut *held;
+        if held.written {
+            return Ok(());
+        }
         let mine = held.sketches.get_or_insert_with(|| {
             let spare = self.shared().spare_merged.pop();
             PointSketches::new(per_point, sketches.len(), spare)
@@ -558,6 +565,7 @@ impl PartFiles {
         }
         // Every chunk of the point is merged.
         let mut merged = held.sketches.take().expect("merged above");
+        held.written = true;
         self.shared().merged.remove(&point);
         self.write_point(scenario, point, &merged, &of_point)?;
         merged.clear();
