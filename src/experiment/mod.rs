@@ -4,9 +4,9 @@
 //! [`CHUNK_REPS`] consecutive replications of one point. Chunks are the unit of parallelism
 //! (a worker with none left to start shares a running one's replications, which its own
 //! worker records in order), of resuming (a chunk's files are written atomically, so a chunk
-//! is either done or redone), and of sharding (shard `i` of `K` runs the chunks whose index is `i` modulo `K`). Chunk
-//! boundaries depend only on the numbers of points and replications, never on threads or
-//! shards, so every split produces the same bytes.
+//! is either done or redone), and of sharding (shard `i` of `K` runs the chunks whose index
+//! is `i` modulo `K`). Chunk boundaries depend only on the numbers of points and
+//! replications, never on threads or shards, so every split produces the same bytes.
 //!
 //! Results go to a [`ChunkSink`] (see [`sink`]): the run folder's part files or memory.
 
