@@ -87,8 +87,11 @@ pub fn declared() -> &'static [(String, FieldSpec)] {
 }
 
 fn matches(pattern: &str, segs: &[String]) -> bool {
-    let pat: Vec<&str> = pattern.split('.').collect();
-    pat.len() == segs.len() && pat.iter().zip(segs).all(|(p, s)| *p == "*" || p == s)
+    // Without collecting the pattern's segments: a lookup scans every declared pattern.
+    let mut pat = pattern.split('.');
+    segs.iter()
+        .all(|s| pat.next().is_some_and(|p| p == "*" || p == s))
+        && pat.next().is_none()
 }
 
 /// The declaration of the key at `path`. The `min`/`mode`/`max` of a range drawn per
