@@ -21,6 +21,11 @@ use chipdip::run::{RunOptions, run_to_folder};
 use chipdip::scenario::Scenario;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+/// The allocator `chipdip run` uses (src/main.rs; with the command line's feature).
+#[cfg(feature = "cli")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const REPLAY: &str = "scenarios/malaysia_2025.toml";
 const MONTHS: u64 = 36;
 /// The replay's hub populations (scenarios/baseline.toml, scenarios/malaysia_2025.toml).
