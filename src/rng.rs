@@ -82,7 +82,14 @@ pub fn unit_from_key(rep_seed: u64, key: u64) -> f64 {
 /// Stable 64-bit FNV-1a hash of a string (parameter paths, scenario text): the same on every
 /// machine and Rust version, unlike `std::hash`.
 pub fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_more(FNV1A_START, s)
+}
+
+/// [`fnv1a`]'s state before any byte.
+pub const FNV1A_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// [`fnv1a`] continued from state `h` over `s`: a text hashed in pieces hashes as a whole.
+pub fn fnv1a_more(mut h: u64, s: &str) -> u64 {
     for b in s.bytes() {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);

@@ -676,15 +676,10 @@ pub struct Populations(pub BTreeMap<String, PopulationFile>);
 
 impl FileValue for Populations {
     type Model = Vec<(String, PopulationParams)>;
-    fn resolve(&self, path: &str, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
+    fn resolve(&self, path: &KeyPath, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
         self.0
             .iter()
-            .map(|(name, p)| {
-                Ok((
-                    name.clone(),
-                    p.resolve(&format!("{path}.{name}"), range, cx)?,
-                ))
-            })
+            .map(|(name, p)| Ok((name.clone(), p.resolve(&path.key(name), range, cx)?)))
             .collect()
     }
     fn text(&self) -> String {

@@ -40,7 +40,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::calendar::YearMonth;
 use crate::model::params::Uncertain;
-use crate::rng::fnv1a;
+use crate::rng::{FNV1A_START, fnv1a_more};
 
 /// A value that failed validation, at a parameter path (the scenario loader adds file and line).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,11 +50,61 @@ pub struct ParamError {
 }
 
 impl ParamError {
-    pub fn at(path: &str, message: impl Into<String>) -> ParamError {
+    pub fn at(path: impl fmt::Display, message: impl Into<String>) -> ParamError {
         ParamError {
             path: path.to_string(),
             message: message.into(),
         }
+    }
+}
+
+/// Where a key is in the scenario (`nations.MYS.dependence.USA`), kept as validation descends
+/// to it: a top-level section, or a parent's path and the key's name. The text is written out
+/// only when an error names the key or a draw's key is hashed from it: formatting every
+/// key's path as it was resolved was about a fifth of building a sweep point.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyPath<'a> {
+    /// A path given whole (`products`, `regulators.USA.tiers`).
+    Root(&'a str),
+    /// `parent.name`.
+    Key(&'a KeyPath<'a>, &'a str),
+}
+
+impl<'a> KeyPath<'a> {
+    /// The path of the key `name` under this one.
+    pub fn key(&'a self, name: &'a str) -> KeyPath<'a> {
+        KeyPath::Key(self, name)
+    }
+
+    /// Hands the path's text to `f` piece by piece, in order.
+    fn pieces(&self, f: &mut impl FnMut(&str)) {
+        match *self {
+            KeyPath::Root(text) => f(text),
+            KeyPath::Key(parent, name) => {
+                parent.pieces(f);
+                f(".");
+                f(name);
+            }
+        }
+    }
+
+    /// [`fnv1a`](crate::rng::fnv1a) of the path's text, without writing it out.
+    pub fn fnv1a(&self) -> u64 {
+        let mut h = FNV1A_START;
+        self.pieces(&mut |piece| h = fnv1a_more(h, piece));
+        h
+    }
+}
+
+impl fmt::Display for KeyPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = Ok(());
+        self.pieces(&mut |piece| {
+            if written.is_ok() {
+                written = f.write_str(piece);
+            }
+        });
+        written
     }
 }
 
@@ -81,7 +131,7 @@ pub const MAX_PARAMETER_MAGNITUDE: f64 = 1e15;
 impl Range {
     /// `Ok(v)` when `v` is finite, in range and within [`MAX_PARAMETER_MAGNITUDE`], else the
     /// message users see.
-    pub fn check(self, path: &str, v: f64) -> Result<f64, ParamError> {
+    pub fn check(self, path: impl fmt::Display, v: f64) -> Result<f64, ParamError> {
         let ok = match self {
             Range::Any => v.is_finite(),
             Range::Closed(lo, hi) => v.is_finite() && v >= lo && v <= hi,
@@ -165,7 +215,12 @@ impl Cx {
     }
 
     /// Index of `id` among the ids of `kind`, or an error naming the nearest one.
-    pub fn index(&self, path: &str, kind: Kind, id: &str) -> Result<usize, ParamError> {
+    pub fn index(
+        &self,
+        path: impl fmt::Display,
+        kind: Kind,
+        id: &str,
+    ) -> Result<usize, ParamError> {
         let ids: Vec<&str> = self.ids(kind).iter().map(String::as_str).collect();
         index_among(path, kind.name(), id, &ids)
     }
@@ -173,7 +228,12 @@ impl Cx {
 
 /// Index of `id` among `ids`, or an error naming the nearest: "unknown tier `tier9`; did you
 /// mean `tier2`? (known: tier1, tier2, tier3)".
-pub fn index_among(path: &str, what: &str, id: &str, ids: &[&str]) -> Result<usize, ParamError> {
+pub fn index_among(
+    path: impl fmt::Display,
+    what: &str,
+    id: &str,
+    ids: &[&str],
+) -> Result<usize, ParamError> {
     ids.iter().position(|x| *x == id).ok_or_else(|| {
         let hint = nearest(id, ids.iter().copied(), 1)
             .first()
@@ -278,7 +338,7 @@ pub trait FileValue: Clone + fmt::Debug + Serialize + DeserializeOwned {
     /// What the model reads.
     type Model: Clone + fmt::Debug + PartialEq;
     /// Checks against `range` and resolves ids; `path` names the key in errors.
-    fn resolve(&self, path: &str, range: Range, cx: &Cx) -> Result<Self::Model, ParamError>;
+    fn resolve(&self, path: &KeyPath, range: Range, cx: &Cx) -> Result<Self::Model, ParamError>;
     /// The value as a scenario file would write it (for defaults in the documentation).
     fn text(&self) -> String;
     /// Its shape in the parameter table.
@@ -296,7 +356,7 @@ macro_rules! number_value {
     ($($t:ty => $name:literal),*) => {$(
         impl FileValue for $t {
             type Model = $t;
-            fn resolve(&self, path: &str, range: Range, _: &Cx) -> Result<$t, ParamError> {
+            fn resolve(&self, path: &KeyPath, range: Range, _: &Cx) -> Result<$t, ParamError> {
                 range.check(path, *self as f64)?;
                 Ok(*self)
             }
@@ -313,7 +373,7 @@ number_value!(f64 => "number", u32 => "integer", u64 => "integer", usize => "int
 
 impl FileValue for bool {
     type Model = bool;
-    fn resolve(&self, _: &str, _: Range, _: &Cx) -> Result<bool, ParamError> {
+    fn resolve(&self, _: &KeyPath, _: Range, _: &Cx) -> Result<bool, ParamError> {
         Ok(*self)
     }
     fn text(&self) -> String {
@@ -326,7 +386,7 @@ impl FileValue for bool {
 
 impl FileValue for String {
     type Model = String;
-    fn resolve(&self, _: &str, _: Range, _: &Cx) -> Result<String, ParamError> {
+    fn resolve(&self, _: &KeyPath, _: Range, _: &Cx) -> Result<String, ParamError> {
         Ok(self.clone())
     }
     fn text(&self) -> String {
@@ -351,7 +411,7 @@ macro_rules! choice_value {
             type Model = $t;
             fn resolve(
                 &self,
-                _: &str,
+                _: &$crate::model::schema::KeyPath,
                 _: $crate::model::schema::Range,
                 _: &$crate::model::schema::Cx,
             ) -> Result<$t, $crate::model::schema::ParamError> {
@@ -373,7 +433,7 @@ macro_rules! choice_value {
 /// An optional key or section: absent means `None`; a given value is checked against the range.
 impl<T: FileValue> FileValue for Option<T> {
     type Model = Option<T::Model>;
-    fn resolve(&self, path: &str, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
+    fn resolve(&self, path: &KeyPath, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
         self.as_ref()
             .map(|v| v.resolve(path, range, cx))
             .transpose()
@@ -445,18 +505,18 @@ impl From<f64> for UncertainFile {
 impl FileValue for UncertainFile {
     type Model = Uncertain;
     /// Every possible draw must lie in `range`.
-    fn resolve(&self, path: &str, range: Range, _: &Cx) -> Result<Uncertain, ParamError> {
-        let key = fnv1a(path);
+    fn resolve(&self, path: &KeyPath, range: Range, _: &Cx) -> Result<Uncertain, ParamError> {
+        let key = path.fnv1a();
         match *self {
             UncertainFile::Fixed(v) => Ok(Uncertain::Fixed(range.check(path, v)?)),
             UncertainFile::Range { min, mode, max } => {
-                range.check(&format!("{path}.min"), min)?;
-                range.check(&format!("{path}.max"), max)?;
-                Range::AtLeast(min).check(&format!("{path}.max"), max)?;
+                range.check(path.key("min"), min)?;
+                range.check(path.key("max"), max)?;
+                Range::AtLeast(min).check(path.key("max"), max)?;
                 match mode {
                     None => Ok(Uncertain::Uniform { min, max, key }),
                     Some(mode) => {
-                        Range::Closed(min, max).check(&format!("{path}.mode"), mode)?;
+                        Range::Closed(min, max).check(path.key("mode"), mode)?;
                         Ok(Uncertain::Triangular {
                             min,
                             mode,
@@ -523,7 +583,7 @@ impl<'de, K> Deserialize<'de> for Id<K> {
 
 impl<K: EntityKind> FileValue for Id<K> {
     type Model = usize;
-    fn resolve(&self, path: &str, _: Range, cx: &Cx) -> Result<usize, ParamError> {
+    fn resolve(&self, path: &KeyPath, _: Range, cx: &Cx) -> Result<usize, ParamError> {
         cx.index(path, K::KIND, &self.0)
     }
     fn text(&self) -> String {
@@ -551,7 +611,7 @@ pub struct Month(pub String);
 
 impl FileValue for Month {
     type Model = u32;
-    fn resolve(&self, path: &str, _: Range, cx: &Cx) -> Result<u32, ParamError> {
+    fn resolve(&self, path: &KeyPath, _: Range, cx: &Cx) -> Result<u32, ParamError> {
         let m: YearMonth = self
             .0
             .parse()
@@ -652,11 +712,11 @@ where
     T::Model: Default,
 {
     type Model = Shared<T::Model>;
-    fn resolve(&self, path: &str, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
+    fn resolve(&self, path: &KeyPath, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
         let mut out = vec![T::Model::default(); cx.ids(K::KIND).len()];
         for (id, v) in &self.0 {
-            let at = format!("{path}.{id}");
-            let k = cx.index(&at, K::KIND, id)?;
+            let at = path.key(id);
+            let k = cx.index(at, K::KIND, id)?;
             out[k] = v.resolve(&at, range, cx)?;
         }
         Ok(out.into())
@@ -694,10 +754,10 @@ pub type PerProduct<T> = PerEntity<OfProduct, T>;
 /// resolved in name order.
 impl<T: FileValue> FileValue for BTreeMap<String, T> {
     type Model = Vec<T::Model>;
-    fn resolve(&self, path: &str, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
+    fn resolve(&self, path: &KeyPath, range: Range, cx: &Cx) -> Result<Self::Model, ParamError> {
         self.iter()
             .map(|(id, v)| {
-                let mut m = v.resolve(&format!("{path}.{id}"), range, cx)?;
+                let mut m = v.resolve(&path.key(id), range, cx)?;
                 T::set_key(&mut m, id);
                 Ok(m)
             })
@@ -872,12 +932,12 @@ macro_rules! declare_params {
             type Model = $model;
             fn resolve(
                 &self,
-                path: &str,
+                path: &$crate::model::schema::KeyPath,
                 _: $crate::model::schema::Range,
                 cx: &$crate::model::schema::Cx,
             ) -> Result<$model, $crate::model::schema::ParamError> {
                 Ok($model {
-                    $( $name: self.$name.resolve(&format!("{path}.{}", stringify!($name)), $range, cx)?, )*
+                    $( $name: self.$name.resolve(&path.key(stringify!($name)), $range, cx)?, )*
                     $($( $dname: Default::default(), )*)?
                 })
             }
@@ -985,4 +1045,24 @@ macro_rules! __set_key {
         $m.id = $key.to_string();
     };
     ($m:ident, $other:ident, $key:ident) => {};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::fnv1a;
+
+    #[test]
+    fn a_key_path_writes_and_hashes_as_its_text() {
+        let root = KeyPath::Root("regulators.USA");
+        let tier = root.key("tiers");
+        let path = tier.key("tier2");
+        assert_eq!(path.to_string(), "regulators.USA.tiers.tier2");
+        assert_eq!(path.fnv1a(), fnv1a("regulators.USA.tiers.tier2"));
+        assert_eq!(root.fnv1a(), fnv1a("regulators.USA"));
+        assert_ne!(path.fnv1a(), fnv1a("regulators.USA.tiers"));
+        // An error made at a key names its whole path.
+        let err = Range::Closed(0.0, 1.0).check(path.key("max"), 2.0);
+        assert_eq!(err.unwrap_err().path, "regulators.USA.tiers.tier2.max");
+    }
 }

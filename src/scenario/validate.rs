@@ -12,7 +12,7 @@ use super::error::ScenarioError;
 use super::file::ScenarioFile;
 use super::source::Source;
 use crate::model::params::*;
-use crate::model::schema::{Cx, FileValue, Kind, ParamError, Range, index_among};
+use crate::model::schema::{Cx, FileValue, KeyPath, Kind, ParamError, Range, index_among};
 
 /// Validates `file` into parameters; `source` locates errors.
 pub fn params(
@@ -25,9 +25,15 @@ pub fn params(
 
 fn resolve(file: &ScenarioFile, settings: &Settings) -> Result<Params, ParamError> {
     let cx = context(file, settings)?;
-    let mut products = file.products.resolve("products", Range::Any, &cx)?;
-    let firms = file.firms.resolve("firms", Range::Any, &cx)?;
-    let nations = file.nations.resolve("nations", Range::Any, &cx)?;
+    let mut products = file
+        .products
+        .resolve(&KeyPath::Root("products"), Range::Any, &cx)?;
+    let firms = file
+        .firms
+        .resolve(&KeyPath::Root("firms"), Range::Any, &cx)?;
+    let nations = file
+        .nations
+        .resolve(&KeyPath::Root("nations"), Range::Any, &cx)?;
     let regulators = regulators(file, &cx)?;
     let hubs = hubs(file, &cx)?;
     for prod in &mut products {
@@ -44,11 +50,19 @@ fn resolve(file: &ScenarioFile, settings: &Settings) -> Result<Params, ParamErro
         nations,
         regulators,
         export_classes: cx.export_classes.clone(),
-        market: file.market.resolve("market", Range::Any, &cx)?,
-        alignment: file.alignment.resolve("alignment", Range::Any, &cx)?,
-        diplomacy: file.diplomacy.resolve("diplomacy", Range::Any, &cx)?,
+        market: file
+            .market
+            .resolve(&KeyPath::Root("market"), Range::Any, &cx)?,
+        alignment: file
+            .alignment
+            .resolve(&KeyPath::Root("alignment"), Range::Any, &cx)?,
+        diplomacy: file
+            .diplomacy
+            .resolve(&KeyPath::Root("diplomacy"), Range::Any, &cx)?,
         hubs,
-        smuggling: file.smuggling.resolve("smuggling", Range::Any, &cx)?,
+        smuggling: file
+            .smuggling
+            .resolve(&KeyPath::Root("smuggling"), Range::Any, &cx)?,
     })
 }
 
@@ -93,7 +107,7 @@ fn unique_ignoring_case(section: &str, ids: &[String]) -> Result<(), ParamError>
     for (k, id) in ids.iter().enumerate() {
         if let Some(other) = ids[..k].iter().find(|o| o.eq_ignore_ascii_case(id)) {
             return Err(ParamError::at(
-                &format!("{section}.{id}"),
+                KeyPath::Root(section).key(id),
                 format!("`{id}` differs from `{other}` only in case; ids must differ in more"),
             ));
         }
@@ -103,30 +117,41 @@ fn unique_ignoring_case(section: &str, ids: &[String]) -> Result<(), ParamError>
 
 /// Regulator roles, with each destination's tier turned into its rules per export class.
 fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, ParamError> {
-    let mut out = file.regulators.resolve("regulators", Range::Any, cx)?;
+    let mut out = file
+        .regulators
+        .resolve(&KeyPath::Root("regulators"), Range::Any, cx)?;
+    let section = KeyPath::Root("regulators");
     for ((id, r), reg) in file.regulators.iter().zip(&mut out) {
-        let at = |k: &str| format!("regulators.{id}.{k}");
-        reg.nation = cx.index(&format!("regulators.{id}"), Kind::Nation, id)?;
+        let this = section.key(id);
+        reg.nation = cx.index(this, Kind::Nation, id)?;
         let classes = cx.export_classes.len().max(1);
-        let mut tier_rules = r.tiers.resolve(&at("tiers"), Range::Any, cx)?;
+        let mut tier_rules = r.tiers.resolve(&this.key("tiers"), Range::Any, cx)?;
         tier_rules
             .iter_mut()
             .for_each(|rules| rules.resize(classes, ExportRule::ALLOWED));
         let tier_names: Vec<&str> = r.tiers.keys().map(String::as_str).collect();
         let default_tier = match &r.default_tier {
-            Some(t) => Some(index_among(&at("default_tier"), "tier", t, &tier_names)?),
+            Some(t) => Some(index_among(
+                this.key("default_tier"),
+                "tier",
+                t,
+                &tier_names,
+            )?),
             None => None,
         };
-        let destinations = r
-            .destinations
-            .resolve(&at("destinations"), Range::Any, cx)?;
+        let destinations_at = this.key("destinations");
+        let destinations = r.destinations.resolve(&destinations_at, Range::Any, cx)?;
         let mut rules = Vec::with_capacity(cx.nations.len());
         for (n, tier) in cx.nations.iter().zip(&destinations) {
             let tier = if tier.is_empty() {
                 default_tier
             } else {
-                let at = at(&format!("destinations.{n}"));
-                Some(index_among(&at, "tier", tier, &tier_names)?)
+                Some(index_among(
+                    destinations_at.key(n),
+                    "tier",
+                    tier,
+                    &tier_names,
+                )?)
             };
             rules.push(match tier {
                 Some(k) => tier_rules[k].to_vec(),
@@ -140,9 +165,10 @@ fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, Para
 
 /// Transshipment hubs, each at the nation its key names.
 fn hubs(file: &ScenarioFile, cx: &Cx) -> Result<Vec<HubParams>, ParamError> {
-    let mut out = file.hubs.resolve("hubs", Range::Any, cx)?;
+    let mut out = file.hubs.resolve(&KeyPath::Root("hubs"), Range::Any, cx)?;
+    let section = KeyPath::Root("hubs");
     for (id, hub) in file.hubs.keys().zip(&mut out) {
-        hub.nation = cx.index(&format!("hubs.{id}"), Kind::Nation, id)?;
+        hub.nation = cx.index(section.key(id), Kind::Nation, id)?;
     }
     Ok(out)
 }

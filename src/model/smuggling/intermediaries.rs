@@ -793,7 +793,7 @@ pub fn clearing_premium(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::schema::{Cx, FileValue};
+    use crate::model::schema::{Cx, FileValue, KeyPath};
     use crate::rng::Stream;
     use rand::SeedableRng;
 
@@ -1032,7 +1032,11 @@ mod tests {
         )
         .expect("a population table");
         let err = file
-            .resolve("hubs.MYS.populations.shells", Range::Any, &Cx::default())
+            .resolve(
+                &KeyPath::Root("hubs.MYS.populations.shells"),
+                Range::Any,
+                &Cx::default(),
+            )
             .unwrap_err();
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
