@@ -44,9 +44,12 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
-    /// Check a scenario file without running it.
+    /// Check a scenario file without running it: every key, range, id and dated change, and
+    /// every point of a sweep (exit 2 with the file, line and key of the first error).
     Check {
+        /// Scenario file (TOML).
         scenario: PathBuf,
+        /// Override a parameter before checking: PATH=VALUE (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
@@ -60,6 +63,7 @@ enum Command {
     Dictionary {
         /// Scenario file (TOML).
         scenario: PathBuf,
+        /// Override a parameter first: PATH=VALUE (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
