@@ -61,7 +61,8 @@ impl ParamError {
 /// Where a key is in the scenario (`nations.MYS.dependence.USA`), kept as validation descends
 /// to it: a top-level section, or a parent's path and the key's name. The text is written out
 /// only when an error names the key or a draw's key is hashed from it: formatting every
-/// key's path as it was resolved was about a fifth of building a sweep point.
+/// key's path as it was resolved was about a third of the instructions of `chipdip check` on
+/// a sweep (with mimalloc; every point validates once per month with dated changes).
 #[derive(Clone, Copy, Debug)]
 pub enum KeyPath<'a> {
     /// A path given whole (`products`, `regulators.USA.tiers`).
