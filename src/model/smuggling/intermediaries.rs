@@ -275,17 +275,50 @@ struct Slots {
     occupied: Vec<u64>,
 }
 
-impl Slots {
-    fn with_capacity(n: usize) -> Slots {
-        Slots {
-            lot: Vec::with_capacity(n),
-            lot_f: Vec::with_capacity(n),
-            keep: Vec::with_capacity(n),
-            size: Vec::with_capacity(n),
-            state: Vec::with_capacity(n),
-            idle: Vec::with_capacity(n),
-            occupied: Vec::with_capacity(n.div_ceil(64)),
+impl Slot {
+    /// The slot of an intermediary of `size` and risk appetite `risk` that diverts at most
+    /// `max_divert_fraction` of its imports.
+    fn new(size: f32, risk: f32, max_divert_fraction: f64) -> Slot {
+        let lot = (max_divert_fraction * size as f64) as u64;
+        Slot {
+            lot,
+            lot_f: lot as f64,
+            keep: 1.0 - risk as f64,
+            size,
         }
+    }
+}
+
+impl Slots {
+    /// The starting population's slots, all occupied, from its sizes and risk appetites, with
+    /// room for `capacity`: each array is filled in one pass (a slot at a time costs a
+    /// capacity check per array).
+    fn first(size: &[f32], risk: &[f32], max_divert_fraction: f64, capacity: usize) -> Slots {
+        let n = size.len();
+        let mut slots = Slots {
+            lot: Vec::with_capacity(capacity),
+            lot_f: Vec::with_capacity(capacity),
+            keep: Vec::with_capacity(capacity),
+            size: Vec::with_capacity(capacity),
+            state: Vec::with_capacity(capacity),
+            idle: Vec::with_capacity(capacity),
+            occupied: Vec::with_capacity(capacity.div_ceil(64)),
+        };
+        let each = size
+            .iter()
+            .zip(risk)
+            .map(|(&s, &r)| Slot::new(s, r, max_divert_fraction));
+        slots.lot.extend(each.clone().map(|s| s.lot));
+        slots.lot_f.extend(each.clone().map(|s| s.lot_f));
+        slots.keep.extend(each.map(|s| s.keep));
+        slots.size.extend_from_slice(size);
+        slots.state.resize(n, FREE);
+        slots.idle.resize(n, 0);
+        slots.occupied.resize(n / 64, u64::MAX);
+        if !n.is_multiple_of(64) {
+            slots.occupied.push((1 << (n % 64)) - 1);
+        }
+        slots
     }
 
     fn len(&self) -> usize {
@@ -345,37 +378,26 @@ impl Population {
         let size: Vec<f32> = (0..n)
             .map(|_| math::lognormal(rng, mu, params.size_sigma) as f32)
             .collect();
-        let mut pop = Population {
+        let risk: Vec<f32> = (0..n).map(|_| risk_appetite.sample(rng) as f32).collect();
+        Population {
             params: params.clone(),
             // Room for entrants without reallocating in the monthly loop as long as the
             // population stays below twice its starting size.
-            slots: Slots::with_capacity(2 * n),
+            slots: Slots::first(&size, &risk, params.max_divert_fraction, 2 * n),
             vacant: Vec::with_capacity(n),
             free_capacity: size.iter().map(|&s| s as f64).sum(),
-            max_size: 0.0,
+            max_size: size.iter().fold(0.0, |m, &s| m.max(s)),
             size_mu: mu,
             risk_appetite,
             attrition_gap: u64::MAX,
             attrition_rate: f64::NAN,
-        };
-        for s in size {
-            let risk = risk_appetite.sample(rng) as f32;
-            let slot = pop.slot(s, risk);
-            pop.slots.push(slot);
         }
-        pop
     }
 
     /// A new intermediary's slot, from its size and risk appetite (notes the largest size).
     fn slot(&mut self, size: f32, risk: f32) -> Slot {
         self.max_size = self.max_size.max(size);
-        let lot = (self.params.max_divert_fraction * size as f64) as u64;
-        Slot {
-            lot,
-            lot_f: lot as f64,
-            keep: 1.0 - risk as f64,
-            size,
-        }
+        Slot::new(size, risk, self.params.max_divert_fraction)
     }
 
     /// Slots (present and vacant intermediaries).
@@ -950,6 +972,30 @@ mod tests {
         assert!(out[3].diverted_units > 0 && out[3].cases_opened == 1);
         assert_eq!(cases[1].outcome, Outcome::Nothing);
         assert!(!cases[1].opened);
+    }
+
+    /// The starting slots, filled array by array, are those pushed one at a time: every
+    /// field, and occupancy bits exactly for the slots there are (at, below and across a
+    /// word's 64).
+    #[test]
+    fn starting_slots_are_the_slots_pushed_one_by_one() {
+        for n in [0, 1, 63, 64, 65, 200] {
+            let size: Vec<f32> = (0..n).map(|k| 0.75 + 3.5 * k as f32).collect();
+            let risk: Vec<f32> = (0..n).map(|k| (k % 7) as f32 / 7.0).collect();
+            let first = Slots::first(&size, &risk, 0.4, 2 * n);
+            let mut pushed = Slots::default();
+            for (&s, &r) in size.iter().zip(&risk) {
+                pushed.push(Slot::new(s, r, 0.4));
+            }
+            assert_eq!(first.lot, pushed.lot, "{n}");
+            assert_eq!(first.lot_f, pushed.lot_f, "{n}");
+            assert_eq!(first.keep, pushed.keep, "{n}");
+            assert_eq!(first.size, pushed.size, "{n}");
+            assert_eq!(first.state, pushed.state, "{n}");
+            assert_eq!(first.idle, pushed.idle, "{n}");
+            assert_eq!(first.occupied, pushed.occupied, "{n}");
+            assert!(first.lot.capacity() >= 2 * n, "{n}");
+        }
     }
 
     /// The occupancy bits the month walks stay those of the slots not vacant, through exits
