@@ -597,11 +597,21 @@ pub fn quantile_rows(
         w.push(b',');
         w.extend_from_slice(&series[k % names.len()]);
         w.push(b',');
-        text::push_number(&mut w, merged.mean(k));
+        // A number equal to the one before it in the row (all of them when the values are,
+        // as with one replication or a series that does not vary) copies its text.
+        let (mean, start) = (merged.mean(k), w.len());
+        text::push_number(&mut w, mean);
+        let mut last = (mean.to_bits(), start..w.len());
         merged.quantiles(k, &QUANTILES, &mut quantiles);
         for q in quantiles {
             w.push(b',');
-            text::push_number(&mut w, q);
+            if q.to_bits() == last.0 {
+                w.extend_from_within(last.1.clone());
+            } else {
+                let start = w.len();
+                text::push_number(&mut w, q);
+                last = (q.to_bits(), start..w.len());
+            }
         }
         w.push(b'\n');
     }
