@@ -582,6 +582,8 @@ pub fn quantile_rows(
     let mut month_field = text::field(&format_month(setup.start, 0));
     let mut w = Vec::new();
     let mut quantiles = [0.0; QUANTILES.len()];
+    // Quantiles are mostly bucket representatives, which recur from row to row.
+    let mut texts = text::NumberTexts::new();
     for k in 0..merged.len() {
         if merged.count(k) == 0 {
             continue;
@@ -597,21 +599,11 @@ pub fn quantile_rows(
         w.push(b',');
         w.extend_from_slice(&series[k % names.len()]);
         w.push(b',');
-        // A number equal to the one before it in the row (all of them when the values are,
-        // as with one replication or a series that does not vary) copies its text.
-        let (mean, start) = (merged.mean(k), w.len());
-        text::push_number(&mut w, mean);
-        let mut last = (mean.to_bits(), start..w.len());
+        texts.push(&mut w, merged.mean(k));
         merged.quantiles(k, &QUANTILES, &mut quantiles);
         for q in quantiles {
             w.push(b',');
-            if q.to_bits() == last.0 {
-                w.extend_from_within(last.1.clone());
-            } else {
-                let start = w.len();
-                text::push_number(&mut w, q);
-                last = (q.to_bits(), start..w.len());
-            }
+            texts.push(&mut w, q);
         }
         w.push(b'\n');
     }
