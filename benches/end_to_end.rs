@@ -12,7 +12,9 @@
 //!   plain replay, per extra nation and month;
 //! - `intermediary_month/xK`: per replication with every hub population ×K; criterion's
 //!   throughput is the intermediary-months at the start (×1, ×10, ×100);
-//! - `run_1000_replications/threads_T`: wall time of 1,000 replications on 1 and 2 threads.
+//! - `run_1000_replications/threads_T`: wall time of 1,000 replications on 1 and 2 threads;
+//! - `sweep_point/screening`: the screening sweep (120 points) at one replication a point on
+//!   one thread, per point: what a point costs beyond its replications, plus one of them.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -37,6 +39,7 @@ const POPULATIONS: [(&str, u64); 5] = [
     ("THA.populations.shells", 100),
 ];
 const EXTRA_NATIONS: usize = 200;
+const SCREENING: &str = "scenarios/sweep_screening.toml";
 
 fn load(path: &Path, sets: &[String]) -> Scenario {
     Scenario::load(path, sets).expect("scenario loads")
@@ -148,9 +151,20 @@ fn threads(c: &mut Criterion) {
     g.finish();
 }
 
+fn per_sweep_point(c: &mut Criterion) {
+    let s = load(SCREENING.as_ref(), &[]);
+    let points = s.points.len() as u32;
+    let mut g = c.benchmark_group("sweep_point");
+    g.sample_size(10);
+    g.bench_function("screening", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run(&s, 1, 1) / points).sum())
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(5));
-    targets = per_replication, per_nation_month, per_intermediary_month, threads
+    targets = per_replication, per_nation_month, per_intermediary_month, threads, per_sweep_point
 }
 criterion_main!(benches);
