@@ -10,6 +10,7 @@
 //!
 //! Every error names the file and line (or `--set`) and the parameter path.
 
+mod borrowed;
 pub mod design;
 pub mod error;
 pub mod file;
@@ -197,10 +198,10 @@ fn to_tree(file: &ScenarioFile) -> Table {
 
 /// Strict deserialisation with the failing path located in the source.
 pub(crate) fn deserialize(source: &Source, tree: &Table) -> Result<ScenarioFile, ScenarioError> {
-    // Plain serde first: tracking the path costs about a third of a valid tree's
-    // deserialisation, and only a failure needs it (the second pass fails the same way).
-    if let Ok(file) = <ScenarioFile as serde::Deserialize>::deserialize(Value::Table(tree.clone()))
-    {
+    // The tree read in place first: `toml`'s own deserializer takes it by value (a copy of
+    // the whole tree per snapshot), and tracking the path costs a third more; only a tree
+    // that fails here needs either (`toml`'s path then accepts it or gives the error).
+    if let Ok(file) = borrowed::from_table::<ScenarioFile>(tree) {
         return Ok(file);
     }
     serde_path_to_error::deserialize(Value::Table(tree.clone())).map_err(|e| {
