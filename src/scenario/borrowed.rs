@@ -34,67 +34,37 @@ impl de::Error for Unsupported {
 /// `T` from `table` read in place, as `T::deserialize(Value::Table(table.clone()))` would
 /// give it, or an error where that might differ or fail.
 pub(crate) fn from_table<'a, T: de::Deserialize<'a>>(table: &'a Table) -> Result<T, Unsupported> {
-    T::deserialize(TableRef(table))
+    T::deserialize(Ref::Table(table))
 }
 
-/// A table read in place (the top of the tree).
-struct TableRef<'a>(&'a Table);
+/// A part of the tree read in place: the top table, or a value in it.
+#[derive(Clone, Copy)]
+enum Ref<'a> {
+    Table(&'a Table),
+    Value(&'a Value),
+}
 
-/// A value read in place.
-struct ValueRef<'a>(&'a Value);
-
-impl<'de> Deserializer<'de> for TableRef<'de> {
+impl<'de> Deserializer<'de> for Ref<'de> {
     type Error = Unsupported;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unsupported> {
-        visit_table(self.0, visitor)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unsupported> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Unsupported> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Unsupported> {
-        Err(unsupported("an enum variant given as a table"))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool u8 u16 u32 u64 i8 i16 i32 i64 f32 f64 char str string unit seq
-        bytes byte_buf map unit_struct tuple_struct struct
-        tuple ignored_any identifier
-    }
-}
-
-impl<'de> Deserializer<'de> for ValueRef<'de> {
-    type Error = Unsupported;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unsupported> {
-        match self.0 {
+        let value = match self {
+            Ref::Table(t) => return visit_table(t, visitor),
+            Ref::Value(v) => v,
+        };
+        match value {
             Value::Boolean(v) => visitor.visit_bool(*v),
             Value::Integer(n) => visitor.visit_i64(*n),
             Value::Float(n) => visitor.visit_f64(*n),
             Value::String(v) => visitor.visit_borrowed_str(v),
             Value::Datetime(_) => Err(unsupported("a date-time")),
             Value::Array(v) => {
-                let mut seq = de::value::SeqDeserializer::new(v.iter().map(ValueRef));
+                let mut seq = de::value::SeqDeserializer::new(v.iter().map(Ref::Value));
                 let out = visitor.visit_seq(&mut seq)?;
                 seq.end()?;
                 Ok(out)
             }
-            Value::Table(v) => visit_table(v, visitor),
+            Value::Table(t) => visit_table(t, visitor),
         }
     }
 
@@ -104,8 +74,10 @@ impl<'de> Deserializer<'de> for ValueRef<'de> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Unsupported> {
-        match self.0 {
-            Value::String(variant) => visitor.visit_enum(variant.as_str().into_deserializer()),
+        match self {
+            Ref::Value(Value::String(variant)) => {
+                visitor.visit_enum(variant.as_str().into_deserializer())
+            }
             _ => Err(unsupported("an enum variant that is not a string")),
         }
     }
@@ -123,25 +95,17 @@ impl<'de> Deserializer<'de> for ValueRef<'de> {
         visitor.visit_newtype_struct(self)
     }
 
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Unsupported> {
-        // `toml` reads a date-time struct from a date-time; here a date-time is unsupported
-        // whatever it is read as, and anything else is read as `toml` reads it.
-        self.deserialize_any(visitor)
-    }
-
+    // `toml` reads a date-time struct from a date-time; here a date-time is unsupported
+    // whatever it is read as, and anything else is read as `toml` reads it: `struct` is
+    // forwarded to `deserialize_any` with the rest.
     serde::forward_to_deserialize_any! {
         bool u8 u16 u32 u64 i8 i16 i32 i64 f32 f64 char str string unit seq
-        bytes byte_buf map unit_struct tuple_struct
+        bytes byte_buf map unit_struct tuple_struct struct
         tuple ignored_any identifier
     }
 }
 
-impl<'de> IntoDeserializer<'de, Unsupported> for ValueRef<'de> {
+impl<'de> IntoDeserializer<'de, Unsupported> for Ref<'de> {
     type Deserializer = Self;
 
     fn into_deserializer(self) -> Self {
@@ -155,7 +119,7 @@ fn visit_table<'de, V: Visitor<'de>>(
     table: &'de Table,
     visitor: V,
 ) -> Result<V::Value, Unsupported> {
-    let entries = table.iter().map(|(k, v)| (k.as_str(), ValueRef(v)));
+    let entries = table.iter().map(|(k, v)| (k.as_str(), Ref::Value(v)));
     let mut map = de::value::MapDeserializer::new(entries);
     let out = visitor.visit_map(&mut map)?;
     map.end()?;
