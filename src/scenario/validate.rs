@@ -117,10 +117,8 @@ fn unique_ignoring_case(section: &str, ids: &[String]) -> Result<(), ParamError>
 
 /// Regulator roles, with each destination's tier turned into its rules per export class.
 fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, ParamError> {
-    let mut out = file
-        .regulators
-        .resolve(&KeyPath::Root("regulators"), Range::Any, cx)?;
     let section = KeyPath::Root("regulators");
+    let mut out = file.regulators.resolve(&section, Range::Any, cx)?;
     for ((id, r), reg) in file.regulators.iter().zip(&mut out) {
         let this = section.key(id);
         reg.nation = cx.index(this, Kind::Nation, id)?;
@@ -165,8 +163,8 @@ fn regulators(file: &ScenarioFile, cx: &Cx) -> Result<Vec<RegulatorParams>, Para
 
 /// Transshipment hubs, each at the nation its key names.
 fn hubs(file: &ScenarioFile, cx: &Cx) -> Result<Vec<HubParams>, ParamError> {
-    let mut out = file.hubs.resolve(&KeyPath::Root("hubs"), Range::Any, cx)?;
     let section = KeyPath::Root("hubs");
+    let mut out = file.hubs.resolve(&section, Range::Any, cx)?;
     for (id, hub) in file.hubs.keys().zip(&mut out) {
         hub.nation = cx.index(section.key(id), Kind::Nation, id)?;
     }
