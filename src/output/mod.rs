@@ -546,7 +546,7 @@ pub fn merge_sketch_file(
     for s in &sketches {
         read.push_sketch(s);
     }
-    merged.add(&read);
+    merged.add(&mut read);
     Ok(())
 }
 

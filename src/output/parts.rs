@@ -83,9 +83,10 @@ pub struct ChunkBuffers {
 }
 
 impl ChunkBuffers {
-    /// The chunk's sketches, one per month and series, month-major (once finished).
-    pub fn sketches(&self) -> &SparseSketches {
-        &self.sketches
+    /// The chunk's sketches, one per month and series, month-major (once finished). A point
+    /// of several chunks takes them (see [`PointSketches::add`]).
+    pub fn sketches(&mut self) -> &mut SparseSketches {
+        &mut self.sketches
     }
 }
 
@@ -507,7 +508,7 @@ impl PartFiles {
         &self,
         scenario: &Scenario,
         chunk: &Chunk,
-        sketches: &SparseSketches,
+        sketches: &mut SparseSketches,
     ) -> Result<(), OutputError> {
         let point = chunk.point;
         let per_point = scenario
@@ -523,6 +524,8 @@ impl PartFiles {
         if per_point == 1 {
             return self.write_point(scenario, point, sketches, &of_point);
         }
+        // Read before the point takes the chunk's sketches (`add` leaves `sketches` empty).
+        let width = sketches.len();
         let slot = self.shared().merged.entry(point).or_default().clone();
         // Held until the point's rows are written (two chunks of a point may finish together).
         let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -532,7 +535,7 @@ impl PartFiles {
         }
         let mine = held.sketches.get_or_insert_with(|| {
             let spare = self.shared().spare_merged.pop();
-            PointSketches::new(per_point, sketches.len(), spare)
+            PointSketches::new(per_point, width, spare)
         });
         mine.add(sketches);
         held.chunks.push(chunk.index);
@@ -559,7 +562,7 @@ impl PartFiles {
             }
             for &c in &before {
                 let path = part_path(&self.dir.path, c, "sketch");
-                super::merge_sketch_file(&path, sketches.len(), mine)?;
+                super::merge_sketch_file(&path, width, mine)?;
                 held.chunks.push(c);
             }
         }
@@ -624,7 +627,7 @@ impl ChunkSink for PartFiles {
 
     fn close(&self, chunk: &Chunk, writer: ChunkWriter<'_>) -> Result<(), OutputError> {
         let scenario = writer.whole;
-        let buffers = writer.finish(&self.dir, chunk.index)?;
+        let mut buffers = writer.finish(&self.dir, chunk.index)?;
         if let Some(s) = scenario
             && self.merge_points
         {

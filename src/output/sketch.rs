@@ -603,7 +603,7 @@ impl Sketches for [QuantileSketch] {
 ///
 /// Sketch `k` equals (same bytes, mean and quantiles) a [`QuantileSketch`] fed the same
 /// values: [`write_into`](Self::write_into) writes the same format version 2. Sets of
-/// the same series are added up with [`add`](Self::add).
+/// the same series are added up by [`PointSketches`].
 #[derive(Clone, Debug, Default)]
 pub struct SparseSketches {
     heads: Vec<SparseHead>,
@@ -615,8 +615,6 @@ pub struct SparseSketches {
     /// Scratch: a count per key of the sketch being added, from its lowest (all zero between
     /// sketches; [`HISTOGRAM`] of them once used).
     counts: Vec<u32>,
-    /// Scratch: the buckets of [`SparseSketches::add`]'s result, swapped with `buckets`.
-    merged: Vec<Bucketed>,
 }
 
 /// The widest range of keys [`SparseSketches::push`] counts in a histogram rather than sorts
@@ -762,38 +760,6 @@ impl SparseSketches {
         stores_of(&self.buckets, &self.heads[k])
     }
 
-    /// Adds each sketch of `other` to the sketch of this set at the same position (as
-    /// inserting its values would; an empty set becomes a copy of `other`). This is how a
-    /// point's chunks are merged: sorted lists of non-empty buckets merged pairwise, in time
-    /// and memory proportional to the buckets used, where dense counts would span each
-    /// series' whole range of buckets (8 MB for the replay, a zeroed page and a scan each).
-    ///
-    /// # Panics
-    ///
-    /// If both sets hold sketches, but not as many.
-    pub fn add(&mut self, other: &SparseSketches) {
-        if self.heads.is_empty() {
-            self.heads.clone_from(&other.heads);
-            self.buckets.clone_from(&other.buckets);
-            return;
-        }
-        assert_eq!(self.len(), other.len(), "sketches of one point's series");
-        let mut merged = std::mem::take(&mut self.merged);
-        merged.clear();
-        for (mine, theirs) in self.heads.iter_mut().zip(&other.heads) {
-            let (neg, pos) = stores_of(&self.buckets, mine);
-            let (other_neg, other_pos) = stores_of(&other.buckets, theirs);
-            let start = merged.len();
-            merge_buckets(neg, other_neg, &mut merged);
-            let neg = merged.len() - start;
-            merge_buckets(pos, other_pos, &mut merged);
-            mine.head.add(&theirs.head);
-            mine.sum.add(&theirs.sum);
-            (mine.start, mine.neg, mine.pos) = (start, neg, merged.len() - start - neg);
-        }
-        self.merged = std::mem::replace(&mut self.buckets, merged);
-    }
-
     /// Appends `sketch` (one read back from a file) as the set's next sketch.
     pub fn push_sketch(&mut self, sketch: &QuantileSketch) {
         let start = self.buckets.len();
@@ -861,22 +827,86 @@ impl Sketches for SparseSketches {
 /// The sketches of one point's chunks, added up chunk by chunk: what its rows of
 /// `quantiles.csv` are made from.
 ///
-/// Sparse ([`SparseSketches::add`]) for a point of few chunks: adding a chunk costs the
-/// buckets used so far, and nothing beyond them is allocated or walked. Dense (a
-/// [`QuantileSketch`] per series and month) for a point of many: adding a chunk then costs
-/// only the chunk's buckets, but the dense counts cost once per point their whole range, to
-/// zero and to walk for the quantiles (for the replay about 8 MB, as much as ten
-/// replications), which only many chunks repay.
+/// Sparse ([`ChunkSets`]) for a point of few chunks: the chunks' own sets are kept as they
+/// are and added up only as each sketch is read, so adding a chunk costs nothing and no
+/// bucket is copied. Dense (a [`QuantileSketch`] per series and month) for a point of many:
+/// adding a chunk then costs the chunk's buckets, and the dense counts cost once per point
+/// their whole range, to zero and to walk for the quantiles (for the replay about 8 MB, as
+/// much as ten replications), which only many chunks repay.
 #[derive(Debug)]
 pub enum PointSketches {
-    Sparse(SparseSketches),
+    Sparse(ChunkSets),
     Dense(Vec<QuantileSketch>),
 }
 
-/// The most chunks whose sketches [`PointSketches`] adds up sparsely. Sparse adding costs
-/// the buckets used so far, which grow with the chunks; past about eight chunks, dense
-/// counts cost fewer instructions in all (replay, 1,000 replications).
+/// The most chunks whose sketches [`PointSketches`] keeps sparse. Reading a sketch of a
+/// sparse point costs a step per chunk for each of its buckets; past about eight chunks,
+/// dense counts cost fewer instructions in all (replay, 1,000 replications).
 pub const SPARSE_CHUNKS: usize = 8;
+
+/// A point's chunks' sketch sets, each as its chunk made it, read as their sum: sketch `k`'s
+/// count, mean and quantiles are those of all the chunks' values of series `k`, as
+/// [`QuantileSketch`]es merged would give them (the buckets through [`Union`]).
+///
+/// Holding the chunks' sets rather than merging them into one keeps a point's memory at the
+/// size of its chunks' buckets: merging two by two wrote the growing sum again at every
+/// chunk, in memory freshly taken from the system (with 200 extra nations, 124 MB for three
+/// chunks, and a third of the run's CPU in the kernel zeroing pages).
+#[derive(Debug, Default)]
+pub struct ChunkSets {
+    sets: Vec<SparseSketches>,
+    /// Emptied sets with their memory, handed to the chunks that come next.
+    spare: Vec<SparseSketches>,
+}
+
+impl ChunkSets {
+    /// Takes `chunk`'s sketches as the next chunk's, leaving `chunk` empty (in the memory of
+    /// an emptied set when there is one).
+    fn take(&mut self, chunk: &mut SparseSketches) {
+        let mut taken = self.spare.pop().unwrap_or_default();
+        std::mem::swap(&mut taken, chunk);
+        self.sets.push(taken);
+    }
+
+    fn clear(&mut self) {
+        for mut set in self.sets.drain(..) {
+            set.clear();
+            self.spare.push(set);
+        }
+    }
+}
+
+impl Sketches for ChunkSets {
+    fn len(&self) -> usize {
+        self.sets.first().map_or(0, SparseSketches::len)
+    }
+    fn count(&self, k: usize) -> u64 {
+        self.sets.iter().map(|s| s.heads[k].head.count).sum()
+    }
+    fn mean(&self, k: usize) -> f64 {
+        let (mut count, mut sum) = (0, ExactSum::default());
+        for s in &self.sets {
+            count += s.heads[k].head.count;
+            sum.add(&s.heads[k].sum);
+        }
+        if count == 0 {
+            return f64::NAN;
+        }
+        sum.div_to_f64(count)
+    }
+    fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]) {
+        let Some((first, rest)) = self.sets.split_first() else {
+            panic!("quantiles of a point with no chunk");
+        };
+        let mut head = first.heads[k].head;
+        for s in rest {
+            head.add(&s.heads[k].head);
+        }
+        let neg = Union::<true>::new(self.sets.iter().map(|s| s.stores(k).0));
+        let pos = Union::<false>::new(self.sets.iter().map(|s| s.stores(k).1));
+        head.quantiles(neg, pos, qs, out);
+    }
+}
 
 impl PointSketches {
     /// `sketches` empty sketches for a point of `chunks` chunks, in `spare`'s memory if it
@@ -884,7 +914,7 @@ impl PointSketches {
     pub fn new(chunks: usize, sketches: usize, spare: Option<PointSketches>) -> PointSketches {
         match (chunks <= SPARSE_CHUNKS, spare) {
             (true, Some(PointSketches::Sparse(s))) => PointSketches::Sparse(s),
-            (true, _) => PointSketches::Sparse(SparseSketches::default()),
+            (true, _) => PointSketches::Sparse(ChunkSets::default()),
             (false, Some(PointSketches::Dense(mut d))) => {
                 d.resize_with(sketches, QuantileSketch::new);
                 PointSketches::Dense(d)
@@ -893,15 +923,34 @@ impl PointSketches {
         }
     }
 
-    /// Adds each sketch of `chunk` to the sketch at the same position.
+    /// Adds each sketch of `chunk` to the sketch at the same position. Sparse, the set itself
+    /// is taken and `chunk` left empty (in an emptied set's memory); dense, it is left as is.
+    /// A sparse point given more than [`SPARSE_CHUNKS`] chunks turns dense.
     ///
     /// # Panics
     ///
     /// If `chunk` holds another number of sketches than those added before (or, dense, than
     /// [`new`](Self::new) was given).
-    pub fn add(&mut self, chunk: &SparseSketches) {
+    pub fn add(&mut self, chunk: &mut SparseSketches) {
+        if let PointSketches::Sparse(c) = self
+            && c.sets.len() == SPARSE_CHUNKS
+        {
+            let mut dense = vec![QuantileSketch::new(); chunk.len()];
+            for set in &c.sets {
+                assert_eq!(set.len(), dense.len(), "sketches of one point's series");
+                for (k, sketch) in dense.iter_mut().enumerate() {
+                    set.merge_into(k, sketch);
+                }
+            }
+            *self = PointSketches::Dense(dense);
+        }
         match self {
-            PointSketches::Sparse(s) => s.add(chunk),
+            PointSketches::Sparse(c) => {
+                if let Some(first) = c.sets.first() {
+                    assert_eq!(first.len(), chunk.len(), "sketches of one point's series");
+                }
+                c.take(chunk);
+            }
             PointSketches::Dense(d) => {
                 assert_eq!(d.len(), chunk.len(), "sketches of one point's series");
                 for (k, sketch) in d.iter_mut().enumerate() {
@@ -914,7 +963,7 @@ impl PointSketches {
     /// Empties the sketches, keeping their memory.
     pub fn clear(&mut self) {
         match self {
-            PointSketches::Sparse(s) => s.clear(),
+            PointSketches::Sparse(c) => c.clear(),
             PointSketches::Dense(d) => d.iter_mut().for_each(QuantileSketch::clear),
         }
     }
@@ -923,25 +972,25 @@ impl PointSketches {
 impl Sketches for PointSketches {
     fn len(&self) -> usize {
         match self {
-            PointSketches::Sparse(s) => s.len(),
+            PointSketches::Sparse(c) => c.len(),
             PointSketches::Dense(d) => d.len(),
         }
     }
     fn count(&self, k: usize) -> u64 {
         match self {
-            PointSketches::Sparse(s) => s.count(k),
+            PointSketches::Sparse(c) => c.count(k),
             PointSketches::Dense(d) => d[k].count(),
         }
     }
     fn mean(&self, k: usize) -> f64 {
         match self {
-            PointSketches::Sparse(s) => s.mean(k),
+            PointSketches::Sparse(c) => c.mean(k),
             PointSketches::Dense(d) => d[k].mean(),
         }
     }
     fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]) {
         match self {
-            PointSketches::Sparse(s) => Sketches::quantiles(s, k, qs, out),
+            PointSketches::Sparse(c) => Sketches::quantiles(c, k, qs, out),
             PointSketches::Dense(d) => d[k].quantiles(qs, out),
         }
     }
@@ -953,26 +1002,74 @@ fn stores_of<'b>(buckets: &'b [Bucketed], h: &SparseHead) -> (&'b [Bucketed], &'
     (neg, &rest[..h.pos])
 }
 
-/// Appends the buckets of `a` and `b` (each in ascending order of index) to `out` in ascending
-/// order of index, the counts of an index in both added.
-fn merge_buckets(a: &[Bucketed], b: &[Bucketed], out: &mut Vec<Bucketed>) {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        let ((ia, ca), (ib, cb)) = (a[i], b[j]);
-        if ia < ib {
-            out.push((ia, ca));
-            i += 1;
-        } else if ib < ia {
-            out.push((ib, cb));
-            j += 1;
+/// The buckets of up to [`SPARSE_CHUNKS`] stores of one sketch's chunks (each in ascending
+/// order of index) as the buckets of their sum: in ascending order of index, or descending
+/// with `DESC`, the counts of an index that several hold added. The same buckets, in the same
+/// order, as merging the stores two by two would give, without writing them anywhere.
+struct Union<'a, const DESC: bool> {
+    /// The stores' buckets not yet yielded; the first `live` are not empty.
+    stores: [&'a [Bucketed]; SPARSE_CHUNKS],
+    live: usize,
+}
+
+impl<'a, const DESC: bool> Union<'a, DESC> {
+    fn new(of: impl Iterator<Item = &'a [Bucketed]>) -> Self {
+        let mut u = Union {
+            stores: [&[]; SPARSE_CHUNKS],
+            live: 0,
+        };
+        for store in of.filter(|s| !s.is_empty()) {
+            u.stores[u.live] = store;
+            u.live += 1;
+        }
+        u
+    }
+
+    /// The next bucket of a non-empty store.
+    #[inline(always)]
+    fn next_of(store: &[Bucketed]) -> Bucketed {
+        if DESC {
+            store[store.len() - 1]
         } else {
-            out.push((ia, ca + cb));
-            i += 1;
-            j += 1;
+            store[0]
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
+}
+
+impl<const DESC: bool> Iterator for Union<'_, DESC> {
+    type Item = Bucketed;
+
+    #[inline]
+    fn next(&mut self) -> Option<Bucketed> {
+        let stores = &self.stores[..self.live];
+        let first = Self::next_of(stores.first()?).0;
+        let index = stores[1..].iter().fold(first, |b, s| {
+            let i = Self::next_of(s).0;
+            if DESC { b.max(i) } else { b.min(i) }
+        });
+        let mut count = 0;
+        let mut k = 0;
+        while k < self.live {
+            let store = &mut self.stores[k];
+            let (i, c) = Self::next_of(store);
+            if i == index {
+                count += c;
+                *store = if DESC {
+                    &store[..store.len() - 1]
+                } else {
+                    &store[1..]
+                };
+                if store.is_empty() {
+                    // Order among the stores does not matter: counts are added.
+                    self.live -= 1;
+                    self.stores.swap(k, self.live);
+                    continue;
+                }
+            }
+            k += 1;
+        }
+        Some((index, count))
+    }
 }
 
 /// Nearest rank `k = max(1, ceil(q·n))`, at most `n`.
@@ -2081,22 +2178,12 @@ mod tests {
         }
     }
 
-    /// Sketch `k` of `set` has the bytes, mean and quantiles of `want`.
-    fn assert_sparse_is(set: &SparseSketches, k: usize, want: &QuantileSketch) {
-        let mut b = Vec::new();
-        set.write_into(k, &mut b);
-        assert_eq!(b, bytes(want), "sketch {k}");
-        assert_eq!(set.count(k), want.count());
-        assert_eq!(set.mean(k).to_bits(), want.mean().to_bits(), "sketch {k}");
-        let qs = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0];
-        let (mut got, mut expected) = ([0.0; 7], [0.0; 7]);
-        Sketches::quantiles(set, k, &qs, &mut got);
-        want.quantiles(&qs, &mut expected);
-        assert_eq!(
-            got.map(f64::to_bits),
-            expected.map(f64::to_bits),
-            "sketch {k}"
-        );
+    /// The buckets of point `total`'s sketch `k`, as the sparse point reads them: the
+    /// negative store's in descending order of index, then the positive store's ascending.
+    fn union_of(total: &ChunkSets, k: usize) -> (Vec<Bucketed>, Vec<Bucketed>) {
+        let neg = Union::<true>::new(total.sets.iter().map(|s| s.stores(k).0)).collect();
+        let pos = Union::<false>::new(total.sets.iter().map(|s| s.stores(k).1)).collect();
+        (neg, pos)
     }
 
     #[test]
@@ -2115,7 +2202,7 @@ mod tests {
         let width = chunks[0].len();
         let mut spare = None;
         // Sparse and dense, each twice: the second time in the first's memory, emptied.
-        for of_point in [2, SPARSE_CHUNKS + 1, 2, SPARSE_CHUNKS + 1] {
+        for of_point in [5, SPARSE_CHUNKS + 1, 5, SPARSE_CHUNKS + 1] {
             let mut total = PointSketches::new(of_point, width, spare.take());
             assert_eq!(
                 matches!(total, PointSketches::Sparse(_)),
@@ -2132,12 +2219,17 @@ mod tests {
                     }
                     all[k].extend_from_slice(v);
                 }
-                total.add(&set);
+                total.add(&mut set);
+                // A sparse point takes the set, a dense one leaves it.
+                assert_eq!(set.is_empty(), matches!(total, PointSketches::Sparse(_)));
                 assert_eq!(total.len(), width);
                 for (k, values) in all.iter().enumerate() {
                     let want = sketch_of(values);
-                    if let PointSketches::Sparse(s) = &total {
-                        assert_sparse_is(s, k, &want);
+                    if let PointSketches::Sparse(sets) = &total {
+                        let (neg, pos) = union_of(sets, k);
+                        let want_neg: Vec<Bucketed> = want.neg.nonzero().rev().collect();
+                        assert_eq!(neg, want_neg, "{k}");
+                        assert_eq!(pos, want.pos.nonzero().collect::<Vec<_>>(), "{k}");
                     }
                     assert_eq!(total.count(k), want.count());
                     assert_eq!(total.mean(k).to_bits(), want.mean().to_bits(), "{k}");
@@ -2154,13 +2246,59 @@ mod tests {
     }
 
     #[test]
+    fn a_sparse_point_hands_emptied_sets_back_and_turns_dense_past_its_chunks() {
+        let mut rng = Rng(29);
+        let chunks: Vec<Vec<Vec<f64>>> = (0..SPARSE_CHUNKS + 2)
+            .map(|_| chunk_series(&mut rng))
+            .collect();
+        let width = chunks[0].len();
+        let mut total = PointSketches::new(2, width, None);
+        let mut all = vec![Vec::new(); width];
+        let mut set = SparseSketches::default();
+        for (c, series) in chunks.iter().enumerate() {
+            for (k, v) in series.iter().enumerate() {
+                set.push(v);
+                all[k].extend_from_slice(v);
+            }
+            total.add(&mut set);
+            // More chunks than the point was made for: dense beyond SPARSE_CHUNKS, and a
+            // dense point leaves the set where it was.
+            let dense = matches!(total, PointSketches::Dense(_));
+            assert_eq!(dense, c >= SPARSE_CHUNKS, "{c}");
+            assert_eq!(set.is_empty(), !dense, "{c}");
+            set.clear();
+        }
+        for (k, values) in all.iter().enumerate() {
+            let want = sketch_of(values);
+            assert_eq!(total.count(k), want.count());
+            assert_eq!(total.mean(k).to_bits(), want.mean().to_bits(), "{k}");
+            let qs = [0.0, 0.25, 0.5, 0.75, 1.0];
+            let (mut got, mut expected) = ([0.0; 5], [0.0; 5]);
+            total.quantiles(k, &qs, &mut got);
+            want.quantiles(&qs, &mut expected);
+            assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits), "{k}");
+        }
+        // Emptied, a sparse point gives the chunks that come next its sets' memory.
+        let mut total = PointSketches::new(2, width, None);
+        for v in &chunks[0] {
+            set.push(v);
+        }
+        total.add(&mut set);
+        total.clear();
+        total.add(&mut set);
+        assert!(set.is_empty() && set.buckets.capacity() > 0 && set.heads.capacity() >= width);
+    }
+
+    #[test]
     #[should_panic(expected = "sketches of one point's series")]
     fn sparse_sets_of_other_lengths_are_not_added() {
         let mut set = SparseSketches::default();
         set.push(&[1.0]);
         let mut other = set.clone();
         other.push(&[2.0]);
-        set.add(&other);
+        let mut total = PointSketches::new(2, 1, None);
+        total.add(&mut set);
+        total.add(&mut other);
     }
 
     #[test]
