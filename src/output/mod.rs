@@ -542,6 +542,14 @@ pub fn merge_sketch_file(
             sketches.len(),
         )));
     }
+    // A chunk's sketch holds one value per replication of the chunk.
+    if let Some(s) = sketches.iter().find(|s| u32::try_from(s.count()).is_err()) {
+        return Err(OutputError::Refused(format!(
+            "{} has a sketch of {} values, more than a chunk holds",
+            path.display(),
+            s.count(),
+        )));
+    }
     let mut read = SparseSketches::default();
     for s in &sketches {
         read.push_sketch(s);

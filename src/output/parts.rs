@@ -823,4 +823,34 @@ mod tests {
         assert!(err.contains("version 3"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// A chunk's sketch holds fewer than 2^32 values (a point holds its chunks' bucket counts
+    /// as `u32`): a file with a larger one is refused, naming it, and nothing is added.
+    #[test]
+    fn a_sketch_file_holding_more_values_than_a_chunk_is_refused() {
+        let dir = scratch("huge");
+        let path = dir.join("c000000.sketch");
+        let mut huge = QuantileSketch::new();
+        huge.insert(2.5);
+        for _ in 0..32 {
+            let copy = huge.clone();
+            huge.merge(&copy);
+        }
+        assert_eq!(huge.count(), 1 << 32);
+        let mut point = PointSketches::new(2, 1, None);
+        for (sketch, accepted) in [(&huge, false), (&sketches()[1], true)] {
+            fs::write(&path, sketch_bytes(std::slice::from_ref(sketch))).unwrap();
+            let merged = super::super::merge_sketch_file(&path, 1, &mut point);
+            assert_eq!(merged.is_ok(), accepted);
+            if let Err(e) = merged {
+                let e = e.to_string();
+                assert!(
+                    e.contains("c000000.sketch") && e.contains("4294967296"),
+                    "{e}"
+                );
+            }
+        }
+        assert_eq!(point.count(0), sketches()[1].count());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

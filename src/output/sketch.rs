@@ -621,8 +621,16 @@ pub struct SparseSketches {
 /// (a multiple of 64): a factor of about 170 between the smallest and largest magnitude.
 const HISTOGRAM: usize = 512;
 
-/// A non-empty bucket: its index and count.
-type Bucketed = (i32, u64);
+/// A non-empty bucket of a chunk's sketch: its index and count (a chunk's sketch holds far
+/// fewer than 2^32 values, and half the bytes of a `u64` count are half the memory a point
+/// holds its chunks' sketches in). Counts are added up as `u64`.
+type Bucketed = (i32, u32);
+
+/// A bucket's count as the sketches' other counts are held.
+#[inline(always)]
+fn widened(&(index, count): &Bucketed) -> (i32, u64) {
+    (index, u64::from(count))
+}
 
 #[derive(Clone, Copy, Debug)]
 struct SparseHead {
@@ -652,7 +660,15 @@ impl SparseSketches {
     /// the one before it reuses its key); the keys are counted in a small histogram over
     /// their range (a bit per key in use, so that reading it out costs a step per bucket in
     /// use), or sorted when they span more than `HISTOGRAM` (512) keys.
+    ///
+    /// # Panics
+    ///
+    /// As [`QuantileSketch::insert`], and if there are 2^32 values or more.
     pub fn push(&mut self, values: &[f64]) {
+        assert!(
+            u32::try_from(values.len()).is_ok(),
+            "a sparse sketch holds fewer than 2^32 values"
+        );
         let mut head = Head {
             count: 0,
             zero: 0,
@@ -711,7 +727,7 @@ impl SparseSketches {
         let start = self.buckets.len();
         let mut neg = 0;
         let buckets = &mut self.buckets;
-        let mut emit = |key: i32, count: u64| {
+        let mut emit = |key: i32, count: u32| {
             if key < 0 {
                 neg += 1;
                 buckets.push((-key + MIN_INDEX - 1, count));
@@ -720,7 +736,7 @@ impl SparseSketches {
             }
         };
         if keys.is_empty() {
-        } else if highest - lowest < HISTOGRAM as i32 && keys.len() <= u32::MAX as usize {
+        } else if highest - lowest < HISTOGRAM as i32 {
             let span = (highest - lowest) as usize;
             let counts = &mut self.counts;
             counts.resize(HISTOGRAM, 0);
@@ -734,14 +750,15 @@ impl SparseSketches {
                 while *bits != 0 {
                     let j = w * 64 + bits.trailing_zeros() as usize;
                     *bits &= *bits - 1;
-                    emit(lowest + j as i32, u64::from(counts[j]));
+                    emit(lowest + j as i32, counts[j]);
                     counts[j] = 0;
                 }
             }
         } else {
             keys.sort_unstable();
             for run in keys.chunk_by(|a, b| a == b) {
-                emit(run[0], run.len() as u64);
+                // Fewer than 2^32 values (checked above).
+                emit(run[0], run.len() as u32);
             }
         }
         // The negative store's buckets in ascending order of index.
@@ -761,11 +778,21 @@ impl SparseSketches {
     }
 
     /// Appends `sketch` (one read back from a file) as the set's next sketch.
+    ///
+    /// # Panics
+    ///
+    /// If it holds 2^32 values or more (see [`SparseSketches::push`]).
     pub fn push_sketch(&mut self, sketch: &QuantileSketch) {
+        assert!(
+            u32::try_from(sketch.count).is_ok(),
+            "a sparse sketch holds fewer than 2^32 values"
+        );
+        // Each count is at most the sketch's.
+        let narrowed = |(i, c): (i32, u64)| (i, c as u32);
         let start = self.buckets.len();
-        self.buckets.extend(sketch.neg.nonzero());
+        self.buckets.extend(sketch.neg.nonzero().map(narrowed));
         let neg = self.buckets.len() - start;
-        self.buckets.extend(sketch.pos.nonzero());
+        self.buckets.extend(sketch.pos.nonzero().map(narrowed));
         self.heads.push(SparseHead {
             head: sketch.head(),
             sum: sketch.sum,
@@ -781,8 +808,8 @@ impl SparseSketches {
         let h = &self.heads[k];
         write_head(buf, &h.head, &h.sum);
         let (neg, pos) = self.stores(k);
-        write_store(buf, neg.len(), neg.iter().copied());
-        write_store(buf, pos.len(), pos.iter().copied());
+        write_store(buf, neg.len(), neg.iter().map(widened));
+        write_store(buf, pos.len(), pos.iter().map(widened));
     }
 
     /// Adds sketch `k`'s values to `into` (as inserting them would).
@@ -818,9 +845,12 @@ impl Sketches for SparseSketches {
     }
     fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]) {
         let (neg, pos) = self.stores(k);
-        self.heads[k]
-            .head
-            .quantiles(neg.iter().rev().copied(), pos.iter().copied(), qs, out);
+        self.heads[k].head.quantiles(
+            neg.iter().rev().map(widened),
+            pos.iter().map(widened),
+            qs,
+            out,
+        );
     }
 }
 
@@ -860,10 +890,16 @@ pub struct ChunkSets {
 }
 
 impl ChunkSets {
-    /// Takes `chunk`'s sketches as the next chunk's, leaving `chunk` empty (in the memory of
-    /// an emptied set when there is one).
+    /// Takes `chunk`'s sketches as the next chunk's, leaving `chunk` empty: in the memory of
+    /// an emptied set when there is one, else in new memory as large as `chunk`'s (and an
+    /// eighth more), so that the next chunk's sketches fill it without a copy at each
+    /// doubling.
     fn take(&mut self, chunk: &mut SparseSketches) {
-        let mut taken = self.spare.pop().unwrap_or_default();
+        let mut taken = self.spare.pop().unwrap_or_else(|| SparseSketches {
+            heads: Vec::with_capacity(chunk.heads.len()),
+            buckets: Vec::with_capacity(chunk.buckets.len() + chunk.buckets.len() / 8),
+            ..SparseSketches::default()
+        });
         std::mem::swap(&mut taken, chunk);
         self.sets.push(taken);
     }
@@ -1037,10 +1073,10 @@ impl<'a, const DESC: bool> Union<'a, DESC> {
 }
 
 impl<const DESC: bool> Iterator for Union<'_, DESC> {
-    type Item = Bucketed;
+    type Item = (i32, u64);
 
     #[inline]
-    fn next(&mut self) -> Option<Bucketed> {
+    fn next(&mut self) -> Option<(i32, u64)> {
         let stores = &self.stores[..self.live];
         let first = Self::next_of(stores.first()?).0;
         let index = stores[1..].iter().fold(first, |b, s| {
@@ -1053,7 +1089,7 @@ impl<const DESC: bool> Iterator for Union<'_, DESC> {
             let store = &mut self.stores[k];
             let (i, c) = Self::next_of(store);
             if i == index {
-                count += c;
+                count += u64::from(c);
                 *store = if DESC {
                     &store[..store.len() - 1]
                 } else {
@@ -1340,13 +1376,13 @@ impl Store {
     }
 
     /// Adds `buckets`, `(index, count)` in ascending order of index.
-    fn add_buckets(&mut self, buckets: &[(i32, u64)]) {
+    fn add_buckets(&mut self, buckets: &[Bucketed]) {
         let (Some(&(lo, _)), Some(&(hi, _))) = (buckets.first(), buckets.last()) else {
             return;
         };
         self.grow(lo, hi);
         for &(i, c) in buckets {
-            self.counts[(i - self.offset) as usize] += c;
+            self.counts[(i - self.offset) as usize] += u64::from(c);
         }
     }
 
@@ -2178,9 +2214,12 @@ mod tests {
         }
     }
 
+    /// A store's non-empty buckets, `(index, count)`.
+    type Buckets = Vec<(i32, u64)>;
+
     /// The buckets of point `total`'s sketch `k`, as the sparse point reads them: the
     /// negative store's in descending order of index, then the positive store's ascending.
-    fn union_of(total: &ChunkSets, k: usize) -> (Vec<Bucketed>, Vec<Bucketed>) {
+    fn union_of(total: &ChunkSets, k: usize) -> (Buckets, Buckets) {
         let neg = Union::<true>::new(total.sets.iter().map(|s| s.stores(k).0)).collect();
         let pos = Union::<false>::new(total.sets.iter().map(|s| s.stores(k).1)).collect();
         (neg, pos)
@@ -2227,7 +2266,7 @@ mod tests {
                     let want = sketch_of(values);
                     if let PointSketches::Sparse(sets) = &total {
                         let (neg, pos) = union_of(sets, k);
-                        let want_neg: Vec<Bucketed> = want.neg.nonzero().rev().collect();
+                        let want_neg: Vec<_> = want.neg.nonzero().rev().collect();
                         assert_eq!(neg, want_neg, "{k}");
                         assert_eq!(pos, want.pos.nonzero().collect::<Vec<_>>(), "{k}");
                     }
