@@ -588,7 +588,11 @@ pub fn quantile_rows(
         .collect();
     let mut month = 0u32;
     let mut month_field = text::field(&format_month(setup.start, 0));
-    let mut w = Vec::new();
+    // Room for every row at its longest (a number's text is at most 24 bytes), so that the
+    // rows are written without a copy at each doubling: memory is touched only as it fills.
+    let longest = series.iter().map(Vec::len).max().unwrap_or(0);
+    let row = prefix.len() + month_field.len() + longest + (1 + QUANTILES.len()) * 25 + 4;
+    let mut w = Vec::with_capacity(merged.len() * row);
     let mut quantiles = [0.0; QUANTILES.len()];
     // Quantiles are mostly bucket representatives, which recur from row to row.
     let mut texts = text::NumberTexts::new();
