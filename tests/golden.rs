@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Each pin file lists `file sha256` for the run `chipdip run <scenario> --reps 3 --seed 7
-//! --timeseries` (sweeps: `--reps 1`), so a diff names the outputs that moved.
+//! --timeseries` (sweeps: `--reps 1`), so a diff names the outputs that moved; the
+//! `malaysia_2025_<N>_replications` pins, for `--reps N --seed 7`, cover points of several
+//! chunks (their quantile rows add up the chunks' sketches).
 
 use std::fs;
 use std::path::Path;
@@ -32,22 +34,19 @@ fn shipped_scenarios() -> Vec<String> {
 
 /// `file sha256` lines for the CSVs of a short run of `name`.
 fn fingerprint(name: &str) -> String {
+    let reps = if name.starts_with("sweep") { "1" } else { "3" };
+    fingerprint_of(name, &["--reps", reps, "--seed", "7", "--timeseries"])
+}
+
+/// `file sha256` lines for the CSVs of `chipdip run scenarios/<name>.toml <args>`.
+fn fingerprint_of(name: &str, args: &[&str]) -> String {
     let dir = tmp();
     let out = dir.path().join("run");
     let scenario = format!("scenarios/{name}.toml");
-    let reps = if name.starts_with("sweep") { "1" } else { "3" };
-    ok(&[
-        "run",
-        &scenario,
-        "--reps",
-        reps,
-        "--seed",
-        "7",
-        "--timeseries",
-        "--quiet",
-        "--out",
-        p(&out),
-    ]);
+    let mut argv = vec!["run", &scenario];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--quiet", "--out", p(&out)]);
+    ok(&argv);
     csv_files(&out)
         .iter()
         .map(|(file, bytes)| format!("{file} {}\n", hex(&Sha256::digest(bytes))))
@@ -58,13 +57,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn golden_bytes_of_every_shipped_scenario() {
+/// Compares each run's fingerprint with its pin `tests/golden/<pin>.txt` (or, with
+/// `CHIPDIP_REPIN` set, writes it there).
+fn check_pins(runs: impl Iterator<Item = (String, String)>) {
     let repin = std::env::var_os("CHIPDIP_REPIN").is_some();
     let mut changed = Vec::new();
-    for name in shipped_scenarios() {
+    for (name, got) in runs {
         let pin = Path::new(ROOT).join(format!("tests/golden/{name}.txt"));
-        let got = fingerprint(&name);
         if repin {
             fs::write(&pin, &got).expect("write pin");
             continue;
@@ -85,6 +84,29 @@ fn golden_bytes_of_every_shipped_scenario() {
          CHIPDIP_REPIN=1 cargo test --release golden):\n{}",
         changed.join("\n")
     );
+}
+
+#[test]
+fn golden_bytes_of_every_shipped_scenario() {
+    check_pins(
+        shipped_scenarios()
+            .into_iter()
+            .map(|name| (name.clone(), fingerprint(&name))),
+    );
+}
+
+/// A point of several chunks has its quantile rows from all its chunks' sketches: 120
+/// replications (three chunks, held sparse) and 451 (ten, added into dense counts) of the
+/// replay, pinned like the short runs above.
+#[test]
+fn golden_bytes_of_points_of_several_chunks() {
+    check_pins(["120", "451"].into_iter().map(|reps| {
+        let args = ["--reps", reps, "--seed", "7"];
+        (
+            format!("malaysia_2025_{reps}_replications"),
+            fingerprint_of("malaysia_2025", &args),
+        )
+    }));
 }
 
 /// `docs/parameters.md` is generated from the parameter declarations; it must match them.
