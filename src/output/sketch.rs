@@ -876,7 +876,7 @@ pub const SPARSE_CHUNKS: usize = 8;
 
 /// A point's chunks' sketch sets, each as its chunk made it, read as their sum: sketch `k`'s
 /// count, mean and quantiles are those of all the chunks' values of series `k`, as
-/// [`QuantileSketch`]es merged would give them (the buckets through [`Union`]).
+/// [`QuantileSketch`]es merged would give them (the buckets through `Union`, a k-way union).
 ///
 /// Holding the chunks' sets rather than merging them into one keeps a point's memory at the
 /// size of its chunks' buckets: merging two by two wrote the growing sum again at every
