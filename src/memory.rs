@@ -55,13 +55,14 @@ struct Collected {
 }
 
 impl Recorder for Collected {
-    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) {
+    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) -> Option<Outcome> {
         self.replications.push(Replication {
             point: point.index,
             replication: rep,
             seed,
             outcome,
         });
+        None
     }
 
     fn fail(&mut self, failure: Failure) {

@@ -370,7 +370,7 @@ struct FailAtRecorder<R> {
 }
 
 impl<R: Recorder> Recorder for FailAtRecorder<R> {
-    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) {
+    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) -> Option<Outcome> {
         if self.at == Some((point.index, rep)) {
             self.inner.fail(Failure {
                 point: point.index,
@@ -378,8 +378,9 @@ impl<R: Recorder> Recorder for FailAtRecorder<R> {
                 seed,
                 error: INJECTED_FAILURE.to_string(),
             });
+            Some(outcome)
         } else {
-            self.inner.add(point, rep, seed, outcome);
+            self.inner.add(point, rep, seed, outcome)
         }
     }
 

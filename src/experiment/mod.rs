@@ -125,7 +125,9 @@ pub fn run_chunk(
     let mut replicator = model::Replicator::new(&scenario.points[chunk.point].setup);
     for rep in chunk.first_rep..chunk.first_rep + chunk.reps {
         let ran = run_one(scenario, chunk.point, rep, &mut replicator);
-        ran.record(scenario, writer);
+        if let Some(outcome) = ran.record(scenario, writer) {
+            replicator.recycle(outcome);
+        }
         on_replication();
     }
 }
@@ -142,8 +144,8 @@ enum Ran {
 }
 
 impl Ran {
-    /// Puts the replication into `writer`.
-    fn record(self, scenario: &Scenario, writer: &mut impl Recorder) {
+    /// Puts the replication into `writer`; gives back the outcome if `writer` kept none of it.
+    fn record(self, scenario: &Scenario, writer: &mut impl Recorder) -> Option<Outcome> {
         match self {
             Ran::Outcome {
                 point,
@@ -151,7 +153,10 @@ impl Ran {
                 seed,
                 outcome,
             } => writer.add(&scenario.points[point], rep, seed, outcome),
-            Ran::Failed(failure) => writer.fail(failure),
+            Ran::Failed(failure) => {
+                writer.fail(failure);
+                None
+            }
         }
     }
 }
@@ -261,7 +266,9 @@ impl<'p> Running<'p> {
             // Everything ready from `recorded` on, in order (the lock is not held while
             // recording).
             while let Some(ran) = self.ran().get_mut(recorded).and_then(Option::take) {
-                ran.record(scenario, writer);
+                if let Some(outcome) = ran.record(scenario, writer) {
+                    replicator.recycle(outcome);
+                }
                 recorded += 1;
             }
         }

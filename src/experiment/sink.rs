@@ -10,8 +10,10 @@ use super::{Chunk, Failure};
 
 /// Receives the replications of one chunk, in replication order.
 pub trait Recorder {
-    /// One replication that ran to the end (its seed and outcome).
-    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome);
+    /// One replication that ran to the end (its seed and outcome). Gives the outcome back
+    /// when it keeps none of it, so that its memory serves the next replication
+    /// ([`crate::model::Replicator::recycle`]).
+    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) -> Option<Outcome>;
     /// One replication that failed (recorded with its seed, and the run goes on).
     fn fail(&mut self, failure: Failure);
 }

@@ -337,8 +337,9 @@ fn party(parties: &[Vec<Vec<u8>>; 4], party: Party) -> &[u8] {
 }
 
 impl Recorder for ChunkWriter<'_> {
-    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) {
+    fn add(&mut self, point: &Point, rep: u32, seed: u64, outcome: Outcome) -> Option<Outcome> {
         ChunkWriter::add(self, point, rep, seed, &outcome);
+        Some(outcome)
     }
 
     fn fail(&mut self, failure: Failure) {
