@@ -2225,6 +2225,16 @@ mod tests {
         (neg, pos)
     }
 
+    /// Point `total`'s sketch `k` has the count, mean and quantiles `qs` of `want`, to the bit.
+    fn assert_point_is(total: &PointSketches, k: usize, want: &QuantileSketch, qs: [f64; 5]) {
+        assert_eq!(total.count(k), want.count(), "{k}");
+        assert_eq!(total.mean(k).to_bits(), want.mean().to_bits(), "{k}");
+        let (mut got, mut expected) = ([0.0; 5], [0.0; 5]);
+        total.quantiles(k, &qs, &mut got);
+        want.quantiles(&qs, &mut expected);
+        assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits), "{k}");
+    }
+
     #[test]
     fn sketches_added_up_sparse_or_dense_equal_one_sketch_of_all_values() {
         let mut rng = Rng(23);
@@ -2270,13 +2280,7 @@ mod tests {
                         assert_eq!(neg, want_neg, "{k}");
                         assert_eq!(pos, want.pos.nonzero().collect::<Vec<_>>(), "{k}");
                     }
-                    assert_eq!(total.count(k), want.count());
-                    assert_eq!(total.mean(k).to_bits(), want.mean().to_bits(), "{k}");
-                    let qs = [0.0, 0.05, 0.5, 0.95, 1.0];
-                    let (mut got, mut expected) = ([0.0; 5], [0.0; 5]);
-                    total.quantiles(k, &qs, &mut got);
-                    want.quantiles(&qs, &mut expected);
-                    assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits), "{k}");
+                    assert_point_is(&total, k, &want, [0.0, 0.05, 0.5, 0.95, 1.0]);
                 }
             }
             total.clear();
@@ -2308,14 +2312,7 @@ mod tests {
             set.clear();
         }
         for (k, values) in all.iter().enumerate() {
-            let want = sketch_of(values);
-            assert_eq!(total.count(k), want.count());
-            assert_eq!(total.mean(k).to_bits(), want.mean().to_bits(), "{k}");
-            let qs = [0.0, 0.25, 0.5, 0.75, 1.0];
-            let (mut got, mut expected) = ([0.0; 5], [0.0; 5]);
-            total.quantiles(k, &qs, &mut got);
-            want.quantiles(&qs, &mut expected);
-            assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits), "{k}");
+            assert_point_is(&total, k, &sketch_of(values), [0.0, 0.25, 0.5, 0.75, 1.0]);
         }
         // Emptied, a sparse point gives the chunks that come next its sets' memory.
         let mut total = PointSketches::new(2, width, None);
