@@ -554,7 +554,7 @@ pub fn merge_sketch_file(
     for s in &sketches {
         read.push_sketch(s);
     }
-    merged.add(&mut read);
+    merged.add(&read);
     Ok(())
 }
 

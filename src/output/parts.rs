@@ -28,7 +28,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::integrity::{FileSum, Sums, write_chunk_sums};
-use super::sketch::{PointSketches, QuantileSketch, Sketches, SparseSketches};
+use super::sketch::{EncodedSketches, PointSketches, QuantileSketch, Sketches, SparseSketches};
 use super::{OutputError, RunDir, format_month, text};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
 use crate::model::record::seq_in_month;
@@ -76,17 +76,18 @@ pub struct ChunkBuffers {
     block: Vec<f64>,
     /// The chunk's sketches, one per month and series (once finished).
     sketches: SparseSketches,
-    /// The sketch file's bytes.
-    sketch_file: Vec<u8>,
+    /// The same sketches encoded: the sketch file's bytes.
+    sketch_file: EncodedSketches,
     /// `point,replication` of the replication being added.
     pr: Vec<u8>,
 }
 
 impl ChunkBuffers {
-    /// The chunk's sketches, one per month and series, month-major (once finished). A point
-    /// of several chunks takes them (see [`PointSketches::add`]).
-    pub fn sketches(&mut self) -> &mut SparseSketches {
-        &mut self.sketches
+    /// The chunk's sketches, one per month and series, month-major (once finished), and the
+    /// same encoded, which a point of several chunks takes (see
+    /// [`PointSketches::add_encoded`]).
+    pub fn sketches(&mut self) -> (&SparseSketches, &mut EncodedSketches) {
+        (&self.sketches, &mut self.sketch_file)
     }
 }
 
@@ -316,10 +317,11 @@ impl<'s> ChunkWriter<'s> {
                 }
             }
         }
-        sketch_file(&b.sketches, &mut b.sketch_file);
-        sums.insert("sketch".to_string(), FileSum::of_bytes(&b.sketch_file));
+        b.sketch_file.encode(&b.sketches);
+        let bytes = b.sketch_file.bytes();
+        sums.insert("sketch".to_string(), FileSum::of_bytes(bytes));
         write_chunk_sums(&dir.path, chunk, &sums)?;
-        write_part(&part_path(&dir.path, chunk, "sketch"), &b.sketch_file)?;
+        write_part(&part_path(&dir.path, chunk, "sketch"), bytes)?;
         Ok(b)
     }
 }
@@ -509,7 +511,7 @@ impl PartFiles {
         &self,
         scenario: &Scenario,
         chunk: &Chunk,
-        sketches: &mut SparseSketches,
+        (sketches, encoded): (&SparseSketches, &mut EncodedSketches),
     ) -> Result<(), OutputError> {
         let point = chunk.point;
         let per_point = scenario
@@ -525,7 +527,6 @@ impl PartFiles {
         if per_point == 1 {
             return self.write_point(scenario, point, sketches, &of_point);
         }
-        // Read before the point takes the chunk's sketches (`add` leaves `sketches` empty).
         let width = sketches.len();
         let slot = self.shared().merged.entry(point).or_default().clone();
         // Held until the point's rows are written (two chunks of a point may finish together).
@@ -538,7 +539,7 @@ impl PartFiles {
             let spare = self.shared().spare_merged.pop();
             PointSketches::new(per_point, width, spare)
         });
-        mine.add(sketches);
+        mine.add_encoded(sketches, encoded);
         held.chunks.push(chunk.index);
         if held.chunks.len() < per_point {
             let opened = self.shared().opened.get(&point).copied().unwrap_or(0);
@@ -664,15 +665,6 @@ pub fn sketch_bytes(sketches: &[QuantileSketch]) -> Vec<u8> {
         s.write_into(&mut bytes);
     }
     bytes
-}
-
-/// [`sketch_bytes`] of a chunk's sparse sketches, into `buf` (emptied first).
-pub fn sketch_file(sketches: &SparseSketches, buf: &mut Vec<u8>) {
-    buf.clear();
-    buf.extend_from_slice(&(sketches.len() as u64).to_le_bytes());
-    for k in 0..sketches.len() {
-        sketches.write_into(k, buf);
-    }
 }
 
 /// Reads the sketches [`sketch_bytes`] made (or an earlier release's, sketch format version 1).

@@ -83,6 +83,7 @@
 //! non-canonical fields, and counts, min, max or sum that do not fit together with
 //! [`io::ErrorKind::InvalidData`]; a truncated input gives [`io::ErrorKind::UnexpectedEof`].
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
 /// The relative accuracy `a` of every quantile (see the module documentation): 0.5 %.
@@ -334,11 +335,15 @@ impl QuantileSketch {
                 (count, zero, min, max, sum, neg, Store::read_dense(r)?)
             }
             VERSION => {
-                let count = read_varint(r)?;
-                let zero = read_varint(r)?;
-                let min = f64::from_le_bytes(read_array(r)?);
-                let max = f64::from_le_bytes(read_array(r)?);
-                let sum = read_sum(r)?;
+                let (
+                    Head {
+                        count,
+                        zero,
+                        min,
+                        max,
+                    },
+                    sum,
+                ) = read_head_fields(r)?;
                 let neg = Store::read_sparse(r)?;
                 (count, zero, min, max, sum, neg, Store::read_sparse(r)?)
             }
@@ -857,12 +862,12 @@ impl Sketches for SparseSketches {
 /// The sketches of one point's chunks, added up chunk by chunk: what its rows of
 /// `quantiles.csv` are made from.
 ///
-/// Sparse ([`ChunkSets`]) for a point of few chunks: the chunks' own sets are kept as they
-/// are and added up only as each sketch is read, so adding a chunk costs nothing and no
-/// bucket is copied. Dense (a [`QuantileSketch`] per series and month) for a point of many:
-/// adding a chunk then costs the chunk's buckets, and the dense counts cost once per point
-/// their whole range, to zero and to walk for the quantiles (for the replay about 8 MB, as
-/// much as ten replications), which only many chunks repay.
+/// Sparse ([`ChunkSets`]) for a point of few chunks: the chunks' sketches are kept as their
+/// sketch files encode them and added up only as each sketch is read, so adding a chunk costs
+/// nothing and no bucket is copied. Dense (a [`QuantileSketch`] per series and month) for a
+/// point of many: adding a chunk then costs the chunk's buckets, and the dense counts cost once
+/// per point their whole range, to zero and to walk for the quantiles (for the replay about
+/// 8 MB, as much as ten replications), which only many chunks repay.
 #[derive(Debug)]
 pub enum PointSketches {
     Sparse(ChunkSets),
@@ -874,34 +879,133 @@ pub enum PointSketches {
 /// dense counts cost fewer instructions in all (replay, 1,000 replications).
 pub const SPARSE_CHUNKS: usize = 8;
 
-/// A point's chunks' sketch sets, each as its chunk made it, read as their sum: sketch `k`'s
-/// count, mean and quantiles are those of all the chunks' values of series `k`, as
-/// [`QuantileSketch`]es merged would give them (the buckets through `Union`, a k-way union).
+/// A chunk's sketches in the bytes of its sketch file (format version 2: the sketch count,
+/// then each sketch as [`QuantileSketch::write_into`] writes it), with where each sketch
+/// starts: what a point holds of its chunks until its rows are written. About a third of the
+/// memory of the [`SparseSketches`] they encode (for the replay's chunk of 50 replications,
+/// 0.4 MB against 1.4 MB), and the bytes the chunk's part file is written from anyway.
+#[derive(Clone, Debug, Default)]
+pub struct EncodedSketches {
+    bytes: Vec<u8>,
+    /// Where sketch `k` starts in `bytes`.
+    starts: Vec<usize>,
+}
+
+impl EncodedSketches {
+    /// Encodes `set`, in place of what was held.
+    pub fn encode(&mut self, set: &SparseSketches) {
+        self.bytes.clear();
+        self.starts.clear();
+        self.bytes
+            .extend_from_slice(&(set.len() as u64).to_le_bytes());
+        for k in 0..set.len() {
+            self.starts.push(self.bytes.len());
+            set.write_into(k, &mut self.bytes);
+        }
+    }
+
+    /// The sketch file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// How many sketches.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// No sketches; the memory is kept.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.starts.clear();
+    }
+
+    /// Sketch `k`'s bytes onward (to the end of the set).
+    fn at(&self, k: usize) -> &[u8] {
+        &self.bytes[self.starts[k]..]
+    }
+
+    /// Sketch `k`'s head and exact sum, its negative store's buckets into `neg` and its
+    /// positive store's into `pos` (each emptied first, in ascending order of index).
+    fn decode_into(
+        &self,
+        k: usize,
+        neg: &mut Vec<Bucketed>,
+        pos: &mut Vec<Bucketed>,
+    ) -> (Head, ExactSum) {
+        let r = &mut self.at(k);
+        let head = read_head(r).expect("sketches this process encoded");
+        decode_buckets(r, neg);
+        decode_buckets(r, pos);
+        head
+    }
+
+    /// Sketch `k` as a [`QuantileSketch`].
+    fn sketch(&self, k: usize) -> QuantileSketch {
+        QuantileSketch::read_from(&mut self.at(k)).expect("sketches this process encoded")
+    }
+}
+
+/// A point's chunks' sketches, each chunk's as its sketch file encodes it
+/// ([`EncodedSketches`]), read as their sum: sketch `k`'s count, mean and quantiles are those of
+/// all the chunks' values of series `k`, as [`QuantileSketch`]es merged would give them (the
+/// buckets through `Union`, a k-way union of the chunks' buckets decoded as each sketch is read).
 ///
-/// Holding the chunks' sets rather than merging them into one keeps a point's memory at the
-/// size of its chunks' buckets: merging two by two wrote the growing sum again at every
-/// chunk, in memory freshly taken from the system (with 200 extra nations, 124 MB for three
-/// chunks, and a third of the run's CPU in the kernel zeroing pages).
+/// Holding the chunks' encoded sketches rather than merging them into one keeps a point's
+/// memory at the size of its chunks' sketch files: merging two by two wrote the growing sum
+/// again at every chunk, in memory freshly taken from the system (with 200 extra nations, 124
+/// MB for three chunks, and a third of the run's CPU in the kernel zeroing pages); holding the
+/// chunks' [`SparseSketches`] themselves took three times the memory of their files.
 #[derive(Debug, Default)]
 pub struct ChunkSets {
-    sets: Vec<SparseSketches>,
+    sets: Vec<EncodedSketches>,
     /// Emptied sets with their memory, handed to the chunks that come next.
-    spare: Vec<SparseSketches>,
+    spare: Vec<EncodedSketches>,
+    /// The sketch last read, decoded from every chunk (quantile rows read a sketch's count,
+    /// mean and quantiles one after the other).
+    decoded: RefCell<Decoded>,
+}
+
+/// One sketch of each of a point's chunks, decoded ([`ChunkSets`]).
+#[derive(Debug, Default)]
+struct Decoded {
+    /// Which sketch (`None`: none, or the chunks changed since).
+    k: Option<usize>,
+    /// Per chunk: the sketch's head and exact sum, and its negative and positive stores.
+    heads: Vec<(Head, ExactSum)>,
+    stores: Vec<[Vec<Bucketed>; 2]>,
 }
 
 impl ChunkSets {
-    /// Takes `chunk`'s sketches as the next chunk's, leaving `chunk` empty: in the memory of
-    /// an emptied set when there is one, else in new memory as large as `chunk`'s (and an
-    /// eighth more), so that the next chunk's sketches fill it without a copy at each
-    /// doubling.
-    fn take(&mut self, chunk: &mut SparseSketches) {
-        let mut taken = self.spare.pop().unwrap_or_else(|| SparseSketches {
-            heads: Vec::with_capacity(chunk.heads.len()),
-            buckets: Vec::with_capacity(chunk.buckets.len() + chunk.buckets.len() / 8),
-            ..SparseSketches::default()
-        });
+    /// An emptied set's memory, or new memory as large as `like`'s, so that a chunk's
+    /// sketches fill it without a copy at each doubling.
+    fn spare_like(&mut self, like: &EncodedSketches) -> EncodedSketches {
+        self.spare.pop().unwrap_or_else(|| EncodedSketches {
+            bytes: Vec::with_capacity(like.bytes.len() + like.bytes.len() / 8),
+            starts: Vec::with_capacity(like.starts.len()),
+        })
+    }
+
+    /// Takes `chunk`'s encoded sketches as the next chunk's, leaving `chunk` empty (in an
+    /// emptied set's memory if there is one).
+    fn take(&mut self, chunk: &mut EncodedSketches) {
+        let mut taken = self.spare_like(chunk);
         std::mem::swap(&mut taken, chunk);
         self.sets.push(taken);
+        self.decoded.get_mut().k = None;
+    }
+
+    /// Encodes `chunk` as the next chunk's sketches.
+    fn encode(&mut self, chunk: &SparseSketches) {
+        let mut set = self.spare.pop().unwrap_or_default();
+        set.encode(chunk);
+        self.sets.push(set);
+        self.decoded.get_mut().k = None;
     }
 
     fn clear(&mut self) {
@@ -909,21 +1013,39 @@ impl ChunkSets {
             set.clear();
             self.spare.push(set);
         }
+        self.decoded.get_mut().k = None;
+    }
+
+    /// Sketch `k` of every chunk, decoded.
+    fn decoded(&self, k: usize) -> std::cell::Ref<'_, Decoded> {
+        {
+            let mut d = self.decoded.borrow_mut();
+            if d.k != Some(k) {
+                let d = &mut *d;
+                d.stores.resize_with(self.sets.len(), Default::default);
+                d.heads.clear();
+                for (s, [neg, pos]) in self.sets.iter().zip(d.stores.iter_mut()) {
+                    d.heads.push(s.decode_into(k, neg, pos));
+                }
+                d.k = Some(k);
+            }
+        }
+        self.decoded.borrow()
     }
 }
 
 impl Sketches for ChunkSets {
     fn len(&self) -> usize {
-        self.sets.first().map_or(0, SparseSketches::len)
+        self.sets.first().map_or(0, EncodedSketches::len)
     }
     fn count(&self, k: usize) -> u64 {
-        self.sets.iter().map(|s| s.heads[k].head.count).sum()
+        self.decoded(k).heads.iter().map(|(h, _)| h.count).sum()
     }
     fn mean(&self, k: usize) -> f64 {
         let (mut count, mut sum) = (0, ExactSum::default());
-        for s in &self.sets {
-            count += s.heads[k].head.count;
-            sum.add(&s.heads[k].sum);
+        for (head, chunk_sum) in &self.decoded(k).heads {
+            count += head.count;
+            sum.add(chunk_sum);
         }
         if count == 0 {
             return f64::NAN;
@@ -931,15 +1053,17 @@ impl Sketches for ChunkSets {
         sum.div_to_f64(count)
     }
     fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]) {
-        let Some((first, rest)) = self.sets.split_first() else {
+        let d = self.decoded(k);
+        let Some(((first, _), rest)) = d.heads.split_first() else {
             panic!("quantiles of a point with no chunk");
         };
-        let mut head = first.heads[k].head;
-        for s in rest {
-            head.add(&s.heads[k].head);
+        let mut head = *first;
+        for (h, _) in rest {
+            head.add(h);
         }
-        let neg = Union::<true>::new(self.sets.iter().map(|s| s.stores(k).0));
-        let pos = Union::<false>::new(self.sets.iter().map(|s| s.stores(k).1));
+        let chunks = &d.stores[..d.heads.len()];
+        let neg = Union::<true>::new(chunks.iter().map(|[neg, _]| &neg[..]));
+        let pos = Union::<false>::new(chunks.iter().map(|[_, pos]| &pos[..]));
         head.quantiles(neg, pos, qs, out);
     }
 }
@@ -959,23 +1083,52 @@ impl PointSketches {
         }
     }
 
-    /// Adds each sketch of `chunk` to the sketch at the same position. Sparse, the set itself
-    /// is taken and `chunk` left empty (in an emptied set's memory); dense, it is left as is.
-    /// A sparse point given more than [`SPARSE_CHUNKS`] chunks turns dense.
+    /// Adds each sketch of `chunk` to the sketch at the same position: sparse, `chunk` is
+    /// encoded and held; dense, its buckets are added. A sparse point given more than
+    /// [`SPARSE_CHUNKS`] chunks turns dense.
     ///
     /// # Panics
     ///
     /// If `chunk` holds another number of sketches than those added before (or, dense, than
     /// [`new`](Self::new) was given).
-    pub fn add(&mut self, chunk: &mut SparseSketches) {
+    pub fn add(&mut self, chunk: &SparseSketches) {
+        match self.sparse_for(chunk.len()) {
+            Some(c) => c.encode(chunk),
+            None => self.add_dense(chunk),
+        }
+    }
+
+    /// [`add`](Self::add) of a chunk whose sketches `encoded` already holds encoded (its
+    /// sketch file's bytes): sparse, the point takes them and leaves `encoded` empty (in an
+    /// emptied set's memory), with no copy; dense, `chunk`'s buckets are added and `encoded`
+    /// is left as it is.
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](Self::add), and if `encoded` holds another number of sketches than `chunk`.
+    pub fn add_encoded(&mut self, chunk: &SparseSketches, encoded: &mut EncodedSketches) {
+        assert_eq!(encoded.len(), chunk.len(), "the chunk's sketches, encoded");
+        match self.sparse_for(chunk.len()) {
+            Some(c) => c.take(encoded),
+            None => self.add_dense(chunk),
+        }
+    }
+
+    /// The chunk sets a chunk of `width` sketches is to join, if the point is sparse (turned
+    /// dense here if it holds [`SPARSE_CHUNKS`] chunks already).
+    ///
+    /// # Panics
+    ///
+    /// If the point holds chunks of another width.
+    fn sparse_for(&mut self, width: usize) -> Option<&mut ChunkSets> {
         if let PointSketches::Sparse(c) = self
             && c.sets.len() == SPARSE_CHUNKS
         {
-            let mut dense = vec![QuantileSketch::new(); chunk.len()];
+            let mut dense = vec![QuantileSketch::new(); width];
             for set in &c.sets {
                 assert_eq!(set.len(), dense.len(), "sketches of one point's series");
                 for (k, sketch) in dense.iter_mut().enumerate() {
-                    set.merge_into(k, sketch);
+                    sketch.merge(&set.sketch(k));
                 }
             }
             *self = PointSketches::Dense(dense);
@@ -983,16 +1136,21 @@ impl PointSketches {
         match self {
             PointSketches::Sparse(c) => {
                 if let Some(first) = c.sets.first() {
-                    assert_eq!(first.len(), chunk.len(), "sketches of one point's series");
+                    assert_eq!(first.len(), width, "sketches of one point's series");
                 }
-                c.take(chunk);
+                Some(c)
             }
-            PointSketches::Dense(d) => {
-                assert_eq!(d.len(), chunk.len(), "sketches of one point's series");
-                for (k, sketch) in d.iter_mut().enumerate() {
-                    chunk.merge_into(k, sketch);
-                }
-            }
+            PointSketches::Dense(_) => None,
+        }
+    }
+
+    fn add_dense(&mut self, chunk: &SparseSketches) {
+        let PointSketches::Dense(d) = self else {
+            unreachable!("called for a dense point")
+        };
+        assert_eq!(d.len(), chunk.len(), "sketches of one point's series");
+        for (k, sketch) in d.iter_mut().enumerate() {
+            chunk.merge_into(k, sketch);
         }
     }
 
@@ -1389,47 +1547,15 @@ impl Store {
     /// Reads a store [`write_sparse`](Self::write_sparse) wrote, rejecting indices outside
     /// the possible range, zero counts and more buckets than the range holds.
     fn read_sparse<R: Read>(r: &mut R) -> io::Result<Store> {
-        let k = read_varint(r)?;
-        if k == 0 {
-            return Ok(Store::default());
-        }
-        let buckets = (MAX_INDEX - MIN_INDEX + 1) as u64;
-        if k > buckets {
-            return Err(invalid(format!(
-                "bucket store of {k} buckets, more than the {buckets} possible"
-            )));
-        }
-        let first = unzigzag(read_varint(r)?);
-        if !(i64::from(MIN_INDEX)..=i64::from(MAX_INDEX)).contains(&first) {
-            return Err(invalid(format!(
-                "bucket index {first} outside {MIN_INDEX}..={MAX_INDEX}"
-            )));
-        }
-        let mut counts = Vec::new();
-        let mut index = first;
-        for j in 0..k {
-            if j > 0 {
-                let gap = read_varint(r)?;
-                // Both at most about 2^64: no overflow in i128.
-                let next = i128::from(index) + 1 + i128::from(gap);
-                if next > i128::from(MAX_INDEX) {
-                    return Err(invalid(format!(
-                        "bucket index {next} outside {MIN_INDEX}..={MAX_INDEX}"
-                    )));
-                }
-                index = next as i64;
-                counts.resize((index - first) as usize, 0);
+        let mut store = Store::default();
+        read_buckets(r, |index, c| {
+            if store.counts.is_empty() {
+                store.offset = index;
             }
-            let c = read_varint(r)?;
-            if c == 0 {
-                return Err(invalid(format!("bucket {index} listed with a zero count")));
-            }
-            counts.push(c);
-        }
-        Ok(Store {
-            offset: first as i32,
-            counts,
-        })
+            store.counts.resize((index - store.offset) as usize, 0);
+            store.counts.push(c);
+        })?;
+        Ok(store)
     }
 }
 
@@ -1594,10 +1720,125 @@ fn pow2(e: i32) -> f64 {
     f64::from_bits(((e + 1023) as u64) << 52)
 }
 
+#[inline]
 fn read_array<R: Read, const N: usize>(r: &mut R) -> io::Result<[u8; N]> {
     let mut b = [0u8; N];
     r.read_exact(&mut b)?;
     Ok(b)
+}
+
+/// Reads the head of a version-2 sketch ([`write_head`]): its magic, version, head and sum.
+fn read_head<R: Read>(r: &mut R) -> io::Result<(Head, ExactSum)> {
+    if read_array::<R, 4>(r)? != MAGIC {
+        return Err(invalid("not a quantile sketch (bad magic bytes)".into()));
+    }
+    let version = u32::from_le_bytes(read_array(r)?);
+    if version != VERSION {
+        return Err(invalid(format!(
+            "sketch format version {version}, not {VERSION}"
+        )));
+    }
+    read_head_fields(r)
+}
+
+/// The fields of [`write_head`] after the version: count, zeros, min, max and sum.
+fn read_head_fields<R: Read>(r: &mut R) -> io::Result<(Head, ExactSum)> {
+    let count = read_varint(r)?;
+    let zero = read_varint(r)?;
+    let min = f64::from_le_bytes(read_array(r)?);
+    let max = f64::from_le_bytes(read_array(r)?);
+    let head = Head {
+        count,
+        zero,
+        min,
+        max,
+    };
+    Ok((head, read_sum(r)?))
+}
+
+/// Reads a store [`write_store`] wrote, giving `bucket` each non-empty bucket's index and count
+/// in ascending order of index; rejects indices outside the possible range, zero counts and
+/// more buckets than the range holds.
+fn read_buckets<R: Read>(r: &mut R, mut bucket: impl FnMut(i32, u64)) -> io::Result<()> {
+    let k = read_varint(r)?;
+    if k == 0 {
+        return Ok(());
+    }
+    let buckets = (MAX_INDEX - MIN_INDEX + 1) as u64;
+    if k > buckets {
+        return Err(invalid(format!(
+            "bucket store of {k} buckets, more than the {buckets} possible"
+        )));
+    }
+    let mut index = unzigzag(read_varint(r)?);
+    if !(i64::from(MIN_INDEX)..=i64::from(MAX_INDEX)).contains(&index) {
+        return Err(invalid(format!(
+            "bucket index {index} outside {MIN_INDEX}..={MAX_INDEX}"
+        )));
+    }
+    for j in 0..k {
+        if j > 0 {
+            let gap = read_varint(r)?;
+            // Both at most about 2^64: no overflow in i128.
+            let next = i128::from(index) + 1 + i128::from(gap);
+            if next > i128::from(MAX_INDEX) {
+                return Err(invalid(format!(
+                    "bucket index {next} outside {MIN_INDEX}..={MAX_INDEX}"
+                )));
+            }
+            index = next as i64;
+        }
+        let c = read_varint(r)?;
+        if c == 0 {
+            return Err(invalid(format!("bucket {index} listed with a zero count")));
+        }
+        // In MIN_INDEX..=MAX_INDEX (checked above).
+        bucket(index as i32, c);
+    }
+    Ok(())
+}
+
+/// The inverse of [`write_store`] for bytes this process wrote ([`EncodedSketches`], a chunk's
+/// sketches, whose counts are below 2^32): its buckets into `out` (emptied first), in
+/// ascending order of index. [`read_buckets`] without the checks that bytes from a file need:
+/// a few instructions a bucket instead of tens, for a point's quantile rows decode every
+/// bucket of its chunks. The tests of [`ChunkSets`] compare what it decodes with the buckets
+/// of the sketches encoded.
+#[inline]
+fn decode_buckets(r: &mut &[u8], out: &mut Vec<Bucketed>) {
+    out.clear();
+    let k = decode_varint(r) as usize;
+    if k == 0 {
+        return;
+    }
+    let first = unzigzag(decode_varint(r)) as i32;
+    let mut index = first - 1;
+    out.extend((0..k).map(|j| {
+        let gap = if j == 0 { 0 } else { decode_varint(r) as i32 };
+        index += gap + 1;
+        (index, decode_varint(r) as u32)
+    }));
+}
+
+/// A varint [`push_varint`] wrote, from bytes this process wrote (see [`decode_buckets`]).
+#[inline(always)]
+fn decode_varint(r: &mut &[u8]) -> u64 {
+    let (&b, rest) = r.split_first().expect("a varint this process wrote");
+    *r = rest;
+    // Most are one byte: counts, gaps between buckets in use.
+    if b < 0x80 {
+        return u64::from(b);
+    }
+    let (mut v, mut shift) = (u64::from(b & 0x7f), 7);
+    loop {
+        let (&b, rest) = r.split_first().expect("a varint this process wrote");
+        *r = rest;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
 }
 
 fn invalid(message: String) -> io::Error {
@@ -1616,6 +1857,7 @@ fn push_varint(buf: &mut Vec<u8>, mut v: u64) {
 
 /// Reads a varint [`push_varint`] wrote, rejecting overlong encodings (so that a value has one
 /// encoding) and values past `u64::MAX`.
+#[inline]
 fn read_varint<R: Read>(r: &mut R) -> io::Result<u64> {
     let mut v = 0u64;
     for k in 0..10 {
@@ -2220,8 +2462,17 @@ mod tests {
     /// The buckets of point `total`'s sketch `k`, as the sparse point reads them: the
     /// negative store's in descending order of index, then the positive store's ascending.
     fn union_of(total: &ChunkSets, k: usize) -> (Buckets, Buckets) {
-        let neg = Union::<true>::new(total.sets.iter().map(|s| s.stores(k).0)).collect();
-        let pos = Union::<false>::new(total.sets.iter().map(|s| s.stores(k).1)).collect();
+        let decoded: Vec<[Vec<Bucketed>; 2]> = total
+            .sets
+            .iter()
+            .map(|s| {
+                let (mut neg, mut pos) = (Vec::new(), Vec::new());
+                s.decode_into(k, &mut neg, &mut pos);
+                [neg, pos]
+            })
+            .collect();
+        let neg = Union::<true>::new(decoded.iter().map(|[neg, _]| &neg[..])).collect();
+        let pos = Union::<false>::new(decoded.iter().map(|[_, pos]| &pos[..])).collect();
         (neg, pos)
     }
 
@@ -2268,9 +2519,16 @@ mod tests {
                     }
                     all[k].extend_from_slice(v);
                 }
-                total.add(&mut set);
-                // A sparse point takes the set, a dense one leaves it.
-                assert_eq!(set.is_empty(), matches!(total, PointSketches::Sparse(_)));
+                if c % 3 == 0 {
+                    total.add(&set);
+                } else {
+                    // A sparse point takes the encoded set, a dense one leaves it.
+                    let mut encoded = EncodedSketches::default();
+                    encoded.encode(&set);
+                    total.add_encoded(&set, &mut encoded);
+                    let sparse = matches!(total, PointSketches::Sparse(_));
+                    assert_eq!(encoded.is_empty(), sparse);
+                }
                 assert_eq!(total.len(), width);
                 for (k, values) in all.iter().enumerate() {
                     let want = sketch_of(values);
@@ -2297,18 +2555,19 @@ mod tests {
         let width = chunks[0].len();
         let mut total = PointSketches::new(2, width, None);
         let mut all = vec![Vec::new(); width];
-        let mut set = SparseSketches::default();
+        let (mut set, mut encoded) = (SparseSketches::default(), EncodedSketches::default());
         for (c, series) in chunks.iter().enumerate() {
             for (k, v) in series.iter().enumerate() {
                 set.push(v);
                 all[k].extend_from_slice(v);
             }
-            total.add(&mut set);
+            encoded.encode(&set);
+            total.add_encoded(&set, &mut encoded);
             // More chunks than the point was made for: dense beyond SPARSE_CHUNKS, and a
-            // dense point leaves the set where it was.
+            // dense point leaves the encoded set where it was.
             let dense = matches!(total, PointSketches::Dense(_));
             assert_eq!(dense, c >= SPARSE_CHUNKS, "{c}");
-            assert_eq!(set.is_empty(), !dense, "{c}");
+            assert_eq!(encoded.is_empty(), !dense, "{c}");
             set.clear();
         }
         for (k, values) in all.iter().enumerate() {
@@ -2319,10 +2578,36 @@ mod tests {
         for v in &chunks[0] {
             set.push(v);
         }
-        total.add(&mut set);
+        encoded.encode(&set);
+        total.add_encoded(&set, &mut encoded);
         total.clear();
-        total.add(&mut set);
-        assert!(set.is_empty() && set.buckets.capacity() > 0 && set.heads.capacity() >= width);
+        encoded.encode(&set);
+        total.add_encoded(&set, &mut encoded);
+        assert!(encoded.is_empty() && encoded.bytes.capacity() > 0);
+        assert!(encoded.starts.capacity() >= width);
+    }
+
+    #[test]
+    fn a_sparse_point_read_between_chunks_reads_every_chunk_added() {
+        // The sketch last read is kept decoded: adding or clearing chunks must not leave it.
+        let (mut first, mut second) = (SparseSketches::default(), SparseSketches::default());
+        first.push(&[1.0, 2.0]);
+        second.push(&[3.0]);
+        let mut total = PointSketches::new(2, 1, None);
+        total.add(&first);
+        assert_eq!(total.count(0), 2);
+        let mut encoded = EncodedSketches::default();
+        encoded.encode(&second);
+        total.add_encoded(&second, &mut encoded);
+        assert_point_is(
+            &total,
+            0,
+            &sketch_of(&[1.0, 2.0, 3.0]),
+            [0.0, 0.25, 0.5, 0.75, 1.0],
+        );
+        total.clear();
+        total.add(&second);
+        assert_point_is(&total, 0, &sketch_of(&[3.0]), [0.0, 0.25, 0.5, 0.75, 1.0]);
     }
 
     #[test]
@@ -2333,8 +2618,8 @@ mod tests {
         let mut other = set.clone();
         other.push(&[2.0]);
         let mut total = PointSketches::new(2, 1, None);
-        total.add(&mut set);
-        total.add(&mut other);
+        total.add(&set);
+        total.add(&other);
     }
 
     #[test]
