@@ -930,14 +930,9 @@ impl EncodedSketches {
         &self.bytes[self.starts[k]..]
     }
 
-    /// Sketch `k`'s head and exact sum, its negative store's buckets into `neg` and its
-    /// positive store's into `pos` (each emptied first, in ascending order of index).
-    fn decode_into(
-        &self,
-        k: usize,
-        neg: &mut Vec<Bucketed>,
-        pos: &mut Vec<Bucketed>,
-    ) -> (Head, ExactSum) {
+    /// Sketch `k`'s head and exact sum; its negative store's buckets are added to `neg`, its
+    /// positive store's to `pos`.
+    fn decode_into(&self, k: usize, neg: &mut Added, pos: &mut Added) -> (Head, ExactSum) {
         let r = &mut self.at(k);
         let head = read_head(r).expect("sketches this process encoded");
         decode_buckets(r, neg);
@@ -953,8 +948,8 @@ impl EncodedSketches {
 
 /// A point's chunks' sketches, each chunk's as its sketch file encodes it
 /// ([`EncodedSketches`]), read as their sum: sketch `k`'s count, mean and quantiles are those of
-/// all the chunks' values of series `k`, as [`QuantileSketch`]es merged would give them (the
-/// buckets through `Union`, a k-way union of the chunks' buckets decoded as each sketch is read).
+/// all the chunks' values of series `k`, as [`QuantileSketch`]es merged would give them (each
+/// sketch decoded from every chunk as it is read, its buckets added up in `Added`).
 ///
 /// Holding the chunks' encoded sketches rather than merging them into one keeps a point's
 /// memory at the size of its chunks' sketch files: merging two by two wrote the growing sum
@@ -966,19 +961,97 @@ pub struct ChunkSets {
     sets: Vec<EncodedSketches>,
     /// Emptied sets with their memory, handed to the chunks that come next.
     spare: Vec<EncodedSketches>,
-    /// The sketch last read, decoded from every chunk (quantile rows read a sketch's count,
+    /// The sketch last read, added up from every chunk (quantile rows read a sketch's count,
     /// mean and quantiles one after the other).
     decoded: RefCell<Decoded>,
 }
 
-/// One sketch of each of a point's chunks, decoded ([`ChunkSets`]).
+/// One sketch of a point's chunks, decoded from each and added up ([`ChunkSets`]).
 #[derive(Debug, Default)]
 struct Decoded {
     /// Which sketch (`None`: none, or the chunks changed since).
     k: Option<usize>,
-    /// Per chunk: the sketch's head and exact sum, and its negative and positive stores.
+    /// Per chunk: the sketch's head and exact sum.
     heads: Vec<(Head, ExactSum)>,
-    stores: Vec<[Vec<Bucketed>; 2]>,
+    /// The negative and positive stores' buckets of all the chunks.
+    neg: Added,
+    pos: Added,
+}
+
+/// A store's buckets added up from several chunks: a count for every bucket index a value can
+/// have ([`MIN_INDEX`]..=[`MAX_INDEX`], 57 KB), a bit per index in use, and the span of words
+/// of bits in use, so that filling, reading and clearing it costs a few instructions a bucket
+/// in use (a k-way union of the chunks' bucket lists cost tens, a step over every chunk's
+/// next bucket for each bucket yielded).
+#[derive(Debug, Default)]
+struct Added {
+    counts: Vec<u64>,
+    used: Vec<u64>,
+    /// The words of `used` that may have bits set.
+    words: std::ops::Range<usize>,
+}
+
+impl Added {
+    /// Empties it (the counts are zero again), keeping the memory.
+    fn clear(&mut self) {
+        for w in self.words.clone() {
+            let bits = &mut self.used[w];
+            while *bits != 0 {
+                self.counts[w * 64 + bits.trailing_zeros() as usize] = 0;
+                *bits &= *bits - 1;
+            }
+        }
+        self.words = 0..0;
+    }
+
+    /// Its counts and bits, to add buckets to (made on first use); the words of bits they
+    /// set must then be given to [`cover`](Self::cover).
+    #[inline]
+    fn arrays(&mut self) -> (&mut [u64], &mut [u64]) {
+        if self.counts.is_empty() {
+            let words = (MAX_INDEX - MIN_INDEX) as usize / 64 + 1;
+            self.counts = vec![0; 64 * words];
+            self.used = vec![0; words];
+        }
+        (&mut self.counts, &mut self.used)
+    }
+
+    /// Counts the words of bits `words` as in use.
+    #[inline]
+    fn cover(&mut self, words: std::ops::Range<usize>) {
+        self.words = if self.words.is_empty() {
+            words
+        } else {
+            self.words.start.min(words.start)..self.words.end.max(words.end)
+        };
+    }
+
+    /// The buckets in use, `(index, count)`, in ascending order of index, or descending with
+    /// `DESC`.
+    fn buckets<const DESC: bool>(&self) -> impl Iterator<Item = (i32, u64)> + '_ {
+        let (words, n) = (self.words.clone(), self.words.len());
+        (0..n).flat_map(move |m| {
+            let w = if DESC {
+                words.end - 1 - m
+            } else {
+                words.start + m
+            };
+            let mut bits = self.used[w];
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = if DESC {
+                    63 - bits.leading_zeros()
+                } else {
+                    bits.trailing_zeros()
+                };
+                bits &= !(1 << b);
+                let j = w * 64 + b as usize;
+                Some((MIN_INDEX + j as i32, self.counts[j]))
+            })
+        })
+    }
 }
 
 impl ChunkSets {
@@ -1022,10 +1095,11 @@ impl ChunkSets {
             let mut d = self.decoded.borrow_mut();
             if d.k != Some(k) {
                 let d = &mut *d;
-                d.stores.resize_with(self.sets.len(), Default::default);
                 d.heads.clear();
-                for (s, [neg, pos]) in self.sets.iter().zip(d.stores.iter_mut()) {
-                    d.heads.push(s.decode_into(k, neg, pos));
+                d.neg.clear();
+                d.pos.clear();
+                for s in &self.sets {
+                    d.heads.push(s.decode_into(k, &mut d.neg, &mut d.pos));
                 }
                 d.k = Some(k);
             }
@@ -1061,10 +1135,7 @@ impl Sketches for ChunkSets {
         for (h, _) in rest {
             head.add(h);
         }
-        let chunks = &d.stores[..d.heads.len()];
-        let neg = Union::<true>::new(chunks.iter().map(|[neg, _]| &neg[..]));
-        let pos = Union::<false>::new(chunks.iter().map(|[_, pos]| &pos[..]));
-        head.quantiles(neg, pos, qs, out);
+        head.quantiles(d.neg.buckets::<true>(), d.pos.buckets::<false>(), qs, out);
     }
 }
 
@@ -1194,76 +1265,6 @@ impl Sketches for PointSketches {
 fn stores_of<'b>(buckets: &'b [Bucketed], h: &SparseHead) -> (&'b [Bucketed], &'b [Bucketed]) {
     let (neg, rest) = buckets[h.start..].split_at(h.neg);
     (neg, &rest[..h.pos])
-}
-
-/// The buckets of up to [`SPARSE_CHUNKS`] stores of one sketch's chunks (each in ascending
-/// order of index) as the buckets of their sum: in ascending order of index, or descending
-/// with `DESC`, the counts of an index that several hold added. The same buckets, in the same
-/// order, as merging the stores two by two would give, without writing them anywhere.
-struct Union<'a, const DESC: bool> {
-    /// The stores' buckets not yet yielded; the first `live` are not empty.
-    stores: [&'a [Bucketed]; SPARSE_CHUNKS],
-    live: usize,
-}
-
-impl<'a, const DESC: bool> Union<'a, DESC> {
-    fn new(of: impl Iterator<Item = &'a [Bucketed]>) -> Self {
-        let mut u = Union {
-            stores: [&[]; SPARSE_CHUNKS],
-            live: 0,
-        };
-        for store in of.filter(|s| !s.is_empty()) {
-            u.stores[u.live] = store;
-            u.live += 1;
-        }
-        u
-    }
-
-    /// The next bucket of a non-empty store.
-    #[inline(always)]
-    fn next_of(store: &[Bucketed]) -> Bucketed {
-        if DESC {
-            store[store.len() - 1]
-        } else {
-            store[0]
-        }
-    }
-}
-
-impl<const DESC: bool> Iterator for Union<'_, DESC> {
-    type Item = (i32, u64);
-
-    #[inline]
-    fn next(&mut self) -> Option<(i32, u64)> {
-        let stores = &self.stores[..self.live];
-        let first = Self::next_of(stores.first()?).0;
-        let index = stores[1..].iter().fold(first, |b, s| {
-            let i = Self::next_of(s).0;
-            if DESC { b.max(i) } else { b.min(i) }
-        });
-        let mut count = 0;
-        let mut k = 0;
-        while k < self.live {
-            let store = &mut self.stores[k];
-            let (i, c) = Self::next_of(store);
-            if i == index {
-                count += u64::from(c);
-                *store = if DESC {
-                    &store[..store.len() - 1]
-                } else {
-                    &store[1..]
-                };
-                if store.is_empty() {
-                    // Order among the stores does not matter: counts are added.
-                    self.live -= 1;
-                    self.stores.swap(k, self.live);
-                    continue;
-                }
-            }
-            k += 1;
-        }
-        Some((index, count))
-    }
 }
 
 /// Nearest rank `k = max(1, ceil(q·n))`, at most `n`.
@@ -1798,26 +1799,38 @@ fn read_buckets<R: Read>(r: &mut R, mut bucket: impl FnMut(i32, u64)) -> io::Res
     Ok(())
 }
 
-/// The inverse of [`write_store`] for bytes this process wrote ([`EncodedSketches`], a chunk's
-/// sketches, whose counts are below 2^32): its buckets into `out` (emptied first), in
-/// ascending order of index. [`read_buckets`] without the checks that bytes from a file need:
-/// a few instructions a bucket instead of tens, for a point's quantile rows decode every
-/// bucket of its chunks. The tests of [`ChunkSets`] compare what it decodes with the buckets
-/// of the sketches encoded.
+/// The inverse of [`write_store`] for bytes this process wrote ([`EncodedSketches`]): its
+/// buckets added to `into`. [`read_buckets`] without the checks that bytes from a file need, a
+/// few instructions a bucket instead of tens, for a point's quantile rows decode every bucket
+/// of its chunks. The tests of [`ChunkSets`] compare what it decodes with the buckets of the
+/// sketches encoded.
 #[inline]
-fn decode_buckets(r: &mut &[u8], out: &mut Vec<Bucketed>) {
-    out.clear();
-    let k = decode_varint(r) as usize;
+fn decode_buckets(r: &mut &[u8], into: &mut Added) {
+    let k = decode_varint(r);
     if k == 0 {
         return;
     }
-    let first = unzigzag(decode_varint(r)) as i32;
-    let mut index = first - 1;
-    out.extend((0..k).map(|j| {
-        let gap = if j == 0 { 0 } else { decode_varint(r) as i32 };
-        index += gap + 1;
-        (index, decode_varint(r) as u32)
-    }));
+    // The bucket's position in `into`: its index from the lowest.
+    let mut j = (unzigzag(decode_varint(r)) - i64::from(MIN_INDEX)) as usize;
+    let (first, mut count) = (j, decode_varint(r));
+    let (counts, used) = into.arrays();
+    for n in 0..k {
+        if n > 0 {
+            // Most gaps and counts are below 128, a byte each: both read at once.
+            let gap;
+            (gap, count) = match r {
+                [g, c, rest @ ..] if (g | c) < 0x80 => {
+                    *r = rest;
+                    (usize::from(*g), u64::from(*c))
+                }
+                _ => (decode_varint(r) as usize, decode_varint(r)),
+            };
+            j += gap + 1;
+        }
+        counts[j] += count;
+        used[j / 64] |= 1 << (j % 64);
+    }
+    into.cover(first / 64..j / 64 + 1);
 }
 
 /// A varint [`push_varint`] wrote, from bytes this process wrote (see [`decode_buckets`]).
@@ -2461,19 +2474,12 @@ mod tests {
 
     /// The buckets of point `total`'s sketch `k`, as the sparse point reads them: the
     /// negative store's in descending order of index, then the positive store's ascending.
-    fn union_of(total: &ChunkSets, k: usize) -> (Buckets, Buckets) {
-        let decoded: Vec<[Vec<Bucketed>; 2]> = total
-            .sets
-            .iter()
-            .map(|s| {
-                let (mut neg, mut pos) = (Vec::new(), Vec::new());
-                s.decode_into(k, &mut neg, &mut pos);
-                [neg, pos]
-            })
-            .collect();
-        let neg = Union::<true>::new(decoded.iter().map(|[neg, _]| &neg[..])).collect();
-        let pos = Union::<false>::new(decoded.iter().map(|[_, pos]| &pos[..])).collect();
-        (neg, pos)
+    fn added_of(total: &ChunkSets, k: usize) -> (Buckets, Buckets) {
+        let d = total.decoded(k);
+        (
+            d.neg.buckets::<true>().collect(),
+            d.pos.buckets::<false>().collect(),
+        )
     }
 
     /// Point `total`'s sketch `k` has the count, mean and quantiles `qs` of `want`, to the bit.
@@ -2533,7 +2539,7 @@ mod tests {
                 for (k, values) in all.iter().enumerate() {
                     let want = sketch_of(values);
                     if let PointSketches::Sparse(sets) = &total {
-                        let (neg, pos) = union_of(sets, k);
+                        let (neg, pos) = added_of(sets, k);
                         let want_neg: Vec<_> = want.neg.nonzero().rev().collect();
                         assert_eq!(neg, want_neg, "{k}");
                         assert_eq!(pos, want.pos.nonzero().collect::<Vec<_>>(), "{k}");
