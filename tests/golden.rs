@@ -10,7 +10,7 @@
 //!
 //! Each pin file lists `file sha256` for the run `chipdip run <scenario> --reps 3 --seed 7
 //! --timeseries` (sweeps: `--reps 1`), so a diff names the outputs that moved; the
-//! `malaysia_2025_<N>_replications` pins, for `--reps N --seed 7`, cover points of several
+//! `<scenario>_<N>_replications` pins, for `--reps N --seed 7`, cover points of several
 //! chunks (their quantile rows add up the chunks' sketches).
 
 use std::fs;
@@ -97,14 +97,20 @@ fn golden_bytes_of_every_shipped_scenario() {
 
 /// A point of several chunks has its quantile rows from all its chunks' sketches: 120
 /// replications (three chunks, held sparse) and 451 (ten, added into dense counts) of the
-/// replay, pinned like the short runs above.
+/// replay, and 60 (two) at each of the twelve points of a sweep, pinned like the short runs
+/// above.
 #[test]
 fn golden_bytes_of_points_of_several_chunks() {
-    check_pins(["120", "451"].into_iter().map(|reps| {
+    let runs = [
+        ("malaysia_2025", "120"),
+        ("malaysia_2025", "451"),
+        ("sweep_enforcement_pressure", "60"),
+    ];
+    check_pins(runs.into_iter().map(|(name, reps)| {
         let args = ["--reps", reps, "--seed", "7"];
         (
-            format!("malaysia_2025_{reps}_replications"),
-            fingerprint_of("malaysia_2025", &args),
+            format!("{name}_{reps}_replications"),
+            fingerprint_of(name, &args),
         )
     }));
 }
