@@ -201,6 +201,8 @@ pub struct Replicator<'s> {
     /// An outcome handed back once recorded ([`Replicator::recycle`]), whose memory the next
     /// replication writes its outcome into.
     spare: Option<Outcome>,
+    /// The last replication's hubs, whose populations' memory the next one's reuse.
+    hubs: Option<smuggling::hubs::Hubs>,
 }
 
 impl<'s> Replicator<'s> {
@@ -210,6 +212,7 @@ impl<'s> Replicator<'s> {
             params: Vec::new(),
             prepared: None,
             spare: None,
+            hubs: None,
         }
     }
 
@@ -241,11 +244,12 @@ impl<'s> Replicator<'s> {
             }
         }
         let prepared = (self.prepared.take()).unwrap_or_else(|| world::Prepared::new(self.setup));
-        let mut world = World::with_params(self.setup, rep_seed, params, prepared);
+        let mut world =
+            World::with_params(self.setup, rep_seed, params, prepared, self.hubs.take());
         let outcome = simulate(&mut world, self.setup.months, self.spare.take());
-        (self.params, self.prepared) = {
-            let (params, prepared) = world.into_parts();
-            (params, Some(prepared))
+        (self.params, self.prepared, self.hubs) = {
+            let (params, prepared, hubs) = world.into_parts();
+            (params, Some(prepared), Some(hubs))
         };
         outcome
     }

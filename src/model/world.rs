@@ -106,7 +106,7 @@ impl<'s> World<'s> {
             .iter()
             .map(|s| s.params.realise(rep_seed))
             .collect();
-        World::with_params(setup, rep_seed, params, Prepared::new(setup))
+        World::with_params(setup, rep_seed, params, Prepared::new(setup), None)
     }
 
     /// The world at month 0 of the replication with seed `rep_seed`, given the setup's
@@ -118,6 +118,7 @@ impl<'s> World<'s> {
         rep_seed: u64,
         params: Vec<Params>,
         prepared: Prepared,
+        spare: Option<Hubs>,
     ) -> World<'s> {
         debug_assert_eq!(params.len(), setup.snapshots.len());
         let p = &params[0];
@@ -146,7 +147,7 @@ impl<'s> World<'s> {
             claims: Claims::new(nn, p.hubs.len()),
             rules_in_force: RulesTable::new(),
             stock,
-            hubs: Hubs::new(p, rep_seed),
+            hubs: Hubs::new_in(p, rep_seed, spare),
             flows: Flows::new(nn, nf),
             totals: Flows::new(nn, nf),
             params,
@@ -156,9 +157,9 @@ impl<'s> World<'s> {
 
     /// The realised snapshots and what they decide alone, unchanged since
     /// [`World::with_params`], for the next replication (which draws the snapshots again in
-    /// place).
-    pub(crate) fn into_parts(self) -> (Vec<Params>, Prepared) {
-        (self.params, self.prepared)
+    /// place), and the hubs, whose memory it reuses.
+    pub(crate) fn into_parts(self) -> (Vec<Params>, Prepared, Hubs) {
+        (self.params, self.prepared, self.hubs)
     }
 
     /// Parameters in force this month.

@@ -130,12 +130,22 @@ pub struct Transshipped {
 
 impl Hubs {
     pub fn new(p: &Params, rep_seed: u64) -> Hubs {
+        Hubs::new_in(p, rep_seed, None)
+    }
+
+    /// [`Hubs::new`], the populations in the memory of `spare`'s (an earlier replication's
+    /// hubs: see [`Population::new_in`]).
+    pub fn new_in(p: &Params, rep_seed: u64, spare: Option<Hubs>) -> Hubs {
         let (nn, np, nh) = (p.nations.len(), p.products.len(), p.hubs.len());
+        let mut spare = spare.map_or_else(Vec::new, |s| s.hubs).into_iter();
         let hubs: Vec<Hub> = p
             .hubs
             .iter()
             .enumerate()
-            .map(|(h, hp)| Hub::new(hp, h, rep_seed))
+            .map(|(h, hp)| {
+                let populations = spare.next().map_or_else(Vec::new, |s| s.populations);
+                Hub::new(hp, h, rep_seed, populations)
+            })
             .collect();
         Hubs {
             start_capacity: hubs.iter().map(|h| h.demand_units() as f64).collect(),
@@ -677,12 +687,14 @@ struct Hub {
 }
 
 impl Hub {
-    fn new(h: &HubParams, index: usize, rep_seed: u64) -> Hub {
+    /// Hub `index`, its populations in the memory of `spare`'s (see [`Population::new_in`]).
+    fn new(h: &HubParams, index: usize, rep_seed: u64, spare: Vec<Population>) -> Hub {
         let mut rng = stream(rep_seed, Purpose::Intermediaries, index);
+        let mut spare = spare.into_iter();
         let populations = h
             .populations
             .iter()
-            .map(|(_, pp)| Population::new(pp, &mut rng))
+            .map(|(_, pp)| Population::new_in(pp, &mut rng, spare.next()))
             .collect();
         Hub {
             populations,

@@ -291,19 +291,27 @@ impl Slot {
 
 impl Slots {
     /// The starting population's slots, all occupied, from its sizes and risk appetites, with
-    /// room for `capacity`: each array is filled in one pass (a slot at a time costs a
-    /// capacity check per array).
-    fn first(size: &[f32], risk: &[f32], max_divert_fraction: f64, capacity: usize) -> Slots {
+    /// room for `capacity` (at least), in `slots`' memory (emptied first): each array is
+    /// filled in one pass (a slot at a time costs a capacity check per array).
+    fn first(
+        size: &[f32],
+        risk: &[f32],
+        max_divert_fraction: f64,
+        capacity: usize,
+        mut slots: Slots,
+    ) -> Slots {
         let n = size.len();
-        let mut slots = Slots {
-            lot: Vec::with_capacity(capacity),
-            lot_f: Vec::with_capacity(capacity),
-            keep: Vec::with_capacity(capacity),
-            size: Vec::with_capacity(capacity),
-            state: Vec::with_capacity(capacity),
-            idle: Vec::with_capacity(capacity),
-            occupied: Vec::with_capacity(capacity.div_ceil(64)),
-        };
+        fn emptied<T>(v: &mut Vec<T>, capacity: usize) {
+            v.clear();
+            v.reserve(capacity);
+        }
+        emptied(&mut slots.lot, capacity);
+        emptied(&mut slots.lot_f, capacity);
+        emptied(&mut slots.keep, capacity);
+        emptied(&mut slots.size, capacity);
+        emptied(&mut slots.state, capacity);
+        emptied(&mut slots.idle, capacity);
+        emptied(&mut slots.occupied, capacity.div_ceil(64));
         let each = size
             .iter()
             .zip(risk)
@@ -371,6 +379,21 @@ pub struct Population {
 impl Population {
     /// Draws sizes and risk appetites once (validated parameters).
     pub fn new(params: &PopulationParams, rng: &mut impl Rng) -> Population {
+        Population::new_in(params, rng, None)
+    }
+
+    /// [`Population::new`] in `spare`'s memory: a population of an earlier replication, whose
+    /// slots have grown with its entrants. In the replay a hub's population grows to several
+    /// times its starting count in most replications, and growing it again in new memory each
+    /// replication cost a copy at each doubling and, on the development VM, the kernel's time
+    /// zeroing the fresh pages. The draws and the population are those of `new`.
+    pub fn new_in(
+        params: &PopulationParams,
+        rng: &mut impl Rng,
+        spare: Option<Population>,
+    ) -> Population {
+        let (slots, mut vacant) = spare.map_or_else(Default::default, |p| (p.slots, p.vacant));
+        vacant.clear();
         let mu = math::ln(params.size_median_units);
         let n = params.count;
         let risk_appetite = math::Beta::new(params.risk_appetite_alpha, params.risk_appetite_beta);
@@ -383,8 +406,8 @@ impl Population {
             params: params.clone(),
             // Room for entrants without reallocating in the monthly loop as long as the
             // population stays below twice its starting size.
-            slots: Slots::first(&size, &risk, params.max_divert_fraction, 2 * n),
-            vacant: Vec::with_capacity(n),
+            slots: Slots::first(&size, &risk, params.max_divert_fraction, 2 * n, slots),
+            vacant,
             free_capacity: size.iter().map(|&s| s as f64).sum(),
             max_size: size.iter().fold(0.0, |m, &s| m.max(s)),
             size_mu: mu,
@@ -982,7 +1005,7 @@ mod tests {
         for n in [0, 1, 63, 64, 65, 200] {
             let size: Vec<f32> = (0..n).map(|k| 0.75 + 3.5 * k as f32).collect();
             let risk: Vec<f32> = (0..n).map(|k| (k % 7) as f32 / 7.0).collect();
-            let first = Slots::first(&size, &risk, 0.4, 2 * n);
+            let first = Slots::first(&size, &risk, 0.4, 2 * n, Slots::default());
             let mut pushed = Slots::default();
             for (&s, &r) in size.iter().zip(&risk) {
                 pushed.push(Slot::new(s, r, 0.4));
@@ -1087,6 +1110,48 @@ mod tests {
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
         assert_eq!(Population::bytes_per_intermediary(), 31);
+    }
+
+    #[test]
+    fn a_population_in_an_earlier_ones_memory_is_a_new_one() {
+        // A population that grew (entrants beyond its starting room) and lost intermediaries
+        // (vacant slots) lends its memory to the next: the same months and cases as a
+        // population in new memory.
+        let p = shells(200);
+        let mut c = conditions(5_000, 0.001, 0.002);
+        c.attrition = 0.05;
+        let mut rng = Stream::seed_from_u64(3);
+        let mut used = Population::new(&p, &mut rng);
+        for m in 0..6 {
+            used.enter(150, &mut rng);
+            used.step(m, &c, &mut rng, &mut Vec::new());
+        }
+        assert!(used.slots.len() > 2 * p.count && !used.vacant.is_empty());
+        let (grown, memory) = (used.slots.lot.capacity(), used.slots.lot.as_ptr());
+        let run = |spare: Option<Population>| {
+            let mut rng = Stream::seed_from_u64(11);
+            let mut pop = Population::new_in(&p, &mut rng, spare);
+            let (slots, free, largest) = (pop.len(), pop.free_capacity, pop.max_size);
+            let mut cases = Vec::new();
+            let months: Vec<PopulationMonth> = (0..8)
+                .map(|m| {
+                    let out = pop.step(m, &c, &mut rng, &mut cases);
+                    pop.enter(120, &mut rng);
+                    out
+                })
+                .collect();
+            ((slots, free, largest, months, cases), pop)
+        };
+        let (fresh, _) = run(None);
+        let (reused, pop) = run(Some(used));
+        assert_eq!(fresh, reused);
+        assert!(fresh.3.iter().map(|m| m.cases_opened).sum::<u64>() > 0);
+        assert_eq!(
+            pop.slots.lot.as_ptr(),
+            memory,
+            "the grown slots, not new ones"
+        );
+        assert!(pop.slots.lot.capacity() >= grown);
     }
 
     #[test]
