@@ -112,7 +112,8 @@ impl<'s> World<'s> {
     /// The world at month 0 of the replication with seed `rep_seed`, given the setup's
     /// snapshots realised for that seed (what [`World::new`] draws; `model::Replicator`
     /// reuses them from the last replication) and what they decide alone. The world only
-    /// reads them.
+    /// reads them. Its hubs' populations are built in `spare`'s memory, when given (an
+    /// earlier replication's hubs, from [`World::into_parts`]).
     pub(crate) fn with_params(
         setup: &'s Setup,
         rep_seed: u64,

@@ -875,8 +875,10 @@ pub enum PointSketches {
 }
 
 /// The most chunks whose sketches [`PointSketches`] keeps sparse. Reading a sketch of a
-/// sparse point costs a step per chunk for each of its buckets; past about eight chunks,
-/// dense counts cost fewer instructions in all (replay, 1,000 replications).
+/// sparse point decodes each chunk's buckets of it, and a sparse point holds every chunk's
+/// sketch file; past about eight chunks, dense counts cost fewer instructions in all
+/// (replay, 1,000 replications, measured when the chunks' buckets were read through a k-way
+/// union) and a fixed amount of memory.
 pub const SPARSE_CHUNKS: usize = 8;
 
 /// A chunk's sketches in the bytes of its sketch file (format version 2: the sketch count,
