@@ -303,6 +303,9 @@ impl<'s> ChunkWriter<'s> {
         // cache misses of the rows overlap rather than stall the sketch one by one.
         let n = self.values_per_replication;
         b.sketches.clear();
+        // Grown by doubling, the chunk's first sets (1.4 MB for the replay, 22 MB with 200
+        // extra nations) were copied into fresh memory at each step.
+        b.sketches.reserve(n, b.values.len());
         if let Some(reps) = b.values.len().checked_div(n) {
             b.block.resize(BLOCK * reps, 0.0);
             for first in (0..n).step_by(BLOCK) {

@@ -654,6 +654,14 @@ impl SparseSketches {
         self.buckets.clear();
     }
 
+    /// Room for `sketches` more sketches of `values` values in all (each value takes a
+    /// bucket at most), so that [`push`](Self::push)ing them never copies the sets' arrays
+    /// into new memory as they grow. Memory reserved but not written to is not touched.
+    pub fn reserve(&mut self, sketches: usize, values: usize) {
+        self.heads.reserve(sketches);
+        self.buckets.reserve(values);
+    }
+
     /// Adds a sketch of `values` (as [`QuantileSketch::insert`] of each, with its panics).
     ///
     /// Two passes over the values, each with few values to keep at hand (in one, the bucket
@@ -2593,6 +2601,21 @@ mod tests {
         total.add_encoded(&set, &mut encoded);
         assert!(encoded.is_empty() && encoded.bytes.capacity() > 0);
         assert!(encoded.starts.capacity() >= width);
+    }
+
+    #[test]
+    fn sparse_sketches_reserved_for_their_values_do_not_move() {
+        let mut rng = Rng(31);
+        let series = chunk_series(&mut rng);
+        let values: usize = series.iter().map(Vec::len).sum();
+        let mut set = SparseSketches::default();
+        set.reserve(series.len(), values);
+        let (heads, buckets) = (set.heads.as_ptr(), set.buckets.as_ptr());
+        for v in &series {
+            set.push(v);
+        }
+        assert_eq!((set.heads.as_ptr(), set.buckets.as_ptr()), (heads, buckets));
+        assert_eq!(set.len(), series.len());
     }
 
     #[test]
