@@ -124,10 +124,11 @@ pub fn run_chunk(
 ) {
     let mut replicator = model::Replicator::new(&scenario.points[chunk.point].setup);
     for rep in chunk.first_rep..chunk.first_rep + chunk.reps {
-        let ran = run_one(scenario, chunk.point, rep, &mut replicator);
-        if let Some(outcome) = ran.record(scenario, writer) {
-            replicator.recycle(outcome);
-        }
+        run_one(scenario, chunk.point, rep, &mut replicator).record(
+            scenario,
+            writer,
+            &mut replicator,
+        );
         on_replication();
     }
 }
@@ -144,19 +145,26 @@ enum Ran {
 }
 
 impl Ran {
-    /// Puts the replication into `writer`; gives back the outcome if `writer` kept none of it.
-    fn record(self, scenario: &Scenario, writer: &mut impl Recorder) -> Option<Outcome> {
+    /// Puts the replication into `writer`; an outcome `writer` keeps none of goes back to
+    /// `replicator`, whose next replication writes into its memory.
+    fn record(
+        self,
+        scenario: &Scenario,
+        writer: &mut impl Recorder,
+        replicator: &mut model::Replicator,
+    ) {
         match self {
             Ran::Outcome {
                 point,
                 rep,
                 seed,
                 outcome,
-            } => writer.add(&scenario.points[point], rep, seed, outcome),
-            Ran::Failed(failure) => {
-                writer.fail(failure);
-                None
+            } => {
+                if let Some(outcome) = writer.add(&scenario.points[point], rep, seed, outcome) {
+                    replicator.recycle(outcome);
+                }
             }
+            Ran::Failed(failure) => writer.fail(failure),
         }
     }
 }
@@ -266,9 +274,7 @@ impl<'p> Running<'p> {
             // Everything ready from `recorded` on, in order (the lock is not held while
             // recording).
             while let Some(ran) = self.ran().get_mut(recorded).and_then(Option::take) {
-                if let Some(outcome) = ran.record(scenario, writer) {
-                    replicator.recycle(outcome);
-                }
+                ran.record(scenario, writer, &mut replicator);
                 recorded += 1;
             }
         }

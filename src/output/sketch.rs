@@ -315,11 +315,7 @@ impl QuantileSketch {
     /// Errors: [`io::ErrorKind::InvalidData`] for anything that is not a valid sketch (an
     /// unknown version included), [`io::ErrorKind::UnexpectedEof`] if the input ends early.
     pub fn read_from<R: Read>(r: &mut R) -> io::Result<Self> {
-        let magic: [u8; 4] = read_array(r)?;
-        if magic != MAGIC {
-            return Err(invalid("not a quantile sketch (bad magic bytes)".into()));
-        }
-        let version = u32::from_le_bytes(read_array(r)?);
+        let version = read_version(r)?;
         let (count, zero, min, max, sum, neg, pos) = match version {
             1 => {
                 let count = u64::from_le_bytes(read_array(r)?);
@@ -1738,12 +1734,17 @@ fn read_array<R: Read, const N: usize>(r: &mut R) -> io::Result<[u8; N]> {
     Ok(b)
 }
 
-/// Reads the head of a version-2 sketch ([`write_head`]): its magic, version, head and sum.
-fn read_head<R: Read>(r: &mut R) -> io::Result<(Head, ExactSum)> {
+/// Reads a sketch's magic bytes, rejecting anything else, and its format version.
+fn read_version<R: Read>(r: &mut R) -> io::Result<u32> {
     if read_array::<R, 4>(r)? != MAGIC {
         return Err(invalid("not a quantile sketch (bad magic bytes)".into()));
     }
-    let version = u32::from_le_bytes(read_array(r)?);
+    Ok(u32::from_le_bytes(read_array(r)?))
+}
+
+/// Reads the head of a version-2 sketch ([`write_head`]): its magic, version, head and sum.
+fn read_head<R: Read>(r: &mut R) -> io::Result<(Head, ExactSum)> {
+    let version = read_version(r)?;
     if version != VERSION {
         return Err(invalid(format!(
             "sketch format version {version}, not {VERSION}"
