@@ -23,6 +23,13 @@
 //! - [`poisson`]: Knuth's product of uniforms, a rounded normal above a mean of 30;
 //! - [`geometric_gap`]: `⌊ln U / ln(1 − p)⌋`, the trials before the next success (one `u64`;
 //!   [`Geometric`] keeps `ln(1 − p)` for many draws).
+//!
+//! Where a draw uses an `exp` or `ln` only to decide something coarser than its last bit (an
+//! `f32`, a whole number, an acceptance), [`quick`] decides it from a cheap value with a
+//! proven error bound, and the portable function only when that cannot: the same bits, for a
+//! fraction of the cost.
+
+pub mod quick;
 
 use rand::Rng;
 
@@ -127,6 +134,10 @@ pub struct Geometric {
     p: f64,
     /// `ln(1 − p)` for `0 < p < 1`, else NaN (unused).
     ln_q: f64,
+    /// `1 / ln(1 − p)`, for the quick quotient.
+    inv_ln_q: f64,
+    /// How far the quick quotient may be from the exact one (see [`Geometric::gap`]).
+    tolerance: f64,
 }
 
 impl Geometric {
@@ -136,10 +147,24 @@ impl Geometric {
         } else {
             f64::NAN
         };
-        Geometric { p, ln_q }
+        let inv_ln_q = 1.0 / ln_q;
+        Geometric {
+            p,
+            ln_q,
+            inv_ln_q,
+            tolerance: 2e-13 * inv_ln_q.abs(),
+        }
     }
 
     /// One gap (one `u64` drawn when `0 < p < 1`, none otherwise).
+    ///
+    /// The gap is `⌊ln U / ln(1 − p)⌋` with the portable `ln`. The quick quotient
+    /// `t = quick_ln(U) × (1 / ln(1 − p))` is within `5e-14 / |ln(1 − p)|` of that quotient:
+    /// the two logarithms are within [`quick::LN_ERROR`] + 7.2e-15 of each other (`U ≥ 2^-53`,
+    /// so `|ln U| < 37`), and the reciprocal and the two roundings add 3.4e-16 relative, at most
+    /// 1.3e-14 / |ln(1 − p)| for a quotient below `37 / |ln(1 − p)|`. When `t`'s fraction is
+    /// farther than `tolerance`, four times that, from a whole number, both have the same
+    /// whole part; otherwise (rarely) the portable quotient decides.
     #[inline]
     pub fn gap(&self, rng: &mut (impl Rng + ?Sized)) -> u64 {
         let p = self.p;
@@ -149,7 +174,30 @@ impl Geometric {
         if p >= 1.0 {
             return 0;
         }
-        let gap = ln(unit_open_zero(rng)) / self.ln_q;
+        self.gap_of(unit_open_zero(rng))
+    }
+
+    /// [`Geometric::gap`] for a drawn `u` in `(0, 1]` and `0 < p < 1`.
+    #[inline]
+    fn gap_of(&self, u: f64) -> u64 {
+        let t = quick::quick_ln(quick::ln_table(), u) * self.inv_ln_q;
+        // Below 2^52 the fraction is exact (NaN fails the test: the portable quotient).
+        if t < WHOLE_FROM {
+            // Through i64: one instruction (a t just below 0 truncates to 0 and fails below).
+            let whole = t as i64;
+            let fraction = t - whole as f64;
+            if fraction > self.tolerance && fraction < 1.0 - self.tolerance {
+                return whole as u64;
+            }
+        }
+        self.exact_gap(u)
+    }
+
+    /// The definition of [`Geometric::gap`] for a drawn `u`.
+    #[cold]
+    #[inline(never)]
+    fn exact_gap(&self, u: f64) -> u64 {
+        let gap = ln(u) / self.ln_q;
         if gap >= u64::MAX as f64 {
             u64::MAX
         } else {
@@ -530,6 +578,13 @@ pub fn lognormal(rng: &mut (impl Rng + ?Sized), mu: f64, sigma: f64) -> f64 {
     exp(mu + sigma * standard_normal(rng))
 }
 
+/// [`lognormal`] rounded to `f32` (`lognormal(..) as f32`, the same draws and bits), through
+/// [`quick::exp_to_f32`].
+#[inline]
+pub fn lognormal_f32(rng: &mut (impl Rng + ?Sized), mu: f64, sigma: f64) -> f32 {
+    quick::exp_to_f32(mu + sigma * standard_normal(rng))
+}
+
 /// A Poisson draw with mean `lambda` (≥ 0): Knuth's product of uniforms below 30, a rounded
 /// normal approximation above.
 pub fn poisson(rng: &mut (impl Rng + ?Sized), lambda: f64) -> u64 {
@@ -607,11 +662,46 @@ impl Gamma {
             let v = v * v * v;
             let u = unit_open_zero(rng);
             let z2 = z * z;
-            if u < 1.0 - 0.0331 * z2 * z2 || ln(u) < 0.5 * z2 + d * (1.0 - v + ln(v)) {
+            if u < 1.0 - 0.0331 * z2 * z2 || accepts(u, z2, d, v) {
                 return d * v;
             }
         }
     }
+}
+
+/// Marsaglia–Tsang's acceptance test past its squeeze, `ln u < z²/2 + d (1 − v + ln v)` with
+/// the portable `ln`, decided from [`quick::quick_ln`] when the two sides are farther apart
+/// than the quick and the portable logarithms can make them differ.
+///
+/// Each logarithm is within [`quick::LN_ERROR`] + 7.2e-15 of the portable one (for `u` and
+/// `v` in `[2^-62, 2^63)`; `u ≥ 2^-53`, and `v` is checked), so the left side moves by at
+/// most 3.8e-14, the right by `d` times that, and the roundings of the right side's three
+/// operations, each within 1.2e-16 of its result, by at most 2.3e-16 × (`z²/2 + d (1 + v +
+/// |ln v|)`) between the two evaluations. The margin is 10^-12 × (1 + `z²/2 + d (2 + v +
+/// |ln v|)`), more than 25 times that.
+#[inline]
+fn accepts(u: f64, z2: f64, d: f64, v: f64) -> bool {
+    if (2f64.powi(-62)..2f64.powi(62)).contains(&v) {
+        let table = quick::ln_table();
+        let ln_v = quick::quick_ln(table, v);
+        let bound = 0.5 * z2 + d * (1.0 - v + ln_v);
+        let margin = 1e-12 * (1.0 + 0.5 * z2 + d * (2.0 + v + ln_v.abs()));
+        let ln_u = quick::quick_ln(table, u);
+        if ln_u < bound - margin {
+            return true;
+        }
+        if ln_u > bound + margin {
+            return false;
+        }
+    }
+    exactly_accepts(u, z2, d, v)
+}
+
+/// The definition of [`accepts`].
+#[cold]
+#[inline(never)]
+fn exactly_accepts(u: f64, z2: f64, d: f64, v: f64) -> bool {
+    ln(u) < 0.5 * z2 + d * (1.0 - v + ln(v))
 }
 
 /// A Beta(`alpha`, `beta`) variate in `[0, 1]`, both shapes `> 0`.
@@ -825,6 +915,87 @@ mod tests {
         assert_eq!(geometric_gap(&mut r, 0.0), u64::MAX);
         assert_eq!(geometric_gap(&mut r, f64::NAN), u64::MAX);
         assert_eq!(geometric_gap(&mut r, 1.0), 0);
+    }
+
+    #[test]
+    fn quick_geometric_gaps_are_the_exact_ones() {
+        let mut r = rng();
+        let mut edges = 0u64;
+        for p in [
+            1e-12,
+            1e-9,
+            1e-6,
+            1e-3,
+            0.02,
+            0.3,
+            0.9,
+            0.999_999,
+            1.0 - 1e-15,
+        ] {
+            let g = Geometric::new(p);
+            let check = |u: f64| {
+                assert_eq!(g.gap_of(u), g.exact_gap(u), "p {p}, u {u:e}");
+            };
+            for _ in 0..200_000 {
+                check(unit_open_zero(&mut r));
+            }
+            for u in [1.0, f64::EPSILON / 2.0, 0.5, 1.0 - f64::EPSILON / 2.0] {
+                check(u);
+            }
+            // Next to the edges: `u` whose quotient is (nearly) a whole number `n`.
+            let most = (37.0 / -g.ln_q).min(1e15);
+            for _ in 0..2_000 {
+                let n = (unit(&mut r) * most).floor().max(1.0);
+                let u = exp(n * g.ln_q);
+                for d in -64i64..=64 {
+                    let near = f64::from_bits((u.to_bits() as i64 + d) as u64);
+                    if near > 0.0 && near <= 1.0 {
+                        let t = quick::quick_ln(quick::ln_table(), near) * g.inv_ln_q;
+                        let fraction = t - t.floor();
+                        edges +=
+                            u64::from(fraction <= g.tolerance || fraction >= 1.0 - g.tolerance);
+                        check(near);
+                    }
+                }
+            }
+        }
+        assert!(edges > 100_000, "{edges} draws next to an edge");
+    }
+
+    #[test]
+    fn quick_gamma_acceptance_is_the_exact_one() {
+        let mut r = rng();
+        let mut edges = 0u64;
+        for shape in [1.0, 1.5, 2.5, 9.0, 300.0] {
+            let g = Gamma::new(shape);
+            let (d, c) = (g.d, g.c);
+            for _ in 0..200_000 {
+                let z = standard_normal(&mut r) * 1.5;
+                let v = 1.0 + c * z;
+                if v <= 0.0 {
+                    continue;
+                }
+                let (v, z2) = (v * v * v, z * z);
+                let u = unit_open_zero(&mut r);
+                assert_eq!(accepts(u, z2, d, v), exactly_accepts(u, z2, d, v));
+                // Next to the edge: u = e^bound and the floats around it.
+                let bound = 0.5 * z2 + d * (1.0 - v + ln(v));
+                if bound < 0.0 && bound > -37.0 {
+                    let edge = exp(bound);
+                    for k in -8i64..=8 {
+                        let u = f64::from_bits((edge.to_bits() as i64 + k) as u64);
+                        let quick = 1e-12 * (1.0 + 0.5 * z2 + d * (2.0 + v + ln(v).abs()));
+                        edges += u64::from((ln(u) - bound).abs() <= quick);
+                        assert_eq!(
+                            accepts(u, z2, d, v),
+                            exactly_accepts(u, z2, d, v),
+                            "shape {shape}, z {z}, u {u:e}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(edges > 100_000, "{edges} draws next to the edge");
     }
 
     #[test]

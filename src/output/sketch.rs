@@ -83,6 +83,7 @@
 //! non-canonical fields, and counts, min, max or sum that do not fit together with
 //! [`io::ErrorKind::InvalidData`]; a truncated input gives [`io::ErrorKind::UnexpectedEof`].
 
+use crate::math::quick::{LnTable, ln_table, quick_ln};
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
@@ -713,7 +714,7 @@ impl SparseSketches {
         let (mut lowest, mut highest) = (i32::MAX, i32::MIN);
         // The last value with a key, and its key.
         let mut last = (f64::NAN.to_bits(), 0);
-        let table = quick_table();
+        let table = ln_table();
         for &x in values {
             let x = x + 0.0;
             let magnitude = x.abs();
@@ -1290,12 +1291,12 @@ fn rank(q: f64, n: u64) -> u64 {
 /// So the index is always the exact one, on every platform, at a fraction of the cost of `ln`.
 #[inline]
 fn index_of(m: f64) -> i32 {
-    index_in(quick_table(), m)
+    index_in(ln_table(), m)
 }
 
-/// [`index_of`] with [`quick_table`] at hand (a loop over many values looks it up once).
+/// [`index_of`] with [`ln_table`] at hand (a loop over many values looks it up once).
 #[inline(always)]
-fn index_in(table: &QuickTable, m: f64) -> i32 {
+fn index_in(table: &LnTable, m: f64) -> i32 {
     let t = quick_ln(table, m) * (1.0 / LN_GAMMA) + INDEX_SHIFT;
     // Truncation is the floor: t > 0.
     let floor = t as i32;
@@ -1315,41 +1316,6 @@ const INDEX_SHIFT: f64 = 4096.0;
 #[cold]
 fn exact_index(m: f64) -> i32 {
     (crate::math::ln(m) / LN_GAMMA).ceil() as i32
-}
-
-/// Rows of [`quick_ln`]'s table: the top bits of the mantissa kept.
-const QUICK_BITS: u32 = 8;
-
-/// Per row `j`: the row's centre `c = 1 + (j + 1/2) / 2^QUICK_BITS`, `1/c` and `ln c` (an
-/// array of the rows' number, so that a row's index, `QUICK_BITS` bits, needs no bounds check).
-type QuickTable = [[f64; 3]; 1 << QUICK_BITS];
-
-/// The [`QuickTable`], worked out once (`ln` is not a `const fn`).
-fn quick_table() -> &'static QuickTable {
-    static TABLE: std::sync::OnceLock<QuickTable> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        std::array::from_fn(|j| {
-            let c = 1.0 + (j as f64 + 0.5) / f64::from(1u32 << QUICK_BITS);
-            [c, 1.0 / c, crate::math::ln(c)]
-        })
-    })
-}
-
-/// `ln m` for a normal positive `m`, within 3e-14 (absolute) for `m` in `[1e-12, 2^62]`:
-/// `m = 2^e · f` with `f` in `[1, 2)`, `ln m = e ln 2 + ln c + ln(1 + r)` with `c` the centre of
-/// `f`'s row in [`quick_table`] and `r = (f - c) / c`, `|r| <= 2^-9`, so the series
-/// `r - r²/2 + r³/3 - r⁴/4` errs by at most `|r|^5 / 5 < 6e-15`; the rounding of the few
-/// operations adds at most about 2e-14 (`e ln 2` and the sum, `|e| <= 62`).
-#[inline(always)]
-fn quick_ln(table: &QuickTable, m: f64) -> f64 {
-    let bits = m.to_bits();
-    let e = ((bits >> 52) & 0x7ff) as i32 - 1023;
-    let j = ((bits >> (52 - QUICK_BITS)) & ((1 << QUICK_BITS) - 1)) as usize;
-    let f = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
-    let [c, inv, ln_c] = table[j];
-    let r = (f - c) * inv;
-    let series = r * (1.0 + r * (-0.5 + r * (1.0 / 3.0 - 0.25 * r)));
-    f64::from(e) * std::f64::consts::LN_2 + ln_c + series
 }
 
 /// Representative magnitude of bucket `i`: `2 γ^i / (γ + 1)`, within a relative
@@ -2313,7 +2279,7 @@ mod tests {
         let mut check = |m: f64| {
             if (ZERO_THRESHOLD..=MAX_ABS).contains(&m) {
                 assert_eq!(index_of(m), exact_index(m), "{m:e} ({:#x})", m.to_bits());
-                assert!((quick_ln(quick_table(), m) - ln(m)).abs() < 3e-14, "{m:e}");
+                assert!((quick_ln(ln_table(), m) - ln(m)).abs() < 3e-14, "{m:e}");
                 checked += 1;
             }
         };

@@ -399,7 +399,7 @@ impl Population {
         let risk_appetite = math::Beta::new(params.risk_appetite_alpha, params.risk_appetite_beta);
         // Every size, then every risk appetite (the order of the draws).
         let size: Vec<f32> = (0..n)
-            .map(|_| math::lognormal(rng, mu, params.size_sigma) as f32)
+            .map(|_| math::lognormal_f32(rng, mu, params.size_sigma))
             .collect();
         let risk: Vec<f32> = (0..n).map(|_| risk_appetite.sample(rng) as f32).collect();
         Population {
@@ -441,7 +441,7 @@ impl Population {
     /// `n` entrants, drawn like the starting population, fill vacant slots first.
     pub fn enter(&mut self, n: u64, rng: &mut impl Rng) {
         for _ in 0..n {
-            let size = math::lognormal(rng, self.size_mu, self.params.size_sigma) as f32;
+            let size = math::lognormal_f32(rng, self.size_mu, self.params.size_sigma);
             let risk = self.risk_appetite.sample(rng) as f32;
             self.free_capacity += size as f64;
             let slot = self.slot(size, risk);
