@@ -60,7 +60,9 @@ pub fn quick_ln(table: &LnTable, m: f64) -> f64 {
     let f = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
     let [c, inv, ln_c] = table[j];
     let r = (f - c) * inv;
-    let series = r * (1.0 + r * (-0.5 + r * (1.0 / 3.0 - 0.25 * r)));
+    // Estrin's scheme: r² and r⁴ in parallel with the rest (a shorter chain than Horner's).
+    let r2 = r * r;
+    let series = r + r2 * (-0.5 + r * (1.0 / 3.0)) - 0.25 * (r2 * r2);
     f64::from(e) * LN_2 + ln_c + series
 }
 
