@@ -156,6 +156,11 @@ impl Geometric {
         }
     }
 
+    /// The success probability `p`.
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+
     /// One gap (one `u64` drawn when `0 < p < 1`, none otherwise).
     ///
     /// The gap is `⌊ln U / ln(1 − p)⌋` with the portable `ln`. The quick quotient

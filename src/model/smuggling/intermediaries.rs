@@ -371,9 +371,14 @@ pub struct Population {
     size_mu: f64,
     risk_appetite: math::Beta,
     /// Intermediaries in the trade still to pass before the next one winds up, and the
-    /// monthly attrition rate it was drawn at (NaN before the first month).
+    /// gaps' sampler at the monthly attrition rate it was drawn at (NaN before the first
+    /// month).
     attrition_gap: u64,
-    attrition_rate: f64,
+    attrition: math::Geometric,
+    /// The sampler of the units to the next case at last month's targeting rate: each keeps
+    /// its `ln(1 − p)` while its rate stays the same (rates change from month to month only
+    /// with the caseload or a timeline change).
+    case_gap: math::Geometric,
 }
 
 impl Population {
@@ -413,7 +418,8 @@ impl Population {
             size_mu: mu,
             risk_appetite,
             attrition_gap: u64::MAX,
-            attrition_rate: f64::NAN,
+            attrition: math::Geometric::new(f64::NAN),
+            case_gap: math::Geometric::new(f64::NAN),
         }
     }
 
@@ -543,13 +549,17 @@ impl Population {
         );
         let (q_reg, q_hub) = (rules.target_rate_regulator, rules.target_rate_hub);
         let q = (q_reg + q_hub).min(1.0);
-        // The gaps' ln(1 − p), once a month.
-        let (case_gap, attrition) = (math::Geometric::new(q), math::Geometric::new(c.attrition));
-        let mut units_to_case = case_gap.gap(rng);
-        if self.attrition_rate.to_bits() != c.attrition.to_bits() {
-            self.attrition_gap = attrition.gap(rng);
-            self.attrition_rate = c.attrition;
+        // The gaps' samplers: their ln(1 − p) is worked out again only when a rate changes.
+        if self.case_gap.p().to_bits() != q.to_bits() {
+            self.case_gap = math::Geometric::new(q);
         }
+        let case_gap = self.case_gap;
+        let mut units_to_case = case_gap.gap(rng);
+        if self.attrition.p().to_bits() != c.attrition.to_bits() {
+            self.attrition = math::Geometric::new(c.attrition);
+            self.attrition_gap = self.attrition.gap(rng);
+        }
+        let attrition = self.attrition;
         let mut attrition_gap = self.attrition_gap;
         let (mut cumulative_want, mut imported_so_far) = (0.0f64, 0u64);
         let (mut diverted_units, mut diverters) = (0u64, 0u64);
