@@ -130,7 +130,7 @@ pub fn quick_exp(table: &ExpTable, x: f64) -> f64 {
 const EXP_TO_F32_TOLERANCE: f64 = 1.0 / (1u64 << 40) as f64;
 
 /// `exp(x) as f32` with the portable `exp`, to the bit: when the quick value's interval of
-/// ± [`EXP_TO_F32_TOLERANCE`] rounds to one `f32`, the portable value (which lies in it)
+/// ± 2^-40 (relative) rounds to one `f32`, the portable value (which lies in it)
 /// rounds to that one too, since rounding to `f32` is monotone; otherwise the portable `exp`
 /// decides. Beyond `|x| <= 80` (where `e^x` is a normal `f32`) the portable `exp` decides.
 #[inline]
