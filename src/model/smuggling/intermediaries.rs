@@ -634,7 +634,10 @@ impl Population {
                 // A deterred intermediary under investigation does not divert (a free one's
                 // state has no bits set).
                 let diverts = worthwhile & (moved > 0) & !case_deterred(state);
-                let moved = if diverts { moved } else { 0 };
+                // Which intermediaries divert varies from slot to slot: a select, not a branch
+                // (the compiler chose a branch here once the loop's surroundings changed, and
+                // mispredicted it on every other diverter).
+                let moved = std::hint::select_unpredictable(diverts, moved, 0);
                 diverters += u64::from(diverts);
                 diverted_units += moved;
                 // Exposure counts down over the units moved by diverters not under
