@@ -25,11 +25,11 @@
 //!   [`Geometric`] keeps `ln(1 − p)` for many draws).
 //!
 //! Where a draw uses an `exp` or `ln` only to decide something coarser than its last bit (an
-//! `f32`, a whole number, an acceptance), [`quick`] decides it from a cheap value with a
-//! proven error bound, and the portable function only when that cannot: the same bits, for a
-//! fraction of the cost.
+//! `f32`, a whole number, an acceptance), `quick` (`src/math/quick.rs`) decides it from a
+//! cheap value with a proven error bound, and the portable function only when that cannot: the
+//! same bits, for a fraction of the cost.
 
-pub mod quick;
+pub(crate) mod quick;
 
 use rand::Rng;
 
@@ -127,6 +127,11 @@ pub fn geometric_gap(rng: &mut (impl Rng + ?Sized), p: f64) -> u64 {
     Geometric::new(p).gap(rng)
 }
 
+/// Four times the most by which the quick quotient of [`Geometric::gap`] can differ from the
+/// exact one, per unit of `1 / |ln(1 − p)|` (see there): the two logarithms' difference, and
+/// the roundings' 1.3e-14.
+const GAP_TOLERANCE: f64 = 4.0 * (quick::LN_ERROR + 7.2e-15 + 1.3e-14);
+
 /// [`geometric_gap`] for one `p`, with `ln(1 − p)` computed once for many draws (the same
 /// draws and bits).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -136,7 +141,8 @@ pub struct Geometric {
     ln_q: f64,
     /// `1 / ln(1 − p)`, for the quick quotient.
     inv_ln_q: f64,
-    /// How far the quick quotient may be from the exact one (see [`Geometric::gap`]).
+    /// Four times the most the quick quotient can differ from the exact one (see
+    /// [`Geometric::gap`]): a fraction closer than this to a whole number goes to the exact one.
     tolerance: f64,
 }
 
@@ -152,7 +158,7 @@ impl Geometric {
             p,
             ln_q,
             inv_ln_q,
-            tolerance: 2e-13 * inv_ln_q.abs(),
+            tolerance: GAP_TOLERANCE * inv_ln_q.abs(),
         }
     }
 
@@ -165,7 +171,7 @@ impl Geometric {
     ///
     /// The gap is `⌊ln U / ln(1 − p)⌋` with the portable `ln`. The quick quotient
     /// `t = quick_ln(U) × (1 / ln(1 − p))` is within `5e-14 / |ln(1 − p)|` of that quotient:
-    /// the two logarithms are within [`quick::LN_ERROR`] + 7.2e-15 of each other (`U ≥ 2^-53`,
+    /// the two logarithms are within `quick::LN_ERROR` + 7.2e-15 of each other (`U ≥ 2^-53`,
     /// so `|ln U| < 37`), and the reciprocal and the two roundings add 3.4e-16 relative, at most
     /// 1.3e-14 / |ln(1 − p)| for a quotient below `37 / |ln(1 − p)|`. When `t`'s fraction is
     /// farther than `tolerance`, four times that, from a whole number, both have the same
@@ -583,8 +589,8 @@ pub fn lognormal(rng: &mut (impl Rng + ?Sized), mu: f64, sigma: f64) -> f64 {
     exp(mu + sigma * standard_normal(rng))
 }
 
-/// [`lognormal`] rounded to `f32` (`lognormal(..) as f32`, the same draws and bits), through
-/// [`quick::exp_to_f32`].
+/// [`lognormal`] rounded to `f32` (`lognormal(..) as f32`, the same draws and bits), its `exp`
+/// decided from a quick value (`quick::exp_to_f32`).
 #[inline]
 pub fn lognormal_f32(rng: &mut (impl Rng + ?Sized), mu: f64, sigma: f64) -> f32 {
     quick::exp_to_f32(mu + sigma * standard_normal(rng))
@@ -674,23 +680,27 @@ impl Gamma {
     }
 }
 
+/// The factor of [`accepts`]' margin (see there): over 25 times the two logarithms' difference.
+const ACCEPTANCE_MARGIN: f64 = 1e-12;
+const _: () = assert!(ACCEPTANCE_MARGIN > 25.0 * (quick::LN_ERROR + 7.2e-15));
+
 /// Marsaglia–Tsang's acceptance test past its squeeze, `ln u < z²/2 + d (1 − v + ln v)` with
 /// the portable `ln`, decided from [`quick::quick_ln`] when the two sides are farther apart
 /// than the quick and the portable logarithms can make them differ.
 ///
-/// Each logarithm is within [`quick::LN_ERROR`] + 7.2e-15 of the portable one (for `u` and
-/// `v` in `[2^-62, 2^63)`; `u ≥ 2^-53`, and `v` is checked), so the left side moves by at
-/// most 3.8e-14, the right by `d` times that, and the roundings of the right side's three
-/// operations, each within 1.2e-16 of its result, by at most 2.3e-16 × (`z²/2 + d (1 + v +
-/// |ln v|)`) between the two evaluations. The margin is 10^-12 × (1 + `z²/2 + d (2 + v +
-/// |ln v|)`), more than 25 times that.
+/// Each logarithm is within `quick::LN_ERROR` + 7.2e-15 of the portable one (for `u` and `v`
+/// in `[2^-62, 2^62)`; `u ≥ 2^-53`, and `v` is checked), so the left side moves by at most
+/// 3.8e-14, the right by `d` times that, and the roundings of the right side's three
+/// operations, each within 1.2e-16 of its result (the inner two then scaled by `d`), by at
+/// most 2.3e-16 × (`z²/2 + 3 d (1 + v + |ln v|)`) between the two evaluations. The margin,
+/// 10^-12 × (1 + `z²/2 + d (2 + v + |ln v|)`), is more than 25 times that.
 #[inline]
 fn accepts(u: f64, z2: f64, d: f64, v: f64) -> bool {
     if (2f64.powi(-62)..2f64.powi(62)).contains(&v) {
         let table = quick::ln_table();
         let ln_v = quick::quick_ln(table, v);
         let bound = 0.5 * z2 + d * (1.0 - v + ln_v);
-        let margin = 1e-12 * (1.0 + 0.5 * z2 + d * (2.0 + v + ln_v.abs()));
+        let margin = ACCEPTANCE_MARGIN * (1.0 + 0.5 * z2 + d * (2.0 + v + ln_v.abs()));
         let ln_u = quick::quick_ln(table, u);
         if ln_u < bound - margin {
             return true;
@@ -926,7 +936,9 @@ mod tests {
     fn quick_geometric_gaps_are_the_exact_ones() {
         let mut r = rng();
         let mut edges = 0u64;
+        // 1e-17: quotients beyond 2^52, which the quick path leaves to the portable one.
         for p in [
+            1e-17,
             1e-12,
             1e-9,
             1e-6,
@@ -989,8 +1001,8 @@ mod tests {
                     let edge = exp(bound);
                     for k in -8i64..=8 {
                         let u = f64::from_bits((edge.to_bits() as i64 + k) as u64);
-                        let quick = 1e-12 * (1.0 + 0.5 * z2 + d * (2.0 + v + ln(v).abs()));
-                        edges += u64::from((ln(u) - bound).abs() <= quick);
+                        let margin = 1e-12 * (1.0 + 0.5 * z2 + d * (2.0 + v + ln(v).abs()));
+                        edges += u64::from((ln(u) - bound).abs() <= margin);
                         assert_eq!(
                             accepts(u, z2, d, v),
                             exactly_accepts(u, z2, d, v),
@@ -1001,6 +1013,12 @@ mod tests {
             }
         }
         assert!(edges > 100_000, "{edges} draws next to the edge");
+        // A `v` outside the quick logarithm's range (a normal draw near `−1/c`).
+        for v in [1e-300, 1e-20, 2f64.powi(-62) / 2.0] {
+            for u in [1e-16, 0.5, 1.0] {
+                assert_eq!(accepts(u, 4.0, 2.0, v), exactly_accepts(u, 4.0, 2.0, v));
+            }
+        }
     }
 
     #[test]

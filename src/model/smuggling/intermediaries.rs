@@ -375,9 +375,10 @@ pub struct Population {
     /// month).
     attrition_gap: u64,
     attrition: math::Geometric,
-    /// The sampler of the units to the next case at last month's targeting rate: each keeps
-    /// its `ln(1 − p)` while its rate stays the same (rates change from month to month only
-    /// with the caseload or a timeline change).
+    /// The sampler of the units to the next case at last month's targeting rate. Each sampler
+    /// keeps its `ln(1 − p)` while its rate stays the same: the attrition rate does for
+    /// months on end, the targeting rate moves with the caseload (under enforcement, nearly
+    /// every month).
     case_gap: math::Geometric,
 }
 
