@@ -107,23 +107,28 @@ const ROUNDING_SHIFT: f64 = 6_755_399_441_055_744.0;
 /// `e^x = 2^m · 2^(j / 2^EXP_BITS) · e^r`, and `e^r` is its Taylor polynomial of degree 5,
 /// which errs by at most `|r|^6 / 720 < 4e-17`. `r` is exact but for the low part's product
 /// (an absolute error of about 2e-23) and the last subtraction (1.1e-16 relative to `r`,
-/// which is below 0.0055). The
-/// table entry is within one unit in the last place (2.2e-16), the polynomial's rounding at
-/// most about 3.3e-16, the last product 1.1e-16: about 7.7e-16 in all.
+/// which is below 0.0055). The table entry is within one unit in the last place (2.2e-16),
+/// the polynomial's rounding at most about 3.3e-16, the last product 1.1e-16: about 7.7e-16
+/// in all.
 #[inline(always)]
 pub fn quick_exp(table: &ExpTable, x: f64) -> f64 {
     debug_assert!(x.abs() <= EXP_DOMAIN, "{x}");
     let t = x * (EXP_ROWS as f64 / LN_2);
-    let k = (t + ROUNDING_SHIFT) - ROUNDING_SHIFT;
+    let shifted = t + ROUNDING_SHIFT;
+    let k = shifted - ROUNDING_SHIFT;
     // `x − k ln 2 / 2^EXP_BITS`: `k × LN2_ROW_HI` is exact (|k| < 2^21) and so is its
     // difference with `x` (the two are within a factor of two of each other, or k is 0).
     let r = (x - k * LN2_ROW_HI) - k * LN2_ROW_LO;
-    let whole = k as i64;
+    // k as a whole number, read from the shifted sum's bits (its mantissa holds 2^51 + k):
+    // no conversion, whose saturating form costs a comparison and a branch.
+    let whole = shifted.to_bits().wrapping_sub(ROUNDING_SHIFT.to_bits()) as i64;
     let row = (whole & (EXP_ROWS as i64 - 1)) as usize;
     // 2^m × the row's entry, by adding m to its exponent (m = ⌊k / 2^EXP_BITS⌋; the result
     // stays normal for |x| <= EXP_DOMAIN).
     let m = whole >> EXP_BITS;
-    let scale = f64::from_bits((table[row].to_bits() as i64 + (m << 52)) as u64);
+    // Bits, not numbers: the sum is the entry's bits with m added to the exponent field
+    // (wrapping, as a negative m borrows from the bits above).
+    let scale = f64::from_bits(table[row].to_bits().wrapping_add((m << 52) as u64));
     let r2 = r * r;
     let poly =
         (1.0 + r) + r2 * (0.5 + r * (1.0 / 6.0)) + (r2 * r2) * (1.0 / 24.0 + r * (1.0 / 120.0));
