@@ -186,7 +186,8 @@ fn issue2_a_killed_run_never_looks_complete_and_resumes_to_the_same_bytes() {
 
 /// A chunk's replications reuse one copy of the parameters, drawn again per seed
 /// (`model::Replicator`): every snapshot drawn again in place equals a fresh draw, and every
-/// replication's outcome is the one a fresh replication gives, at two sweep points run in turn.
+/// replication's outcome is the one a fresh replication gives, at two sweep points run in turn,
+/// and in each other's memory.
 #[test]
 fn replications_that_reuse_the_drawn_parameters_are_those_of_fresh_ones() {
     use chipdip::model::{Replicator, run_replication};
@@ -217,5 +218,22 @@ fn replications_that_reuse_the_drawn_parameters_are_those_of_fresh_ones() {
         assert!(same(&x, &run_replication(a, seed).unwrap()), "seed {seed}");
         assert!(same(&y, &run_replication(b, seed).unwrap()), "seed {seed}");
         assert!(!same(&x, &y), "the points differ");
+    }
+    // A replicator in the memory another point's replications grew (as a worker hands it
+    // from chunk to chunk) gives the outcomes of fresh replications.
+    let (a_memory, b_memory) = (ra.into_memory(), rb.into_memory());
+    let (mut ra, mut rb) = (
+        Replicator::with_memory(a, b_memory),
+        Replicator::with_memory(b, a_memory),
+    );
+    for &seed in &seeds[1..] {
+        assert!(same(
+            &ra.run(seed).unwrap(),
+            &run_replication(a, seed).unwrap()
+        ));
+        assert!(same(
+            &rb.run(seed).unwrap(),
+            &run_replication(b, seed).unwrap()
+        ));
     }
 }

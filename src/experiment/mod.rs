@@ -259,9 +259,17 @@ impl<'p> Running<'p> {
     }
 
     /// The chunk's own worker: runs replications while any is left, records every one in
-    /// order into `writer` (waiting for those others took), then returns.
-    fn run_own(&self, scenario: &Scenario, writer: &mut impl Recorder, on_replication: &dyn Fn()) {
-        let mut replicator = model::Replicator::new(&scenario.points[self.chunk.point].setup);
+    /// order into `writer` (waiting for those others took), then returns. Its replications
+    /// write into `memory`, which it hands back (see [`model::ReplicationMemory`]).
+    fn run_own(
+        &self,
+        scenario: &Scenario,
+        writer: &mut impl Recorder,
+        on_replication: &dyn Fn(),
+        memory: &mut model::ReplicationMemory,
+    ) {
+        let setup = &scenario.points[self.chunk.point].setup;
+        let mut replicator = model::Replicator::with_memory(setup, std::mem::take(memory));
         let mut recorded = 0;
         while recorded < self.chunk.reps as usize {
             if let Some(k) = self.take() {
@@ -278,15 +286,24 @@ impl<'p> Running<'p> {
                 recorded += 1;
             }
         }
+        *memory = replicator.into_memory();
     }
 
-    /// Another worker: runs replications of the chunk while any is left.
-    fn help(&self, scenario: &Scenario, on_replication: &dyn Fn()) {
-        let mut replicator = model::Replicator::new(&scenario.points[self.chunk.point].setup);
+    /// Another worker: runs replications of the chunk while any is left, in `memory` (as
+    /// [`Running::run_own`]).
+    fn help(
+        &self,
+        scenario: &Scenario,
+        on_replication: &dyn Fn(),
+        memory: &mut model::ReplicationMemory,
+    ) {
+        let setup = &scenario.points[self.chunk.point].setup;
+        let mut replicator = model::Replicator::with_memory(setup, std::mem::take(memory));
         while let Some(k) = self.take() {
             self.run(scenario, k, &mut replicator);
             on_replication();
         }
+        *memory = replicator.into_memory();
     }
 }
 
@@ -404,6 +421,8 @@ pub fn run_plan<S: ChunkSink>(
         tick(progress());
     };
     let work = || {
+        // The replications' memory, carried from chunk to chunk.
+        let mut memory = model::ReplicationMemory::default();
         while !stopped.load(Ordering::Relaxed) {
             // A chunk is taken and listed as running under one lock, so that a worker that
             // finds none left to start finds every one taken before in the list.
@@ -423,7 +442,7 @@ pub fn run_plan<S: ChunkSink>(
                 let most = running().iter().max_by_key(|r| r.untaken()).cloned();
                 match most {
                     Some(chunk) if chunk.untaken() > 0 => {
-                        chunk.help(scenario, &on_replication);
+                        chunk.help(scenario, &on_replication, &mut memory);
                         continue;
                     }
                     _ => break,
@@ -431,7 +450,7 @@ pub fn run_plan<S: ChunkSink>(
             };
             let chunk = own.chunk;
             let mut recorder = sink.open(scenario, chunk);
-            own.run_own(scenario, &mut recorder, &on_replication);
+            own.run_own(scenario, &mut recorder, &on_replication, &mut memory);
             running().retain(|r| !Arc::ptr_eq(r, &own));
             if let Err(e) = sink.close(chunk, recorder) {
                 stopped.store(true, Ordering::Relaxed);

@@ -205,14 +205,40 @@ pub struct Replicator<'s> {
     hubs: Option<smuggling::hubs::Hubs>,
 }
 
+/// The memory a [`Replicator`] keeps that does not depend on its setup: an outcome's and the
+/// hubs' populations'. A worker hands it from one chunk's replicator to the next (of any
+/// sweep point), so that the populations' slots, grown with their entrants to several times
+/// their starting count, and the outcome's series are not grown again in fresh memory at
+/// each chunk: fresh memory costs the kernel's time to zero it, a 2 MB page at a time.
+/// Memory of another setup's replications gives the same outcomes as none.
+#[derive(Default)]
+pub struct ReplicationMemory {
+    outcome: Option<Outcome>,
+    hubs: Option<smuggling::hubs::Hubs>,
+}
+
 impl<'s> Replicator<'s> {
     pub fn new(setup: &'s Setup) -> Replicator<'s> {
+        Replicator::with_memory(setup, ReplicationMemory::default())
+    }
+
+    /// A replicator of `setup` whose replications write into `memory` (see
+    /// [`ReplicationMemory`]).
+    pub fn with_memory(setup: &'s Setup, memory: ReplicationMemory) -> Replicator<'s> {
         Replicator {
             setup,
             params: Vec::new(),
             prepared: None,
-            spare: None,
-            hubs: None,
+            spare: memory.outcome,
+            hubs: memory.hubs,
+        }
+    }
+
+    /// The memory the next replicator, of any setup, can use (see [`ReplicationMemory`]).
+    pub fn into_memory(self) -> ReplicationMemory {
+        ReplicationMemory {
+            outcome: self.spare,
+            hubs: self.hubs,
         }
     }
 
