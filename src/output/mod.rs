@@ -418,6 +418,21 @@ impl Assembly {
         }
     }
 
+    /// Appends point `point`'s quantile rows, `rows`, when they are the next to go in: every
+    /// chunk of the point and every point before it appended. False (nothing written)
+    /// otherwise.
+    pub fn append_point(&mut self, point: usize, rows: &[u8]) -> Result<bool, OutputError> {
+        let Some(last) = self.all.iter().rposition(|c| c.point == point) else {
+            return Ok(false);
+        };
+        if self.next_point != point || last >= self.next_chunk {
+            return Ok(false);
+        }
+        self.quantiles().write(rows)?;
+        self.next_point += 1;
+        Ok(true)
+    }
+
     fn quantiles(&mut self) -> &mut Target {
         &mut self.files.last_mut().expect("quantiles is last").1
     }
