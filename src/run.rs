@@ -303,7 +303,9 @@ fn finish(
     Ok(())
 }
 
-/// Failed replications recorded in a shard's part files (one line each).
+/// Failed replications recorded in a shard's part files (one line each: the rows its
+/// chunks' rows files count for them, or, in chunks written before those, the lines of their
+/// `.failures` files).
 fn count_failures(out: &Path) -> Result<u64, RunError> {
     let mut n = 0;
     let parts = out.join("parts");
@@ -313,7 +315,10 @@ fn count_failures(out: &Path) -> Result<u64, RunError> {
     };
     for entry in std::fs::read_dir(&parts).map_err(read(&parts))? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "failures") {
+        if path.extension().is_some_and(|e| e == "rows") {
+            let sums = output::integrity::rows_file_sums(&path)?;
+            n += sums.get("failures").map_or(0, |s| s.rows);
+        } else if path.extension().is_some_and(|e| e == "failures") {
             let bytes = std::fs::read(&path).map_err(read(&path))?;
             n += output::integrity::lines(&bytes);
         }

@@ -261,7 +261,7 @@ fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify
     assert!(stdout(&clean).contains("ok"), "{}", stdout(&clean));
 
     // verify and merge name the chunk whose part changed.
-    let part = s1.join("parts").join("c000001.events");
+    let part = s1.join("parts").join("c000001.rows");
     let original = std::fs::read(&part).unwrap();
     flip_one_byte(&part);
     let v = chipdip(&["verify", p(&s1)]);
@@ -279,7 +279,7 @@ fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify
     std::fs::write(&part, &original).unwrap();
 
     // Resume redoes a chunk whose part was cut short, back to the same bytes.
-    truncate_half(&s0.join("parts").join("c000002.summary"));
+    truncate_half(&s0.join("parts").join("c000002.rows"));
     mark_incomplete(&s0);
     replay_half(d.path(), "s0", 0);
     ok(&["verify", p(&s0)]);
@@ -299,15 +299,15 @@ fn a_part_or_final_file_changed_by_one_byte_is_caught_by_resume_merge_and_verify
 }
 
 /// Part files are not synced to disk one by one, so a crash of the machine can leave one
-/// under its name with none of its bytes: a chunk's checksums, its rows, its sketch. Each
-/// fails its checksums, its chunk runs again, and the folder ends as an uninterrupted run's
-/// bytes.
+/// under its name with none of its bytes: a chunk's rows file (its rows and their checksums),
+/// its sketch. Each fails its checksums, its chunk runs again, and the folder ends as an
+/// uninterrupted run's bytes.
 #[test]
 fn part_files_a_machine_crash_left_empty_are_redone() {
     let d = tmp();
     let (s0, s1) = replay_halves(d.path());
     let parts = s0.join("parts");
-    for name in ["c000000.sums", "c000000.events", "c000002.sketch"] {
+    for name in ["c000000.rows", "c000002.sketch"] {
         assert!(parts.join(name).exists(), "{name}");
         std::fs::write(parts.join(name), b"").unwrap();
     }
@@ -316,6 +316,55 @@ fn part_files_a_machine_crash_left_empty_are_redone() {
     mark_incomplete(&s0);
     replay_half(d.path(), "s0", 0);
     ok(&["verify", p(&s0)]);
+    assert_halves_merge_to_the_whole(d.path(), &s0, &s1);
+}
+
+/// Chunks written before the rows file (format 1: a sums file and a file per row kind) are
+/// still read: a shard holding them is verified, resumed without rerunning them, and merged
+/// to the bytes of the whole run.
+#[test]
+fn chunks_written_as_a_file_per_kind_are_read_by_verify_resume_and_merge() {
+    let d = tmp();
+    let (s0, s1) = replay_halves(d.path());
+    let parts = s1.join("parts");
+    let mut converted = 0;
+    for entry in std::fs::read_dir(&parts).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rows") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let end = bytes.iter().position(|&b| b == b'\n').unwrap();
+        let sums: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(&bytes[..end]).unwrap();
+        let mut at = end + 1;
+        for (kind, sum) in sums.iter().filter(|(k, _)| *k != "sketch") {
+            let len = sum["bytes"].as_u64().unwrap() as usize;
+            std::fs::write(path.with_extension(kind), &bytes[at..at + len]).unwrap();
+            at += len;
+        }
+        assert_eq!(at, bytes.len());
+        let pretty = serde_json::to_string_pretty(&sums).unwrap() + "\n";
+        std::fs::write(path.with_extension("sums"), pretty).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        converted += 1;
+    }
+    assert!(converted >= 1);
+    let v = ok(&["verify", p(&s1)]);
+    assert!(stdout(&v).contains("ok"), "{}", stdout(&v));
+    mark_incomplete(&s1);
+    replay_half(d.path(), "s1", 1);
+    let rows_files = std::fs::read_dir(&parts)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "rows")
+        })
+        .count();
+    assert_eq!(rows_files, 0, "a chunk written in format 1 was run again");
     assert_halves_merge_to_the_whole(d.path(), &s0, &s1);
 }
 

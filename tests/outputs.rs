@@ -304,7 +304,7 @@ fn ctrl_c_says_how_to_resume() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !out.join("parts/c000000.summary").exists() {
+    while !out.join("parts/c000000.rows").exists() {
         assert!(Instant::now() < deadline, "no chunk finished in 120 s");
         std::thread::sleep(Duration::from_millis(5));
     }

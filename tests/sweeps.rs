@@ -396,7 +396,7 @@ fn resume_redoes_only_missing_chunks() {
     let kept = shard.join("parts/c000000.sketch");
     assert!(sketch.exists() && kept.exists());
     let kept_time = fs::metadata(&kept).unwrap().modified().unwrap();
-    let summary_before = fs::read(shard.join("parts/c000002.summary")).unwrap();
+    let rows_before = fs::read(shard.join("parts/c000002.rows")).unwrap();
     fs::remove_file(&sketch).unwrap();
     let manifest = shard.join("manifest.json");
     let text = fs::read_to_string(&manifest).unwrap();
@@ -413,8 +413,8 @@ fn resume_redoes_only_missing_chunks() {
     );
     assert!(sketch.exists(), "the missing chunk is redone");
     assert_eq!(
-        fs::read(shard.join("parts/c000002.summary")).unwrap(),
-        summary_before
+        fs::read(shard.join("parts/c000002.rows")).unwrap(),
+        rows_before
     );
     assert_eq!(
         fs::metadata(&kept).unwrap().modified().unwrap(),

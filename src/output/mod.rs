@@ -397,9 +397,21 @@ impl Assembly {
                 break;
             }
             let dir = part_dir(&c);
-            for (kind, t) in &mut self.files {
-                if *kind != "quantiles" {
-                    t.copy(&part_path(&dir, c.index, kind))?;
+            let files = &mut self.files;
+            let sums = integrity::stream_chunk_rows(&dir, c.index, &mut |kind, block| match files
+                .iter_mut()
+                .find(|(k, _)| *k == kind)
+            {
+                Some((_, t)) => t.write(block),
+                None => Ok(()),
+            })?;
+            for (kind, _) in files.iter() {
+                if *kind != "quantiles" && !sums.contains_key(*kind) {
+                    return Err(OutputError::Refused(format!(
+                        "{}: chunk {} has no {kind} rows",
+                        dir.display(),
+                        c.index
+                    )));
                 }
             }
             self.next_chunk += 1;

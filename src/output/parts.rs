@@ -1,10 +1,11 @@
 //! Part files: the results of one chunk of replications, written atomically.
 //!
 //! A chunk `c` leaves in `parts/`:
-//! - `cNNNNNN.summary`, `cNNNNNN.events`, `cNNNNNN.timeseries` (rows, no header; the last only
-//!   with `--timeseries`),
-//! - `cNNNNNN.failures` (failed replications, usually empty),
-//! - `cNNNNNN.sums`: bytes, rows and SHA-256 of each of them and of the sketch,
+//! - `cNNNNNN.rows`: a line of checksums (bytes, rows and SHA-256 of each kind of rows and of
+//!   the sketch), then its summary, events and failure rows (failed replications, usually
+//!   none) and, with `--timeseries`, its timeseries rows, no header
+//!   ([`super::integrity::rows_path`]; earlier releases wrote a file per kind and the
+//!   checksums in `cNNNNNN.sums`, which are still read),
 //! - `cNNNNNN.sketch`: one quantile sketch per (month, series) over the chunk's replications,
 //!   written last: its presence is what marks the chunk done.
 //!
@@ -13,9 +14,10 @@
 //!
 //! A chunk's sketches are many (one per month and series, about 0.4 MB for 50 replications of
 //! the replay), so they do not wait for the end of the run: as soon as every chunk of a point
-//! is done, the point's sketches are merged into its rows of `quantiles.csv`, written as
-//! `pNNNNNN.quantiles`, and the chunks' sketch files are removed (an unsharded run; a shard
-//! keeps its sketches for `chipdip merge`). A chunk's sketches are made at its end from its
+//! is done, the point's sketches are merged into its rows of `quantiles.csv`, appended to the
+//! final file at once when it is their turn (the sketch files then stay until the run ends)
+//! or else written as `pNNNNNN.quantiles`, and the chunks' sketch files are removed (an
+//! unsharded run; a shard keeps its sketches for `chipdip merge`). A chunk's sketches are made at its end from its
 //! series values, one series at a time ([`SparseSketches`]: each series' few values put in
 //! bucket order); a point of several chunks adds them up ([`PointSketches`]). A
 //! chunk is then done if its sketch or its point's quantile rows are there.
@@ -27,7 +29,7 @@ use std::fs;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::integrity::{FileSum, Sums, write_chunk_sums};
+use super::integrity::{FileSum, Sums, write_chunk_rows};
 use super::sketch::{EncodedSketches, PointSketches, QuantileSketch, Sketches, SparseSketches};
 use super::{OutputError, RunDir, format_month, text};
 use crate::experiment::{Chunk, ChunkSink, Failure, Recorder};
@@ -274,8 +276,9 @@ impl<'s> ChunkWriter<'s> {
         self.buffers = buffers;
     }
 
-    /// Writes the chunk's files into `dir/parts`: the rows, their checksums, the sketch last.
-    /// Returns the chunk's buffers, its sketches in them.
+    /// Writes the chunk's files into `dir/parts`: its rows file (the rows of each kind and
+    /// their checksums, [`super::integrity::rows_path`]), then its sketch. Returns the chunk's buffers, its
+    /// sketches in them.
     pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<ChunkBuffers, OutputError> {
         let mut sums = Sums::new();
         let failures = self
@@ -283,18 +286,17 @@ impl<'s> ChunkWriter<'s> {
             .into_inner()
             .expect("memory writer cannot fail");
         let mut b = self.buffers;
-        for (kind, bytes) in [
+        let mut sections: Vec<(&str, &[u8])> = vec![
             ("summary", &b.summary),
             ("events", &b.events),
-            ("timeseries", &b.series),
             ("failures", &failures),
-        ] {
-            if kind == "timeseries" && !self.timeseries {
-                // Never read (the final files have no timeseries.csv, and a merge refuses
-                // shards that differ in it), so not written: a file fewer per chunk.
-                continue;
-            }
-            write_part(&part_path(&dir.path, chunk, kind), bytes)?;
+        ];
+        if self.timeseries {
+            // Without --timeseries never read (the final files have no timeseries.csv, and a
+            // merge refuses shards that differ in it), so not written.
+            sections.push(("timeseries", &b.series));
+        }
+        for (kind, bytes) in &sections {
             sums.insert(kind.to_string(), FileSum::of_bytes(bytes));
         }
         // One series at a time (a sketch is an order-independent function of its values: the
@@ -323,7 +325,7 @@ impl<'s> ChunkWriter<'s> {
         b.sketch_file.encode(&b.sketches);
         let bytes = b.sketch_file.bytes();
         sums.insert("sketch".to_string(), FileSum::of_bytes(bytes));
-        write_chunk_sums(&dir.path, chunk, &sums)?;
+        write_chunk_rows(&dir.path, chunk, &sums, &sections)?;
         write_part(&part_path(&dir.path, chunk, "sketch"), bytes)?;
         Ok(b)
     }
@@ -727,16 +729,25 @@ pub fn read_sketches(path: &Path) -> Result<Vec<QuantileSketch>, OutputError> {
 }
 
 /// Writes a part file: `bytes` to `path` through a temporary file and a rename, not synced to
-/// disk. A part file is only ever used after its checksum is checked (a chunk's files against
-/// its `.sums`, the sums themselves parsed, a point's quantile rows against theirs), so one
-/// that a crash of the machine left short or empty fails the check and its chunk runs again;
-/// a killed process loses nothing the system has not written yet. Syncing each file and its
-/// folder (ten `fsync`s a chunk, four a point) made every chunk wait on the disk. What says a
-/// run is complete, its final files and manifest, is synced ([`write_atomic`]).
+/// disk. A part file is only ever used after its checksum is checked (a chunk's rows and
+/// sketch against the sums its rows file begins with, a point's quantile rows against theirs),
+/// so one that a crash of the machine left short or empty fails the check and its chunk runs
+/// again; a killed process loses nothing the system has not written yet. Syncing each file
+/// and its folder (ten `fsync`s a chunk, four a point) made every chunk wait on the disk.
+/// What says a run is complete, its final files and manifest, is synced ([`write_atomic`]).
 pub fn write_part(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    write_part_all(path, &[bytes])
+}
+
+/// [`write_part`] of the bytes of `parts`, one after the other.
+pub fn write_part_all(path: &Path, parts: &[&[u8]]) -> Result<(), OutputError> {
     let tmp = super::temporary(path);
     let io = |e| OutputError::io(path, e);
-    fs::write(&tmp, bytes).map_err(io)?;
+    let mut f = fs::File::create(&tmp).map_err(io)?;
+    for bytes in parts {
+        f.write_all(bytes).map_err(io)?;
+    }
+    drop(f);
     fs::rename(&tmp, path).map_err(io)
 }
 

@@ -1,7 +1,7 @@
 //! `chipdip verify RUN`: rechecks a run folder against the checksums it recorded.
 //!
 //! A complete folder's final files against the manifest's `files`; a shard's (or an
-//! interrupted run's) part files against each chunk's `.sums`. Every problem is listed, not
+//! interrupted run's) part files against each chunk's checksums. Every problem is listed, not
 //! only the first, so one call tells what to rerun.
 
 use std::path::Path;
