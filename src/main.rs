@@ -364,7 +364,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         // The shard's job is done; `chipdip merge` reports the failures (and exits 1), so a
         // scheduler still runs the merge that depends on this shard.
         eprintln!(
-            "warning: {} replication(s) failed; recorded in {out}/parts/*.failures",
+            "warning: {} replication(s) failed; recorded in {out}/parts/ (chipdip merge lists them)",
             report.failed_replications,
         );
     } else if report.failed_replications > 0 {

@@ -106,7 +106,8 @@ pub struct RunReport {
     pub replications_run: u64,
     /// Points of this shard.
     pub points: usize,
-    /// Failed replications (listed in `failures.csv`, or in `parts/*.failures` of a shard).
+    /// Failed replications (listed in `failures.csv`, or in the chunks' rows files in `parts/`
+    /// of a shard).
     pub failed_replications: u64,
     /// Whether this was one shard of a sharded run (then `parts/` stays for `chipdip merge`).
     pub sharded: bool,
@@ -303,9 +304,9 @@ fn finish(
     Ok(())
 }
 
-/// Failed replications recorded in a shard's part files (one line each: the rows its
-/// chunks' rows files count for them, or, in chunks written before those, the lines of their
-/// `.failures` files).
+/// Failed replications recorded in a shard's part files (one line each): the rows its
+/// chunks' rows files count for them, or, for a chunk written by an earlier release (with no
+/// rows file), the lines of its `.failures` file.
 fn count_failures(out: &Path) -> Result<u64, RunError> {
     let mut n = 0;
     let parts = out.join("parts");
@@ -318,7 +319,9 @@ fn count_failures(out: &Path) -> Result<u64, RunError> {
         if path.extension().is_some_and(|e| e == "rows") {
             let sums = output::integrity::rows_file_sums(&path)?;
             n += sums.get("failures").map_or(0, |s| s.rows);
-        } else if path.extension().is_some_and(|e| e == "failures") {
+        } else if path.extension().is_some_and(|e| e == "failures")
+            && !path.with_extension("rows").exists()
+        {
             let bytes = std::fs::read(&path).map_err(read(&path))?;
             n += output::integrity::lines(&bytes);
         }

@@ -218,6 +218,9 @@ fn replications_that_reuse_the_drawn_parameters_are_those_of_fresh_ones() {
         assert!(same(&x, &run_replication(a, seed).unwrap()), "seed {seed}");
         assert!(same(&y, &run_replication(b, seed).unwrap()), "seed {seed}");
         assert!(!same(&x, &y), "the points differ");
+        // As a chunk's recorder hands outcomes back: the next replication writes into them.
+        ra.recycle(x);
+        rb.recycle(y);
     }
     // A replicator in the memory another point's replications grew (as a worker hands it
     // from chunk to chunk) gives the outcomes of fresh replications.
@@ -227,13 +230,31 @@ fn replications_that_reuse_the_drawn_parameters_are_those_of_fresh_ones() {
         Replicator::with_memory(b, a_memory),
     );
     for &seed in &seeds[1..] {
-        assert!(same(
-            &ra.run(seed).unwrap(),
-            &run_replication(a, seed).unwrap()
-        ));
-        assert!(same(
-            &rb.run(seed).unwrap(),
-            &run_replication(b, seed).unwrap()
-        ));
+        let (x, y) = (ra.run(seed).unwrap(), rb.run(seed).unwrap());
+        assert!(same(&x, &run_replication(a, seed).unwrap()));
+        assert!(same(&y, &run_replication(b, seed).unwrap()));
+        ra.recycle(x);
+        rb.recycle(y);
+    }
+    // And in the memory of a world of another shape: the replay has a hub (Thailand) and
+    // series the baseline has not.
+    let load = |name: &str| Scenario::load(&Path::new(ROOT).join(name), &[]).unwrap();
+    let (replay, baseline) = (
+        load("scenarios/malaysia_2025.toml"),
+        load("scenarios/baseline.toml"),
+    );
+    let (r, b) = (&replay.points[0].setup, &baseline.points[0].setup);
+    assert_ne!(r.series_names().len(), b.series_names().len());
+    let mut memory = chipdip::model::ReplicationMemory::default();
+    for (k, &seed) in seeds.iter().enumerate() {
+        let setup = if k % 2 == 0 { r } else { b };
+        let mut replicator = Replicator::with_memory(setup, memory);
+        let x = replicator.run(seed).unwrap();
+        assert!(
+            same(&x, &run_replication(setup, seed).unwrap()),
+            "seed {seed}"
+        );
+        replicator.recycle(x);
+        memory = replicator.into_memory();
     }
 }

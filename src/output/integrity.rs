@@ -162,7 +162,10 @@ pub fn stream_chunk_rows(
     };
     let file = match fs::File::open(&path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && part_path(dir, chunk, "sums").exists() =>
+        {
             return stream_format_1(dir, chunk, each);
         }
         Err(e) => return Err(io(&path)(e)),
@@ -279,6 +282,22 @@ pub fn write_point_sums(dir: &Path, point: usize, rows: &[u8]) -> Result<(), Out
     let mut text = serde_json::to_string_pretty(&FileSum::of_bytes(rows)).expect("serialises");
     text.push('\n');
     write_part(&point_sums_path(dir, point), text.as_bytes())
+}
+
+/// Removes point `point`'s quantile rows and their checksum, if there.
+pub fn remove_point_rows(dir: &Path, point: usize) -> Result<(), OutputError> {
+    for path in [
+        point_sums_path(dir, point),
+        super::parts::point_quantiles_path(dir, point),
+    ] {
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(OutputError::io(&path, e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `Ok` when point `point`'s merged quantile rows match their checksum.

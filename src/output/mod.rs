@@ -398,9 +398,10 @@ impl Assembly {
             }
             let dir = part_dir(&c);
             let files = &mut self.files;
+            // Row kinds only: a rows file never holds quantile rows.
             let sums = integrity::stream_chunk_rows(&dir, c.index, &mut |kind, block| match files
                 .iter_mut()
-                .find(|(k, _)| *k == kind)
+                .find(|(k, _)| *k == kind && *k != "quantiles")
             {
                 Some((_, t)) => t.write(block),
                 None => Ok(()),

@@ -14,16 +14,18 @@
 //!
 //! A chunk's sketches are many (one per month and series, about 0.4 MB for 50 replications of
 //! the replay), so they do not wait for the end of the run: as soon as every chunk of a point
-//! is done, the point's sketches are merged into its rows of `quantiles.csv`, appended to the
-//! final file at once when it is their turn (the sketch files then stay until the run ends)
-//! or else written as `pNNNNNN.quantiles`, and the chunks' sketch files are removed (an
-//! unsharded run; a shard keeps its sketches for `chipdip merge`). A chunk's sketches are made at its end from its
-//! series values, one series at a time ([`SparseSketches`]: each series' few values put in
-//! bucket order); a point of several chunks adds them up ([`PointSketches`]). A
-//! chunk is then done if its sketch or its point's quantile rows are there.
-//! So the sketches on disk at any time are those of the points in progress, and the peak disk
-//! use stays within about twice the final output (the part files, then the final files
-//! assembled from them).
+//! is done, the point's sketches are merged into its rows of `quantiles.csv`, written as
+//! `pNNNNNN.quantiles`, and the chunks' sketch files are removed (an unsharded run; a shard
+//! keeps its sketches for `chipdip merge`); the rows of a point of one chunk go straight into
+//! the final file instead when it is their turn, and its sketch stays until the run ends. A chunk's sketches are
+//! made at its end from its series values, one series at a time ([`SparseSketches`]: each
+//! series' few values put in bucket order); a point of several chunks adds them up
+//! ([`PointSketches`]). A chunk is then done if its sketch or its point's quantile rows are
+//! there.
+//! So the sketches on disk at any time are those of the points in progress and of points of
+//! one chunk (a sketch of at most 50 values takes no more room than its quantile rows), and
+//! the peak disk use stays within about twice the final output (the part files, then the
+//! final files assembled from them).
 
 use std::fs;
 use std::io::{BufReader, BufWriter, Write};
@@ -277,8 +279,8 @@ impl<'s> ChunkWriter<'s> {
     }
 
     /// Writes the chunk's files into `dir/parts`: its rows file (the rows of each kind and
-    /// their checksums, [`super::integrity::rows_path`]), then its sketch. Returns the chunk's buffers, its
-    /// sketches in them.
+    /// their checksums, [`super::integrity::rows_path`]), then its sketch. Returns the
+    /// chunk's buffers, its sketches in them.
     pub fn finish(self, dir: &RunDir, chunk: usize) -> Result<ChunkBuffers, OutputError> {
         let mut sums = Sums::new();
         let failures = self
@@ -381,7 +383,8 @@ struct Assembling {
     /// Taken by the thread that appends (others go on running chunks), and by the end of the
     /// run.
     assembly: std::sync::Mutex<Option<super::Assembly>>,
-    /// Per chunk of the run: its part files are complete.
+    /// Per chunk of the run: its part files are complete, and its point's quantile rows too
+    /// when it was the point's last chunk (appended, or written as a part file).
     done: Vec<std::sync::atomic::AtomicBool>,
 }
 
@@ -487,22 +490,25 @@ impl PartFiles {
     /// about 1 MB (3,420 rows for the replay); written as a part file they were summed,
     /// written, read back and summed again, and its two files created, which for a sweep of
     /// 20 replications a point was a large share of the point's cost. Appended here, the
-    /// point's sketch files are kept instead of its rows: should the run be interrupted, its
-    /// chunks are done by them, and the rows are made from them again at the end.
+    /// point's sketch file is kept instead of its rows: should the run be interrupted, its
+    /// chunk is done by it, and the rows are made from it again at the end. Only for a point
+    /// of one chunk, whose sketch (at most 50 values a series) takes no more room than its
+    /// rows: a point of many chunks would keep many sketches for the rest of the run.
     fn append_point_now(&self, chunk: &Chunk, rows: &[u8]) -> Result<bool, OutputError> {
         use std::sync::atomic::Ordering;
         let Some(a) = &self.assembling else {
             return Ok(false);
         };
-        a.done[chunk.index].store(true, Ordering::Release);
         let Ok(mut held) = a.assembly.try_lock() else {
             return Ok(false);
         };
         let Some(assembly) = held.as_mut() else {
             return Ok(false);
         };
+        // `chunk` is not marked done for the other threads: its point's rows are not on disk
+        // yet (see [`PartFiles::advance`]).
         assembly.append_ready(&|_| self.dir.path.clone(), &|c| {
-            a.done[c.index].load(Ordering::Acquire)
+            c.index == chunk.index || a.done[c.index].load(Ordering::Acquire)
         })?;
         assembly.append_point(chunk.point, rows)
     }
@@ -535,8 +541,9 @@ impl PartFiles {
 
     /// Adds a closed chunk's sketches to its point's, then, if every chunk of the point is done,
     /// merges their sketches into the point's quantile rows (`pNNNNNN.quantiles`, written
-    /// atomically) and removes the sketch files. A point of one chunk has its rows from the
-    /// chunk's sketches at once. A resumed point's chunks that ran before are read back from
+    /// atomically, or appended to the final file at once: see [`PartFiles::write_point`]) and
+    /// removes the sketch files. A point of one chunk has its rows from the chunk's sketches
+    /// at once. A resumed point's chunks that ran before are read back from
     /// their sketch files once every chunk of the point this process ran is merged.
     fn merge_point(
         &self,
@@ -551,9 +558,13 @@ impl PartFiles {
             .div_ceil(crate::experiment::CHUNK_REPS) as usize;
         let of_point: Vec<usize> = (point * per_point..(point + 1) * per_point).collect();
         let target = point_quantiles_path(&self.dir.path, point);
-        if target.exists() && super::integrity::verify_point(&self.dir.path, point).is_ok() {
-            // A chunk redone after its point's rows were written (it failed its checksums).
-            return Ok(());
+        if target.exists() {
+            if super::integrity::verify_point(&self.dir.path, point).is_ok() {
+                // A chunk redone after its point's rows were written (it failed its checksums).
+                return Ok(());
+            }
+            // Rows a crash left short: gone before anything could append them.
+            super::integrity::remove_point_rows(&self.dir.path, point)?;
         }
         if per_point == 1 {
             return self.write_point(scenario, chunk, sketches, &of_point);
@@ -611,8 +622,8 @@ impl PartFiles {
 
     /// Writes the quantile rows of `chunk`'s point from all its chunks' sketches, `merged`
     /// (`chunk` the last of them to close), and removes the sketch files of its chunks
-    /// `of_point`; or appends the rows straight to the final files, when they are the next
-    /// to go in (see [`PartFiles::append_point_now`]).
+    /// `of_point`; or, for a point of one chunk, appends the rows straight to the final files
+    /// when they are the next to go in (see [`PartFiles::append_point_now`]).
     fn write_point(
         &self,
         scenario: &Scenario,
@@ -623,7 +634,7 @@ impl PartFiles {
         let point = chunk.point;
         let names = self.names(&scenario.points[point]);
         let rows = super::quantile_rows(scenario, point, &names, merged);
-        if self.append_point_now(chunk, &rows)? {
+        if of_point.len() == 1 && self.append_point_now(chunk, &rows)? {
             return Ok(());
         }
         super::integrity::write_point_sums(&self.dir.path, point, &rows)?;
@@ -831,7 +842,9 @@ mod tests {
     /// With the final files assembled during the run, a point's quantile rows that are the next
     /// to go in are appended from memory (no `pNNNNNN.quantiles` part; its chunk's sketch is
     /// kept in case the run is interrupted), one whose earlier point is not done yet goes
-    /// through its part file, and the final files are those assembled at the end.
+    /// through its part file, and the final files are those assembled at the end: also when
+    /// a point's rows part was left short by a crash before (a resumed run), and when the run
+    /// is interrupted after every chunk and its files are assembled from the parts left.
     #[test]
     fn a_point_next_in_line_goes_straight_into_the_final_files() {
         let scenario = Scenario::load(
@@ -844,8 +857,12 @@ mod tests {
         // Point 1 closes before point 0: its rows cannot go in yet.
         let mut order: Vec<usize> = (0..all.len()).collect();
         order.swap(0, 1);
-        let run = |dir: &Path, during: bool| {
+        // `during`: the final files assembled while the chunks run; `interrupted`: that
+        // assembly dropped after the last chunk, the files assembled again from the parts.
+        let run = |dir: &Path, during: bool, interrupted: bool| {
             fs::create_dir_all(dir.join("parts")).unwrap();
+            // What a crash left of point 2's rows in an earlier process.
+            fs::write(point_quantiles_path(dir, 2), "0,short\n").unwrap();
             let mut files = PartFiles::new(dir, false);
             if during {
                 files.assemble_during(&scenario, &all).unwrap();
@@ -861,18 +878,23 @@ mod tests {
                 .collect();
             let part_dir = |_: &Chunk| dir.to_path_buf();
             match files.take_assembly() {
-                Some(assembly) => {
+                Some(assembly) if !interrupted => {
                     assembly.finish(&scenario, &part_dir).unwrap();
                 }
-                None => {
+                _ => {
                     super::super::assemble(&scenario, dir, false, &part_dir).unwrap();
                 }
             }
             quantile_parts
         };
-        let (during, after) = (scratch("during"), scratch("after"));
-        assert_eq!(run(&during, true), [1]);
-        assert_eq!(run(&after, false), (0..all.len()).collect::<Vec<_>>());
+        let (during, after, interrupted) =
+            (scratch("during"), scratch("after"), scratch("interrupted"));
+        assert_eq!(run(&during, true, false), [1]);
+        assert_eq!(run(&interrupted, true, true), [1]);
+        assert_eq!(
+            run(&after, false, false),
+            (0..all.len()).collect::<Vec<_>>()
+        );
         for c in all.iter().filter(|c| c.point != 1) {
             assert!(part_path(&during, c.index, "sketch").exists(), "{c:?}");
         }
@@ -880,6 +902,7 @@ mod tests {
             let bytes = |d: &Path| fs::read(d.join(name)).unwrap();
             assert!(bytes(&after).len() > 100, "{name}");
             assert!(bytes(&during) == bytes(&after), "{name}");
+            assert!(bytes(&interrupted) == bytes(&after), "{name}");
         }
         // Every chunk appended and point 0's rows not in yet (their thread is writing them as
         // a part file, having found the assembly busy): point 1's rows must wait.
@@ -890,7 +913,25 @@ mod tests {
         assert!(!assembly.append_point(1, b"").unwrap());
         assert!(assembly.append_point(0, b"").unwrap());
         assert!(assembly.append_point(1, b"").unwrap());
-        for d in [during, after] {
+        // A point of two chunks goes through its part file, and its sketches go.
+        let two = Scenario::load(
+            "scenarios/baseline.toml".as_ref(),
+            &["simulation.replications=60".to_string()],
+        )
+        .unwrap();
+        let chunks = crate::experiment::chunks(1, 60);
+        let dir = scratch("two");
+        fs::create_dir_all(dir.join("parts")).unwrap();
+        let mut files = PartFiles::new(&dir, false);
+        files.assemble_during(&two, &chunks).unwrap();
+        for c in &chunks {
+            let mut w = files.open(&two, c);
+            crate::experiment::run_chunk(&two, c, &mut w, &|| {});
+            files.close(c, w).unwrap();
+        }
+        assert!(point_quantiles_path(&dir, 0).exists());
+        assert!(!part_path(&dir, 0, "sketch").exists() && !part_path(&dir, 1, "sketch").exists());
+        for d in [during, after, interrupted, dir] {
             fs::remove_dir_all(d).unwrap();
         }
     }
