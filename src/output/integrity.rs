@@ -47,35 +47,56 @@ pub fn lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
+/// A [`FileSum`] being taken of bytes that come block by block (a file read, a final file
+/// written, a chunk's rows streamed).
+#[derive(Default)]
+pub struct Summing {
+    sha: Sha256,
+    bytes: u64,
+    rows: u64,
+}
+
+impl Summing {
+    pub fn add(&mut self, block: &[u8]) {
+        self.sha.update(block);
+        self.bytes += block.len() as u64;
+        self.rows += lines(block);
+    }
+
+    /// Lines so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn finish(self) -> FileSum {
+        FileSum {
+            bytes: self.bytes,
+            rows: self.rows,
+            sha256: hex(&self.sha.finalize()),
+        }
+    }
+}
+
 impl FileSum {
     /// The sum of bytes in memory.
     pub fn of_bytes(bytes: &[u8]) -> FileSum {
-        FileSum {
-            bytes: bytes.len() as u64,
-            rows: lines(bytes),
-            sha256: hex(&Sha256::digest(bytes)),
-        }
+        let mut s = Summing::default();
+        s.add(bytes);
+        s.finish()
     }
 
     /// The sum of the file at `path`, read in blocks.
     pub fn of_file(path: &Path) -> std::io::Result<FileSum> {
         let mut f = fs::File::open(path)?;
-        let (mut hasher, mut bytes, mut rows) = (Sha256::new(), 0u64, 0u64);
+        let mut sum = Summing::default();
         let mut buf = vec![0u8; 1 << 16];
         loop {
             let n = f.read(&mut buf)?;
             if n == 0 {
-                break;
+                return Ok(sum.finish());
             }
-            hasher.update(&buf[..n]);
-            bytes += n as u64;
-            rows += lines(&buf[..n]);
+            sum.add(&buf[..n]);
         }
-        Ok(FileSum {
-            bytes,
-            rows,
-            sha256: hex(&hasher.finalize()),
-        })
     }
 
     /// `Ok` when the file at `path` holds what `self` says; else what differs, in words.
@@ -242,12 +263,9 @@ fn stream_format_1(dir: &Path, chunk: usize, each: &mut EachBlock) -> Result<Sum
 /// first problem, in words. `sketch_merged`: the chunk's sketch has been merged into its
 /// point's quantile rows and removed (checked by [`verify_point`] instead).
 pub fn verify_chunk(dir: &Path, chunk: usize, sketch_merged: bool) -> Result<(), String> {
-    let mut found: BTreeMap<String, (Sha256, u64, u64)> = BTreeMap::new();
+    let mut found: BTreeMap<String, Summing> = BTreeMap::new();
     let sums = stream_chunk_rows(dir, chunk, &mut |kind, block| {
-        let (sha, bytes, rows) = found.entry(kind.to_string()).or_default();
-        sha.update(block);
-        *bytes += block.len() as u64;
-        *rows += lines(block);
+        found.entry(kind.to_string()).or_default().add(block);
         Ok(())
     })
     .map_err(|e| e.to_string())?;
@@ -258,12 +276,7 @@ pub fn verify_chunk(dir: &Path, chunk: usize, sketch_merged: bool) -> Result<(),
         ));
     }
     for (kind, sum) in sums.iter().filter(|(k, _)| *k != "sketch") {
-        let (sha, bytes, rows) = found.remove(kind).unwrap_or_default();
-        let found = FileSum {
-            bytes,
-            rows,
-            sha256: hex(&sha.finalize()),
-        };
+        let found = found.remove(kind).unwrap_or_default().finish();
         sum.compare(&found, &format!("chunk {chunk}'s {kind} rows"))?;
     }
     match sums.get("sketch") {

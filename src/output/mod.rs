@@ -253,14 +253,11 @@ struct Target {
     target: PathBuf,
     tmp: PathBuf,
     w: std::io::BufWriter<fs::File>,
-    sha: sha2::Sha256,
-    bytes: u64,
-    rows: u64,
+    sum: integrity::Summing,
 }
 
 impl Target {
     fn create(out: &Path, name: String) -> Result<Target, OutputError> {
-        use sha2::Digest;
         let target = out.join(&name);
         let tmp = temporary(&target);
         let w = std::io::BufWriter::with_capacity(
@@ -272,17 +269,12 @@ impl Target {
             target,
             tmp,
             w,
-            sha: sha2::Sha256::new(),
-            bytes: 0,
-            rows: 0,
+            sum: integrity::Summing::default(),
         })
     }
 
     fn write(&mut self, buf: &[u8]) -> Result<(), OutputError> {
-        use sha2::Digest;
-        self.sha.update(buf);
-        self.bytes += buf.len() as u64;
-        self.rows += integrity::lines(buf);
+        self.sum.add(buf);
         self.w
             .write_all(buf)
             .map_err(|e| OutputError::io(&self.target, e))
@@ -306,7 +298,6 @@ impl Target {
 
     /// Flushes, publishes (or, for an empty failures file, removes) and sums the file.
     fn close(self, publish_it: bool) -> Result<Option<integrity::FileSum>, OutputError> {
-        use sha2::Digest;
         let io = |e| OutputError::io(&self.target, e);
         let file = self
             .w
@@ -319,12 +310,7 @@ impl Target {
             return Ok(None);
         }
         publish(&self.tmp, &self.target).map_err(io)?;
-        let digest = self.sha.finalize();
-        Ok(Some(integrity::FileSum {
-            bytes: self.bytes,
-            rows: self.rows,
-            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
-        }))
+        Ok(Some(self.sum.finish()))
     }
 }
 
@@ -488,7 +474,7 @@ impl Assembly {
         let mut sums = integrity::Sums::new();
         for (kind, t) in self.files {
             // The header is a line too.
-            let rows = t.rows - 1;
+            let rows = t.sum.rows() - 1;
             let name = t.name.clone();
             if kind == "failures" {
                 failures = rows;

@@ -798,26 +798,36 @@ mod tests {
             .collect()
     }
 
+    /// The scenario at `path` with `reps` replications a point.
+    fn scenario_of(path: &str, reps: u32) -> Scenario {
+        let reps = format!("simulation.replications={reps}");
+        Scenario::load(path.as_ref(), &[reps]).unwrap()
+    }
+
+    /// Runs `chunks` in turn into `files`, as a worker does.
+    fn run_chunks<'c>(
+        files: &PartFiles,
+        scenario: &Scenario,
+        chunks: impl Iterator<Item = &'c Chunk>,
+    ) {
+        for c in chunks {
+            let mut w = files.open(scenario, c);
+            crate::experiment::run_chunk(scenario, c, &mut w, &|| {});
+            files.close(c, w).unwrap();
+        }
+    }
+
     /// A point whose chunks ran in two processes (chunks 0 and 2, then 1, as a resumed run
     /// does) gets the quantile rows of one process running them all, and its sketch files go.
     #[test]
     fn a_point_finished_by_a_resumed_run_reads_the_chunks_run_before() {
-        let scenario = Scenario::load(
-            "scenarios/baseline.toml".as_ref(),
-            &["simulation.replications=120".to_string()],
-        )
-        .unwrap();
+        let scenario = scenario_of("scenarios/baseline.toml", 120);
         let all = crate::experiment::chunks(1, 120);
         assert_eq!(all.len(), 3);
         let run = |dir: &Path, which: &[usize]| {
             // A new `PartFiles`: what a new process knows.
             let files = PartFiles::new(dir, false);
-            for &i in which {
-                let c = &all[i];
-                let mut w = files.open(&scenario, c);
-                crate::experiment::run_chunk(&scenario, c, &mut w, &|| {});
-                files.close(c, w).unwrap();
-            }
+            run_chunks(&files, &scenario, which.iter().map(|&i| &all[i]));
         };
         let (whole, split) = (scratch("whole"), scratch("split"));
         for d in [&whole, &split] {
@@ -847,11 +857,7 @@ mod tests {
     /// is interrupted after every chunk and its files are assembled from the parts left.
     #[test]
     fn a_point_next_in_line_goes_straight_into_the_final_files() {
-        let scenario = Scenario::load(
-            "scenarios/sweep_enforcement_pressure.toml".as_ref(),
-            &["simulation.replications=3".to_string()],
-        )
-        .unwrap();
+        let scenario = scenario_of("scenarios/sweep_enforcement_pressure.toml", 3);
         let all = crate::experiment::chunks(scenario.points.len(), 3);
         assert!(all.len() >= 3 && all.iter().enumerate().all(|(i, c)| c.point == i));
         // Point 1 closes before point 0: its rows cannot go in yet.
@@ -867,12 +873,7 @@ mod tests {
             if during {
                 files.assemble_during(&scenario, &all).unwrap();
             }
-            for &i in &order {
-                let c = &all[i];
-                let mut w = files.open(&scenario, c);
-                crate::experiment::run_chunk(&scenario, c, &mut w, &|| {});
-                files.close(c, w).unwrap();
-            }
+            run_chunks(&files, &scenario, order.iter().map(|&i| &all[i]));
             let quantile_parts: Vec<usize> = (0..all.len())
                 .filter(|&p| point_quantiles_path(dir, p).exists())
                 .collect();
@@ -914,21 +915,13 @@ mod tests {
         assert!(assembly.append_point(0, b"").unwrap());
         assert!(assembly.append_point(1, b"").unwrap());
         // A point of two chunks goes through its part file, and its sketches go.
-        let two = Scenario::load(
-            "scenarios/baseline.toml".as_ref(),
-            &["simulation.replications=60".to_string()],
-        )
-        .unwrap();
+        let two = scenario_of("scenarios/baseline.toml", 60);
         let chunks = crate::experiment::chunks(1, 60);
         let dir = scratch("two");
         fs::create_dir_all(dir.join("parts")).unwrap();
         let mut files = PartFiles::new(&dir, false);
         files.assemble_during(&two, &chunks).unwrap();
-        for c in &chunks {
-            let mut w = files.open(&two, c);
-            crate::experiment::run_chunk(&two, c, &mut w, &|| {});
-            files.close(c, w).unwrap();
-        }
+        run_chunks(&files, &two, chunks.iter());
         assert!(point_quantiles_path(&dir, 0).exists());
         assert!(!part_path(&dir, 0, "sketch").exists() && !part_path(&dir, 1, "sketch").exists());
         for d in [during, after, interrupted, dir] {
