@@ -60,50 +60,32 @@ fn timed(args: &[&str]) -> Duration {
     t.elapsed()
 }
 
-#[test]
-fn runs_killed_at_random_points_resume_to_the_same_bytes() {
+/// Runs `args(folder)` killed up to three times at random points of an uninterrupted run's
+/// length (a resumed run is shorter, so later kills may land after it completed), then to the
+/// end, `trials` times from `seed`: each folder must end complete, clean, with the final CSVs
+/// of the uninterrupted run and checksums that `chipdip verify` accepts. A folder a kill left
+/// complete must already hold `finals`.
+fn killed_runs_resume(
+    args: &dyn Fn(&Path) -> Vec<String>,
+    trials: u32,
+    seed: u64,
+    finals: &[&str],
+) {
     let d = tmp();
-    let args = |out: &Path| -> Vec<String> {
-        let reps = if cfg!(debug_assertions) { "60" } else { "400" };
-        argv(
-            "run scenarios/malaysia_2025.toml --reps",
-            &[
-                reps,
-                "--seed",
-                "11",
-                "--threads",
-                "2",
-                "--timeseries",
-                "-q",
-                "--out",
-                p(out),
-            ],
-        )
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
     let whole = d.path().join("whole");
     let a = args(&whole);
     let length = timed(&a.iter().map(String::as_str).collect::<Vec<_>>());
 
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2025);
-    for trial in 0..4 {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    for trial in 0..trials {
         let out = d.path().join(format!("killed{trial}"));
         let a = args(&out);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        // Killed up to three times at random points of a run's length (a resumed run is
-        // shorter, so later kills may land after it completed), then run to the end.
         for _ in 0..3 {
             let at = length.mul_f64(rng.random_range(0.0..1.2));
             kill_after(spawn(&a), at);
             if out.join("manifest.json").exists() && manifest(&out)["complete"] == true {
-                for f in [
-                    "summary.csv",
-                    "quantiles.csv",
-                    "events.csv",
-                    "timeseries.csv",
-                ] {
+                for f in finals {
                     assert!(out.join(f).exists(), "complete without {f}");
                 }
             }
@@ -111,7 +93,54 @@ fn runs_killed_at_random_points_resume_to_the_same_bytes() {
         ok(&a);
         assert_clean_and_complete(&out);
         assert_same_csvs(&whole, &out);
+        ok(&["verify", p(&out)]);
     }
+}
+
+/// Arguments of `chipdip run SCENARIO --reps REPS --seed 11 --threads 2 [MORE] -q --out OUT`.
+fn run_args(scenario: &str, reps: &str, more: &[&str], out: &Path) -> Vec<String> {
+    let mut a = argv(
+        "run",
+        &[scenario, "--reps", reps, "--seed", "11", "--threads", "2"],
+    );
+    a.extend(more);
+    a.extend(["-q", "--out", p(out)]);
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn runs_killed_at_random_points_resume_to_the_same_bytes() {
+    let reps = if cfg!(debug_assertions) { "60" } else { "400" };
+    let args = |out: &Path| run_args("scenarios/malaysia_2025.toml", reps, &["--timeseries"], out);
+    let finals = [
+        "summary.csv",
+        "quantiles.csv",
+        "events.csv",
+        "timeseries.csv",
+    ];
+    killed_runs_resume(&args, 4, 2025, &finals);
+}
+
+/// A sweep of points of one chunk each on two threads: a point's quantile rows go into
+/// `quantiles.csv` from memory when they are next in line, its chunk's sketch kept in their
+/// place until the run ends, so a kill between the two must be resumed from the sketch.
+#[test]
+fn sweeps_of_one_chunk_points_killed_at_random_points_resume_to_the_same_bytes() {
+    let points = if cfg!(debug_assertions) {
+        "sweep.trajectories=2"
+    } else {
+        "sweep.trajectories=20"
+    };
+    let args = |out: &Path| {
+        run_args(
+            "scenarios/sweep_screening.toml",
+            "2",
+            &["--set", points],
+            out,
+        )
+    };
+    let finals = ["summary.csv", "quantiles.csv", "events.csv", "points.csv"];
+    killed_runs_resume(&args, 5, 2026, &finals);
 }
 
 #[test]
