@@ -27,9 +27,13 @@
 //! Where a draw uses an `exp` or `ln` only to decide something coarser than its last bit (an
 //! `f32`, a whole number, an acceptance), `quick` (`src/math/quick.rs`) decides it from a
 //! cheap value with a proven error bound, and the portable function only when that cannot: the
-//! same bits, for a fraction of the cost.
+//! same bits, for a fraction of the cost. [`PowOf`] (`src/math/pow_of.rs`) raises one base to
+//! many powers with libm's bits, working out the base's logarithm once.
 
+mod pow_of;
 pub(crate) mod quick;
+
+pub use pow_of::PowOf;
 
 use rand::Rng;
 

@@ -37,6 +37,9 @@ pub struct Demand {
     standing: Grid<u64>,
     /// H100e of standing orders left unfilled this month (kept out of the backlog).
     standing_unfilled_h100e: Vec<f64>,
+    /// Each nation's demand growth `(1 + demand_growth_annual)^(t/12)`, with the base's
+    /// logarithm kept from month to month.
+    growth: Vec<math::PowOf>,
 }
 
 impl Demand {
@@ -50,6 +53,7 @@ impl Demand {
             orders: Grid::new(nn, np, 0),
             standing: Grid::new(nn, np, 0),
             standing_unfilled_h100e: vec![0.0; nn],
+            growth: vec![math::PowOf::default(); nn],
         }
     }
 
@@ -84,7 +88,8 @@ impl Demand {
             .for_each(|x| *x = 0.0);
         // Every nation's every product is set below: `orders` needs no clearing.
         for (i, nation) in p.nations.iter().enumerate() {
-            let growth = math::pow(1.0 + nation.demand_growth_annual.value(), t as f64 / 12.0);
+            let growth =
+                self.growth[i].raise(1.0 + nation.demand_growth_annual.value(), t as f64 / 12.0);
             let sigma = nation.demand_noise_sigma;
             let z = math::standard_normal(&mut self.rng[i]);
             let noise = math::exp(sigma * z - 0.5 * sigma * sigma);

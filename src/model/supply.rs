@@ -36,6 +36,10 @@ pub struct Supply {
     capacity: Vec<f64>,
     dies_wanted: Vec<f64>,
     start_share: Vec<f64>,
+    /// `(1 + growth)^years` of each product's capacity and each firm's die supply, with the
+    /// base's logarithm kept from month to month.
+    capacity_growth: Vec<math::PowOf>,
+    die_growth: Vec<math::PowOf>,
 }
 
 impl Supply {
@@ -53,6 +57,8 @@ impl Supply {
             capacity: vec![0.0; p.products.len()],
             dies_wanted: vec![0.0; p.firms.len()],
             start_share: vec![1.0; p.firms.len()],
+            capacity_growth: vec![math::PowOf::default(); p.products.len()],
+            die_growth: vec![math::PowOf::default(); p.firms.len()],
         }
     }
 
@@ -89,7 +95,8 @@ impl Supply {
         for (j, prod) in p.products.iter().enumerate() {
             self.capacity[j] = if prod.capacity_units_per_month > 0.0 {
                 prod.capacity_units_per_month
-                    * math::pow(1.0 + prod.capacity_growth_annual.value(), years)
+                    * self.capacity_growth[j]
+                        .raise(1.0 + prod.capacity_growth_annual.value(), years)
             } else {
                 0.0
             };
@@ -98,7 +105,9 @@ impl Supply {
         for (f, firm) in p.firms.iter().enumerate() {
             let dies = firm.die_supply_per_month.value();
             self.start_share[f] = if dies > 0.0 && self.dies_wanted[f] > 0.0 {
-                let dies = dies * math::pow(1.0 + firm.die_supply_growth_annual.value(), years);
+                let growth =
+                    self.die_growth[f].raise(1.0 + firm.die_supply_growth_annual.value(), years);
+                let dies = dies * growth;
                 (dies / self.dies_wanted[f]).min(1.0)
             } else {
                 1.0
