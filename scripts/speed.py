@@ -25,8 +25,12 @@ With `--instructions`, the same slopes are counted in instructions instead, unde
 cachegrind (`valgrind --tool=cachegrind --cache-sim=no`, which must be installed): they do
 not move with the machine's load, as CPU time does on a shared VM, so they are the figures to
 compare between versions. One run each (counts are deterministic to within ~1%, the threads'
-interleaving); fewer replications (51, 11 with extra nations, 11 at x10), since valgrind runs
-~50x slower; no thread ratio. Under valgrind, SHA-256 runs its software path (the CPU's SHA
+interleaving); fewer replications, since valgrind runs ~50x slower, and each slope between
+two runs of the same kind, so that what a run's size changes besides its replications does
+not count as theirs: the replay 51 vs 101 (points of two and three chunks: a point of one
+chunk has its quantile rows appended from memory, cheaper than through a part file), extra
+nations 11 vs 21 against the replay's 11 vs 21 (points of one chunk), populations x1 and x10
+1 vs 11 (one chunk); no thread ratio. Under valgrind, SHA-256 runs its software path (the CPU's SHA
 instructions are not reported to the program), so the counts overstate hashing. With
 `--branches` as well, cachegrind also simulates the branch predictor (`--branch-sim=yes`) and
 each row adds the slope of mispredicted branches: what instructions miss when a change trades
@@ -148,35 +152,36 @@ def instructions(binary, scenario, reps, folder, sets=(), branches=False):
     return counts["I"], counts.get("M", 0)
 
 
-def instruction_slope(binary, scenario, folder, many, sets=(), branches=False):
-    """(instructions, mispredictions) of `many` replications minus those of 1, / (many - 1)."""
-    one = instructions(binary, scenario, 1, folder, sets, branches)
+def instruction_slope(binary, scenario, folder, few, many, sets=(), branches=False):
+    """(instructions, mispredictions) of `many` replications minus those of `few`, per
+    replication between them."""
+    fewer = instructions(binary, scenario, few, folder, sets, branches)
     lots = instructions(binary, scenario, many, folder, sets, branches)
-    return tuple((a - b) / (many - 1) for a, b in zip(lots, one))
+    return tuple((a - b) / (many - few) for a, b in zip(lots, fewer))
 
 
 def instruction_rows(binary, want, folder, branches=False):
     rows = []
-    base = None
 
     def show(instr, mispredicted):
         """The row's text: instructions, and mispredictions when they were counted."""
         return f"{instr}, {mispredicted} mispredictions" if branches else instr
 
-    if want & {"replication", "nations"}:
-        base = instruction_slope(binary, REPLAY, folder, 51, (), branches)
-        rows.append(("replication, malaysia_2025, 1 vs 51 reps",
+    if "replication" in want:
+        base = instruction_slope(binary, REPLAY, folder, 51, 101, (), branches)
+        rows.append(("replication, malaysia_2025, 51 vs 101 reps",
                      show(f"{base[0] / 1e6:.2f} M instructions", f"{base[1] / 1e3:.1f} k")))
     if "nations" in want:
+        base = instruction_slope(binary, REPLAY, folder, 11, 21, (), branches)
         extra = extra_nations_scenario(folder, EXTRA_NATIONS)
-        many = instruction_slope(binary, extra, folder, 11, (), branches)
+        many = instruction_slope(binary, extra, folder, 11, 21, (), branches)
         per = [(a - b) / (EXTRA_NATIONS * MONTHS) for a, b in zip(many, base)]
-        rows.append((f"nation-month, +{EXTRA_NATIONS} nations, 1 vs 11 reps",
+        rows.append((f"nation-month, +{EXTRA_NATIONS} nations, 11 vs 21 reps",
                      show(f"{per[0] / 1e3:.1f} k instructions", f"{per[1]:.0f}")))
     if "intermediaries" in want:
         n = sum(POPULATIONS.values())
-        one = instruction_slope(binary, REPLAY, folder, 11, scaled(1), branches)
-        ten = instruction_slope(binary, REPLAY, folder, 11, scaled(10), branches)
+        one = instruction_slope(binary, REPLAY, folder, 1, 11, scaled(1), branches)
+        ten = instruction_slope(binary, REPLAY, folder, 1, 11, scaled(10), branches)
         per = [(a - b) / (n * 9 * MONTHS) for a, b in zip(ten, one)]
         rows.append((f"intermediary-month, populations x10 ({n * 10}), 1 vs 11 reps",
                      show(f"{per[0]:.0f} instructions", f"{per[1]:.2f}")))

@@ -179,6 +179,7 @@ fn merges_killed_at_random_points_complete_when_rerun() {
         );
         assert_clean_and_complete(&out);
         assert_same_csvs(&reference, &out);
+        ok(&["verify", p(&out)]);
     }
     // A complete merge rerun does nothing and says so.
     let again = ok(&merge(&reference)
