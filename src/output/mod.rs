@@ -104,7 +104,7 @@ fn only_empty_parts(path: &Path) -> bool {
     names == ["parts"] && fs::read_dir(path.join("parts")).is_ok_and(|mut e| e.next().is_none())
 }
 
-/// Where `path` is written before [`publish`] renames it into place: `summary.csv` →
+/// Where `path` is written before [`publish`] or [`publish_all`] renames it into place: `summary.csv` →
 /// `summary.csv.<pid>.tmp`, unique to this process, so a writer that is not the lock holder
 /// (a bug, or a folder shared without locks over some network file system) never clobbers the
 /// holder's file.
@@ -462,16 +462,18 @@ impl Assembly {
     }
 
     /// Appends what is left (a point's quantile rows from its chunks' sketches where they were
-    /// not merged yet), publishes every file (`failures.csv` only if a replication failed),
-    /// writes `points.csv` and `dictionary.csv`. Returns the failed replications and the sums
-    /// of the row files published.
+    /// not merged yet), writes `points.csv` and `dictionary.csv` under their temporary names,
+    /// and publishes them with the row files together ([`publish_all`]; `failures.csv` only
+    /// if a replication failed). Returns the failed replications and the sums of the row
+    /// files published.
     pub fn finish(
         mut self,
         scenario: &Scenario,
         part_dir: &dyn Fn(&Chunk) -> PathBuf,
     ) -> Result<(u64, integrity::Sums), OutputError> {
+        let points = self.out.join("points.csv");
         let mut files = vec![
-            parts::write_unpublished(&self.out.join("points.csv"), &points_csv(scenario)?)?,
+            parts::write_unpublished(&points, &points_csv(scenario, &points)?)?,
             parts::write_unpublished(
                 &self.out.join("dictionary.csv"),
                 &dictionary::to_csv(&dictionary::entries(scenario)),
@@ -518,8 +520,8 @@ impl Assembly {
 
 /// `points.csv`: every point id with its swept values, one column per swept path (a run
 /// without a sweep has the single point 0), after the scenario's name.
-fn points_csv(scenario: &Scenario) -> Result<Vec<u8>, OutputError> {
-    let io = |e: std::io::Error| OutputError::io(Path::new("points.csv"), e);
+fn points_csv(scenario: &Scenario, path: &Path) -> Result<Vec<u8>, OutputError> {
+    let io = |e: std::io::Error| OutputError::io(path, e);
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["scenario".to_string(), "point".to_string()];
     head.extend(factor_columns(scenario));
@@ -603,12 +605,13 @@ pub fn merge_sketch_file(
 /// series, month-major; `names` the point's `series_names()`): one row per (month, series)
 /// with any value.
 ///
-/// On a thread of a run's pool, sketches that several threads may read
-/// ([`sketch::Sketches::shared`]) are written in two halves, the second for any idle thread
-/// to take (`rayon::join`): the last point's rows come when every replication has run, and
-/// the replay's 3,420 rows of 20 chunks took 5–10 ms there with the other thread idle.
-/// Elsewhere (`chipdip merge`), or while every thread is busy, the halves run one after the
-/// other. The bytes are the same.
+/// On a thread of a run's pool, a point's sketches of many chunks, which several threads may
+/// read at once ([`sketch::Sketches::shared`]), are written in two halves, the second for an
+/// idle thread to take if there is one (`rayon::join`; else this thread writes it after the
+/// first): the last point's rows come when every replication has run, and the replay's 3,420
+/// rows of 20 chunks took 5–10 ms there with the other thread idle. Off a pool's threads
+/// (`chipdip merge`, the end of [`Assembly::finish`]) they are written in one pass. The
+/// bytes are the same.
 pub fn quantile_rows(
     scenario: &Scenario,
     p: usize,
@@ -741,8 +744,8 @@ fn start_writeback(file: &fs::File, from: u64, to: u64) {
         unsafe {
             libc::sync_file_range(
                 file.as_raw_fd(),
-                from as libc::off64_t,
-                (to - from) as libc::off64_t,
+                from as _,
+                (to - from) as _,
                 libc::SYNC_FILE_RANGE_WRITE,
             );
         }
@@ -757,20 +760,30 @@ pub struct Unpublished {
     pub target: PathBuf,
 }
 
-/// [`publish`] for several files at once, as one step: every file's data reach the disk
-/// before any is renamed, and the renames before this returns. The files are synced
+/// [`publish`] for several files at once: every file's data reach the disk before any is
+/// renamed, and the renames before this returns (a crash in between may leave some files
+/// renamed and others not: only the manifest, written after, says the run is complete). The files are synced
 /// concurrently (a thread each) and their folders once each after the renames: at the end of
 /// a run, the final files' syncs one after the other were ten `fsync`s in a row (8–10 ms of
 /// a 1,000-replication run on the development VM, with every other thread idle).
 pub fn publish_all(files: &[Unpublished]) -> Result<(), OutputError> {
+    let sync = |f: &Unpublished| fs::File::open(&f.tmp)?.sync_all();
     let synced: Vec<std::io::Result<()>> = std::thread::scope(|s| {
+        // A file whose thread the system refuses is synced on this one.
         let syncing: Vec<_> = files
             .iter()
-            .map(|f| s.spawn(|| fs::File::open(&f.tmp)?.sync_all()))
+            .map(|f| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || sync(f))
+                    .map_err(|_| f)
+            })
             .collect();
         syncing
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                Err(f) => sync(f),
+            })
             .collect()
     });
     for (f, r) in files.iter().zip(synced) {
@@ -780,6 +793,7 @@ pub fn publish_all(files: &[Unpublished]) -> Result<(), OutputError> {
         fs::rename(&f.tmp, &f.target).map_err(|e| OutputError::io(&f.target, e))?;
     }
     let mut folders: Vec<&Path> = files.iter().filter_map(|f| f.target.parent()).collect();
+    folders.sort();
     folders.dedup();
     folders.into_iter().for_each(sync_folder);
     Ok(())

@@ -578,9 +578,11 @@ pub trait Sketches {
     fn mean(&self, k: usize) -> f64;
     /// Sketch `k`'s [`QuantileSketch::quantiles`].
     fn quantiles(&self, k: usize, qs: &[f64], out: &mut [f64]);
-    /// The same sketches, if several threads may read them at once: plain data may be, a
-    /// point's sparse chunks ([`ChunkSets`]) keep the sketch last read decoded for one reader
-    /// and may not.
+    /// The same sketches, if several threads may read them at once and their rows are worth
+    /// writing in halves: a point's dense sketches are. A point's sparse chunks
+    /// ([`ChunkSets`]) keep the sketch last read decoded for one reader, and one chunk's
+    /// sketches ([`SparseSketches`], a sweep's point of up to 50 replications, while every
+    /// thread is busy) are too few for halves to repay their second buffer.
     fn shared(&self) -> Option<&(dyn Sketches + Sync)> {
         None
     }
@@ -870,9 +872,6 @@ impl Sketches for SparseSketches {
             qs,
             out,
         );
-    }
-    fn shared(&self) -> Option<&(dyn Sketches + Sync)> {
-        Some(self)
     }
 }
 
@@ -1165,14 +1164,14 @@ impl PointSketches {
     /// point of a run (its 3,420 dense sketches cleared took ≈ 2 ms with every other thread
     /// idle) leaves them as they are.
     pub fn new(chunks: usize, sketches: usize, spare: Option<PointSketches>) -> PointSketches {
+        let spare = spare.map(|mut s| {
+            s.clear();
+            s
+        });
         match (chunks <= SPARSE_CHUNKS, spare) {
-            (true, Some(PointSketches::Sparse(mut s))) => {
-                s.clear();
-                PointSketches::Sparse(s)
-            }
+            (true, Some(PointSketches::Sparse(s))) => PointSketches::Sparse(s),
             (true, _) => PointSketches::Sparse(ChunkSets::default()),
             (false, Some(PointSketches::Dense(mut d))) => {
-                d.iter_mut().for_each(QuantileSketch::clear);
                 d.resize_with(sketches, QuantileSketch::new);
                 PointSketches::Dense(d)
             }
