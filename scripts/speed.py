@@ -40,7 +40,11 @@ With `--against OTHER_BIN` (CPU mode), each measure wanted also runs whole proce
 binaries alternately, --pairs times, in turn first (the replay: 400 replications; +200
 nations: 200; populations x100: 11), and reports the median and range of the ratio of their
 CPU times (--bin / OTHER_BIN): on a shared VM whose speed drifts by 2x between spells, runs
-side by side are the comparison the load moves least.
+side by side are the comparison the load moves least. For threads, it alternates runs of
+1,000 replications on 2 threads and on 1 and reports the median and range of their wall
+times' differences (--bin - OTHER_BIN, ms): a change to what runs alone at the end of a run
+(a few ms of a 0.5 s run) moves the thread ratio by less than the VM's noise, but shows in
+the differences of runs side by side (30 pairs resolve ~5 ms).
 
 Python standard library only. Runs into a temporary folder it removes.
 """
@@ -214,7 +218,8 @@ def main():
                     help="with --instructions, also count simulated branch mispredictions")
     ap.add_argument("--against", metavar="OTHER_BIN",
                     help="also alternate whole runs with this binary and report the median "
-                         "CPU ratio (--bin / OTHER_BIN) per measure (see above)")
+                         "CPU ratio (--bin / OTHER_BIN) per measure, and for threads the wall "
+                         "times' difference (see above)")
     a = ap.parse_args()
     want = set(a.only or ["replication", "nations", "intermediaries", "threads"])
     rows = []
@@ -265,7 +270,8 @@ def main():
 
 
 def alternated(binary, other, want, folder, pairs):
-    """Rows of the CPU ratio binary / other over whole runs taken alternately."""
+    """Rows of the CPU ratio binary / other over whole runs taken alternately; for threads,
+    the difference of their wall times."""
     cases = []
     if "replication" in want:
         cases.append(("replay, 400 reps", REPLAY, 400, ()))
@@ -284,6 +290,18 @@ def alternated(binary, other, want, folder, pairs):
             ratios.append(mine / theirs)
         rows.append((f"{name}, CPU --bin / --against, alternated",
                      f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"))
+    if "threads" in want:
+        for threads in (2, 1):
+            diffs = []
+            for k in range(pairs):
+                order = [binary, other] if k % 2 == 0 else [other, binary]
+                wall = [run(b, REPLAY, 1000, threads, folder)[1] for b in order]
+                mine, theirs = (wall[0], wall[1]) if k % 2 == 0 else (wall[1], wall[0])
+                diffs.append((mine - theirs) * 1e3)
+            rows.append((f"1,000 reps on {threads} thread(s), wall --bin - --against, "
+                         "alternated",
+                         f"{statistics.median(diffs):+.1f} ms "
+                         f"({min(diffs):+.1f} to {max(diffs):+.1f})"))
     return rows
 
 
