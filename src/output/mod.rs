@@ -104,10 +104,10 @@ fn only_empty_parts(path: &Path) -> bool {
     names == ["parts"] && fs::read_dir(path.join("parts")).is_ok_and(|mut e| e.next().is_none())
 }
 
-/// Where `path` is written before [`publish`] or [`publish_all`] renames it into place: `summary.csv` →
-/// `summary.csv.<pid>.tmp`, unique to this process, so a writer that is not the lock holder
-/// (a bug, or a folder shared without locks over some network file system) never clobbers the
-/// holder's file.
+/// Where `path` is written before [`publish`] or [`publish_all`] renames it into place:
+/// `summary.csv` → `summary.csv.<pid>.tmp`, unique to this process, so a writer that is not
+/// the lock holder (a bug, or a folder shared without locks over some network file system)
+/// never clobbers the holder's file.
 pub fn temporary(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}.tmp", std::process::id()));
@@ -762,10 +762,11 @@ pub struct Unpublished {
 
 /// [`publish`] for several files at once: every file's data reach the disk before any is
 /// renamed, and the renames before this returns (a crash in between may leave some files
-/// renamed and others not: only the manifest, written after, says the run is complete). The files are synced
-/// concurrently (a thread each) and their folders once each after the renames: at the end of
-/// a run, the final files' syncs one after the other were ten `fsync`s in a row (8–10 ms of
-/// a 1,000-replication run on the development VM, with every other thread idle).
+/// renamed and others not: only the manifest, written after, says the run is complete). The
+/// files are synced concurrently (a thread each) and their folders once each after the
+/// renames: at the end of a run, the final files' syncs one after the other were ten `fsync`s
+/// in a row (8–10 ms of a 1,000-replication run on the development VM, with every other
+/// thread idle).
 pub fn publish_all(files: &[Unpublished]) -> Result<(), OutputError> {
     let sync = |f: &Unpublished| fs::File::open(&f.tmp)?.sync_all();
     let synced: Vec<std::io::Result<()>> = std::thread::scope(|s| {
