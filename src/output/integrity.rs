@@ -64,6 +64,11 @@ impl Summing {
     }
 
     /// Lines so far.
+    /// Bytes added so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     pub fn rows(&self) -> u64 {
         self.rows
     }

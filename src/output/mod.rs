@@ -254,9 +254,7 @@ struct Target {
     tmp: PathBuf,
     w: std::io::BufWriter<fs::File>,
     sum: integrity::Summing,
-    /// Bytes written, and how many of them the system was asked to start writing to disk
-    /// ([`Target::write`]).
-    written: u64,
+    /// Bytes of the file the system was asked to start writing to disk ([`Target::write`]).
     writing_back: u64,
 }
 
@@ -274,7 +272,6 @@ impl Target {
             tmp,
             w,
             sum: integrity::Summing::default(),
-            written: 0,
             writing_back: 0,
         })
     }
@@ -284,11 +281,10 @@ impl Target {
         self.w
             .write_all(buf)
             .map_err(|e| OutputError::io(&self.target, e))?;
-        self.written += buf.len() as u64;
         // What the system holds of the file in whole pages (a page written back while it is
         // still being filled would be written again), past what it was last asked to write
         // back.
-        let held = (self.written - self.w.buffer().len() as u64) & !(PAGE_BYTES - 1);
+        let held = (self.sum.bytes() - self.w.buffer().len() as u64) & !(PAGE_BYTES - 1);
         if held - self.writing_back >= WRITE_BACK_BYTES {
             start_writeback(self.w.get_ref(), self.writing_back, held);
             self.writing_back = held;
@@ -639,18 +635,18 @@ pub fn quantile_rows(
 const SPLIT_ROWS: usize = 256;
 
 /// What every quantile row of a point is made of, quoted once.
-struct QuantileRows<'s> {
+struct QuantileRows {
     start: YearMonth,
-    /// The fields every row of the point starts with, and each series' two fields.
+    /// The fields every row of the point starts with, and each series' two fields (one per
+    /// name, in the order of the sketches of a month).
     prefix: Vec<u8>,
     series: Vec<Vec<u8>>,
     /// Bytes of a row at its longest (a number's text is at most 24 bytes).
     longest_row: usize,
-    names: &'s [(String, String)],
 }
 
-impl<'s> QuantileRows<'s> {
-    fn new(scenario: &Scenario, p: usize, names: &'s [(String, String)]) -> QuantileRows<'s> {
+impl QuantileRows {
+    fn new(scenario: &Scenario, p: usize, names: &[(String, String)]) -> QuantileRows {
         let point = &scenario.points[p];
         let mut prefix = text::field(&scenario.name);
         prefix.push(b',');
@@ -676,7 +672,6 @@ impl<'s> QuantileRows<'s> {
             longest_row: prefix.len() + month + longest + (1 + QUANTILES.len()) * 25 + 4,
             prefix,
             series,
-            names,
         }
     }
 
@@ -687,7 +682,7 @@ impl<'s> QuantileRows<'s> {
         ks: std::ops::Range<usize>,
         room: usize,
     ) -> Vec<u8> {
-        let names = self.names.len();
+        let names = self.series.len();
         // Room for every row at its longest, so that the rows are written without a copy at
         // each doubling: memory is touched only as it fills.
         let mut w = Vec::with_capacity(room * self.longest_row);
