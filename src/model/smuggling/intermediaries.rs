@@ -55,9 +55,9 @@
 //!    [`super::hubs`]): entrants are drawn like the starting population and fill vacant slots
 //!    first; there is no fixed pool that runs dry, and no ban that expires.
 //!
-//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 31 bytes
+//! Every month `imported = retained + diverted + seized`, in whole units. Memory: 23 bytes
 //! per intermediary slot, struct-of-arrays (size f32; what stays fixed for its life, computed
-//! once when it enters: its lot `d` as u64 and as f64 and `1 − r` as f64; state u16 — free
+//! once when it enters: its lot `d` as f64 and `1 − r` as f64; state u16 — free
 //! or an open case packed as close month, outcome, enforcer and deterrence —; idle months
 //! u8, 0 when diverting was worthwhile last month) and one occupancy bit, so the month
 //! visits only the slots in the trade, in index order; reserved at twice the starting
@@ -244,20 +244,20 @@ impl std::ops::AddAssign for PopulationMonth {
 /// with the same floating-point operations the month would otherwise repeat.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Slot {
-    lot: u64,
     lot_f: f64,
     keep: f64,
     size: f32,
 }
 
-/// The population's slots, struct-of-arrays (one array per field, indexed by slot), 31
+/// The population's slots, struct-of-arrays (one array per field, indexed by slot), 23
 /// bytes a slot: the month walks every array in step, and a field the common path does not
 /// need costs it nothing.
 #[derive(Default)]
 struct Slots {
-    /// Its lot `d = ⌊max_divert_fraction × size⌋`, as an integer and as f64 (a u64 takes
-    /// several instructions to convert).
-    lot: Vec<u64>,
+    /// Its lot `d = ⌊max_divert_fraction × size⌋` as f64, a whole number. The month converts
+    /// it to an integer in one instruction (see `Population::step`) rather than hold it
+    /// twice: one array fewer is one pointer fewer for the loop to keep, and with more of
+    /// them than registers it reloads some from the stack at every slot.
     lot_f: Vec<f64>,
     /// `1 − risk appetite` (the appetite drawn as f32): the share of the perceived risk it
     /// heeds.
@@ -281,7 +281,6 @@ impl Slot {
     fn new(size: f32, risk: f32, max_divert_fraction: f64) -> Slot {
         let lot = (max_divert_fraction * size as f64) as u64;
         Slot {
-            lot,
             lot_f: lot as f64,
             keep: 1.0 - risk as f64,
             size,
@@ -305,7 +304,6 @@ impl Slots {
             v.clear();
             v.reserve(capacity);
         }
-        emptied(&mut slots.lot, capacity);
         emptied(&mut slots.lot_f, capacity);
         emptied(&mut slots.keep, capacity);
         emptied(&mut slots.size, capacity);
@@ -316,7 +314,6 @@ impl Slots {
             .iter()
             .zip(risk)
             .map(|(&s, &r)| Slot::new(s, r, max_divert_fraction));
-        slots.lot.extend(each.clone().map(|s| s.lot));
         slots.lot_f.extend(each.clone().map(|s| s.lot_f));
         slots.keep.extend(each.map(|s| s.keep));
         slots.size.extend_from_slice(size);
@@ -330,7 +327,7 @@ impl Slots {
     }
 
     fn len(&self) -> usize {
-        self.lot.len()
+        self.lot_f.len()
     }
 
     fn push(&mut self, s: Slot) {
@@ -339,7 +336,6 @@ impl Slots {
             self.occupied.push(0);
         }
         self.occupied[k / 64] |= 1 << (k % 64);
-        self.lot.push(s.lot);
         self.lot_f.push(s.lot_f);
         self.keep.push(s.keep);
         self.size.push(s.size);
@@ -348,8 +344,7 @@ impl Slots {
     }
 
     fn set(&mut self, k: usize, s: Slot) {
-        (self.lot[k], self.lot_f[k]) = (s.lot, s.lot_f);
-        (self.keep[k], self.size[k]) = (s.keep, s.size);
+        (self.lot_f[k], self.keep[k], self.size[k]) = (s.lot_f, s.keep, s.size);
         (self.state[k], self.idle[k]) = (FREE, 0);
         self.occupied[k / 64] |= 1 << (k % 64);
     }
@@ -479,8 +474,7 @@ impl Population {
     }
 
     pub const fn bytes_per_intermediary() -> usize {
-        std::mem::size_of::<u64>()
-            + 2 * std::mem::size_of::<f64>()
+        2 * std::mem::size_of::<f64>()
             + std::mem::size_of::<f32>()
             + std::mem::size_of::<u16>()
             + std::mem::size_of::<u8>()
@@ -512,10 +506,12 @@ impl Population {
         // The cumulative want never exceeds slots × largest size (each want is at most a
         // size; float sums of ≤ 2^32 terms stay within a factor 1 + 1e-6 of that), so below
         // 2^62 it converts to whole units through i64 (one instruction, see `month`)
-        // exactly as through u64. With a fine that is a number (parameters are checked
+        // exactly as through u64; so does each lot (at most the largest size) when the
+        // largest size is below 2^62. With a fine that is a number (parameters are checked
         // finite), `fine.max(v)` is `if v > fine { v } else { fine }` (one instruction).
+        let large = (1u64 << 62) as f64;
         let bound = self.slots.len() as f64 * self.max_size as f64 * share;
-        if bound < (1u64 << 62) as f64 && !c.fine_per_violation_usd.is_nan() {
+        if bound < large && (self.max_size as f64) < large && !c.fine_per_violation_usd.is_nan() {
             self.month::<true>(month, share, c, rng, cases)
         } else {
             self.month::<false>(month, share, c, rng, cases)
@@ -523,8 +519,8 @@ impl Population {
     }
 
     /// [`Population::step`] with the import allowance's `share` of the wants; `FAST`:
-    /// cumulative imports convert to whole units through i64 and the fine is a number (see
-    /// there).
+    /// cumulative imports and lots convert to whole units through i64 and the fine is a
+    /// number (see there).
     fn month<const FAST: bool>(
         &mut self,
         month: u32,
@@ -568,8 +564,7 @@ impl Population {
         let vacant = &mut self.vacant;
         // Slices of one length, so the loop indexes them without bounds checks.
         let n = self.slots.len();
-        let (lots, lots_f, keeps, sizes) = (
-            &self.slots.lot[..n],
+        let (lots_f, keeps, sizes) = (
             &self.slots.lot_f[..n],
             &self.slots.keep[..n],
             &self.slots.size[..n],
@@ -603,7 +598,13 @@ impl Population {
                 };
                 let imported = upto - imported_so_far;
                 imported_so_far = upto;
-                let d = lots[k];
+                let d = if FAST {
+                    // SAFETY: a lot is a whole number in [0, largest size], below 2^62 (see
+                    // `step`), so the conversion is the plain truncation, exact.
+                    unsafe { lots_f[k].to_int_unchecked::<i64>() as u64 }
+                } else {
+                    lots_f[k] as u64
+                };
                 // `&`: whether a slot is under investigation varies from slot to slot, a
                 // case closing is rare (a free slot's state, 0, closes at month 0).
                 if (state != FREE) & (case_closes(state) <= month) {
@@ -1024,14 +1025,13 @@ mod tests {
             for (&s, &r) in size.iter().zip(&risk) {
                 pushed.push(Slot::new(s, r, 0.4));
             }
-            assert_eq!(first.lot, pushed.lot, "{n}");
             assert_eq!(first.lot_f, pushed.lot_f, "{n}");
             assert_eq!(first.keep, pushed.keep, "{n}");
             assert_eq!(first.size, pushed.size, "{n}");
             assert_eq!(first.state, pushed.state, "{n}");
             assert_eq!(first.idle, pushed.idle, "{n}");
             assert_eq!(first.occupied, pushed.occupied, "{n}");
-            assert!(first.lot.capacity() >= 2 * n, "{n}");
+            assert!(first.lot_f.capacity() >= 2 * n, "{n}");
         }
     }
 
@@ -1123,7 +1123,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.path, "hubs.MYS.populations.shells.size_sigma");
         assert!(err.message.contains("[0, 5]"), "{}", err.message);
-        assert_eq!(Population::bytes_per_intermediary(), 31);
+        assert_eq!(Population::bytes_per_intermediary(), 23);
     }
 
     #[test]
@@ -1141,7 +1141,7 @@ mod tests {
             used.step(m, &c, &mut rng, &mut Vec::new());
         }
         assert!(used.slots.len() > 2 * p.count && !used.vacant.is_empty());
-        let (grown, memory) = (used.slots.lot.capacity(), used.slots.lot.as_ptr());
+        let (grown, memory) = (used.slots.lot_f.capacity(), used.slots.lot_f.as_ptr());
         let run = |spare: Option<Population>| {
             let mut rng = Stream::seed_from_u64(11);
             let mut pop = Population::new_in(&p, &mut rng, spare);
@@ -1161,11 +1161,11 @@ mod tests {
         assert_eq!(fresh, reused);
         assert!(fresh.3.iter().map(|m| m.cases_opened).sum::<u64>() > 0);
         assert_eq!(
-            pop.slots.lot.as_ptr(),
+            pop.slots.lot_f.as_ptr(),
             memory,
             "the grown slots, not new ones"
         );
-        assert!(pop.slots.lot.capacity() >= grown);
+        assert!(pop.slots.lot_f.capacity() >= grown);
     }
 
     #[test]
