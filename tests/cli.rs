@@ -1,4 +1,4 @@
-//! Issue 2 (core), the command line and its files: the five tidy files of a run and what is in
+//! The command line and its files: the five tidy files of a run and what is in
 //! them, quantiles that agree with the replications, `params`, `check` and `--help`, and run
 //! folders that are never overwritten.
 
@@ -27,7 +27,7 @@ fn baseline_run(dir: &Path, name: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn issue2_baseline_run_writes_the_five_files_and_a_complete_manifest() {
+fn baseline_run_writes_the_five_files_and_a_complete_manifest() {
     let d = tmp();
     let out = baseline_run(d.path(), "run");
     for f in FILES {
@@ -166,7 +166,7 @@ fn issue2_baseline_run_writes_the_five_files_and_a_complete_manifest() {
 }
 
 #[test]
-fn issue2_every_csv_row_has_its_headers_fields_and_tidy_values() {
+fn every_csv_row_has_its_headers_fields_and_tidy_values() {
     let d = tmp();
     let out = baseline_run(d.path(), "run");
     let files = csv_files(&out);
@@ -237,7 +237,7 @@ fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
 }
 
 #[test]
-fn issue2_quantiles_agree_with_the_replications_in_the_timeseries() {
+fn quantiles_agree_with_the_replications_in_the_timeseries() {
     let d = tmp();
     let out = baseline_run(d.path(), "run");
     let mut series: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
@@ -284,7 +284,7 @@ fn issue2_quantiles_agree_with_the_replications_in_the_timeseries() {
 }
 
 #[test]
-fn issue2_params_lists_every_path_with_a_value_and_a_meaning() {
+fn params_lists_every_path_with_a_value_and_a_meaning() {
     for s in [
         "baseline",
         "malaysia_2025",
@@ -331,7 +331,7 @@ fn issue2_params_lists_every_path_with_a_value_and_a_meaning() {
 }
 
 #[test]
-fn issue2_check_accepts_every_shipped_scenario() {
+fn check_accepts_every_shipped_scenario() {
     let mut n = 0;
     for entry in fs::read_dir(Path::new(ROOT).join("scenarios")).unwrap() {
         let path = entry.unwrap().path();
@@ -346,7 +346,7 @@ fn issue2_check_accepts_every_shipped_scenario() {
 }
 
 #[test]
-fn issue2_help_names_the_commands_and_flags() {
+fn help_names_the_commands_and_flags() {
     let top = stdout(&ok(&["--help"]));
     for c in ["run", "params", "check", "merge"] {
         assert!(top.contains(c), "--help lacks {c}");
@@ -372,7 +372,7 @@ fn issue2_help_names_the_commands_and_flags() {
 }
 
 #[test]
-fn issue2_unwritable_output_is_an_error() {
+fn unwritable_output_is_an_error() {
     let d = tmp();
     let file = d.path().join("a-file");
     fs::write(&file, "x").unwrap();
@@ -385,7 +385,7 @@ fn issue2_unwritable_output_is_an_error() {
 }
 
 #[test]
-fn issue2_a_complete_folder_is_never_overwritten() {
+fn a_complete_folder_is_never_overwritten() {
     let d = tmp();
     let out = d.path().join("run");
     let args = argv("run scenarios/baseline.toml --reps 10 --out", &[p(&out)]);
@@ -472,7 +472,7 @@ fn a_complete_folder_with_leftover_parts_is_healed_by_the_next_run() {
 /// The README's "Adding a nation" snippet, taken from the README itself so that it cannot rot:
 /// appended to a scenario extending the baseline, it adds a nation to every output.
 #[test]
-fn issue2_the_readme_nation_snippet_adds_a_nation_to_every_output() {
+fn the_readme_nation_snippet_adds_a_nation_to_every_output() {
     let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
     let section = readme
         .split_once("### Adding a nation")

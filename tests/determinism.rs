@@ -1,4 +1,4 @@
-//! Issue 2 (core), determinism: a run is a pure function of (scenario, seed) — the same bytes for
+//! Determinism: a run is a pure function of (scenario, seed) — the same bytes for
 //! any thread count, other bytes for another seed, the documented seed on every row — and a run
 //! that is killed never looks complete and resumes to the bytes of an uninterrupted run.
 
@@ -23,7 +23,7 @@ fn run(out: &Path, file: &str, args: &[&str]) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn issue2_same_seed_same_bytes_for_any_thread_count() {
+fn same_seed_same_bytes_for_any_thread_count() {
     let d = tmp();
     // The baseline (M1-M5, M7, M10, hubs) and the 2025 replay (timeline, diplomacy).
     for (k, file) in ["scenarios/baseline.toml", "scenarios/malaysia_2025.toml"]
@@ -58,7 +58,7 @@ fn issue2_same_seed_same_bytes_for_any_thread_count() {
 }
 
 #[test]
-fn issue2_replicate_is_a_pure_function_of_scenario_and_seed() {
+fn replicate_is_a_pure_function_of_scenario_and_seed() {
     let load = || Scenario::load(&baseline(), &[]).expect("baseline loads");
     let (a, b) = (load(), load());
     for rep in [0, 1, 37] {
@@ -82,7 +82,7 @@ fn issue2_replicate_is_a_pure_function_of_scenario_and_seed() {
 /// Every `summary.csv` row carries the seed `replication_seed(master, point, replication)` and
 /// the outcome the library computes for it, to the last bit.
 #[test]
-fn issue2_summary_rows_are_the_library_outcomes_with_the_documented_seeds() {
+fn summary_rows_are_the_library_outcomes_with_the_documented_seeds() {
     let d = tmp();
     let out = d.path().join("run");
     ok(&argv(
@@ -123,7 +123,7 @@ fn sketches_done(parts: &Path) -> usize {
 /// A run killed midway leaves `"complete": false` and no final CSVs; the same command then
 /// finishes it, keeping the finished chunks, with the bytes of an uninterrupted run.
 #[test]
-fn issue2_a_killed_run_never_looks_complete_and_resumes_to_the_same_bytes() {
+fn a_killed_run_never_looks_complete_and_resumes_to_the_same_bytes() {
     let d = tmp();
     // 50 replications a chunk, one thread: 20 chunks (6 in a debug build), killed after 2.
     let reps = if cfg!(debug_assertions) {

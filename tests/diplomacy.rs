@@ -1,4 +1,4 @@
-//! Issue 3 (diplomacy): the 2025 replay reproduces the seed event; without US pressure it is
+//! Diplomacy: the 2025 replay reproduces the seed event; without US pressure it is
 //! rare; the Gulf deals raise Gulf installs against the Diffusion-Rule-kept counterfactual.
 
 use chipdip::experiment::replicate;
@@ -61,7 +61,7 @@ fn summary_mean(s: &Scenario, outs: &[Outcome], column: &str) -> f64 {
 }
 
 #[test]
-fn issue3_seed_event_reproduced_under_pressure_and_rare_without() {
+fn seed_event_reproduced_under_pressure_and_rare_without() {
     let (replay, a) = outcomes("malaysia_2025.toml");
     let (nopress, b) = outcomes("malaysia_2025_no_pressure.toml");
     let with = share(&replay, &a, seed_event);
@@ -81,7 +81,7 @@ fn issue3_seed_event_reproduced_under_pressure_and_rare_without() {
 }
 
 #[test]
-fn issue3_gulf_deals_raise_gulf_installs_against_the_rule_kept() {
+fn gulf_deals_raise_gulf_installs_against_the_rule_kept() {
     let (replay, a) = outcomes("malaysia_2025.toml");
     let (kept, b) = outcomes("diffusion_rule_kept.toml");
     for (column, factor) in [
@@ -99,7 +99,7 @@ fn issue3_gulf_deals_raise_gulf_installs_against_the_rule_kept() {
 }
 
 #[test]
-fn issue3_h20_stops_in_april_and_resumes_in_august() {
+fn h20_stops_in_april_and_resumes_in_august() {
     let (s, outs) = outcomes("malaysia_2025.toml");
     let names = s.points[0].setup.series_names();
     let width = names.len();
@@ -141,7 +141,7 @@ fn retraction_share(sets: &[&str]) -> f64 {
 }
 
 #[test]
-fn issue9_retraction_follows_guidance_certainty_investment_and_dependence() {
+fn retraction_follows_guidance_certainty_investment_and_dependence() {
     let replay = retraction_share(&[]);
     assert!(replay >= 0.65, "replay retraction share {replay}");
     let no_certainty = retraction_share(&["regulators.USA.guidance_enforcement.certainty=0"]);
@@ -178,7 +178,7 @@ fn gulf_us_installed(s: &Scenario, outs: &[Outcome], month: usize) -> f64 {
 }
 
 #[test]
-fn issue9_gulf_compute_waits_for_the_autumn_licences_and_doubles_the_rule_kept() {
+fn gulf_compute_waits_for_the_autumn_licences_and_doubles_the_rule_kept() {
     let (replay, a) = outcomes("malaysia_2025.toml");
     let (kept, b) = outcomes("diffusion_rule_kept.toml");
     let at = |m| gulf_us_installed(&replay, &a, m);

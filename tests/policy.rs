@@ -1,4 +1,4 @@
-//! Issue 2 (core), policy levers: pulling one lever with `--set` moves the outcomes it should,
+//! Policy levers: pulling one lever with `--set` moves the outcomes it should,
 //! by a margin, against the baseline with the same seed (common random numbers). One test per
 //! mechanism of the core: M3 export rules, M4 guidance, M1/M10 supply and the patron, M7
 //! alignment.
@@ -27,7 +27,7 @@ fn baseline_with(dir: &Path, name: &str, sets: &[&str]) -> PathBuf {
 /// M3: removing the licence requirement for a tier-2 nation (the UAE to tier 1) lets its
 /// Nvidia purchases through: far more installed, no demand denied.
 #[test]
-fn issue2_lifting_a_tier2_licence_raises_installs_and_ends_denial() {
+fn lifting_a_tier2_licence_raises_installs_and_ends_denial() {
     let d = tmp();
     let base = baseline_with(d.path(), "base", &[]);
     let lifted = baseline_with(
@@ -59,7 +59,7 @@ fn issue2_lifting_a_tier2_licence_raises_installs_and_ends_denial() {
 
 /// M3: a larger tier-2 annual cap means less demand denied to Malaysia and more installed.
 #[test]
-fn issue2_a_larger_tier2_cap_means_less_denial_for_malaysia() {
+fn a_larger_tier2_cap_means_less_denial_for_malaysia() {
     let d = tmp();
     let base = baseline_with(d.path(), "base", &[]);
     let capped = baseline_with(
@@ -85,7 +85,7 @@ fn issue2_a_larger_tier2_cap_means_less_denial_for_malaysia() {
 /// M1/M10: with more Ascend capacity than China takes, Huawei exports, and Ascend chips reach
 /// Malaysia; M4: global guidance against Huawei then cuts that adoption abroad.
 #[test]
-fn issue2_ascend_supply_reaches_malaysia_and_global_guidance_cuts_it() {
+fn ascend_supply_reaches_malaysia_and_global_guidance_cuts_it() {
     let d = tmp();
     let base = baseline_with(d.path(), "base", &[]);
     // More 910C lines, and dies for them (no shared die limit).
@@ -129,7 +129,7 @@ fn issue2_ascend_supply_reaches_malaysia_and_global_guidance_cuts_it() {
 
 /// M10: without home priority, Huawei sells abroad what China would otherwise have taken.
 #[test]
-fn issue2_huawei_without_home_priority_exports_more() {
+fn huawei_without_home_priority_exports_more() {
     let d = tmp();
     let base = baseline_with(d.path(), "base", &[]);
     let open = baseline_with(d.path(), "open", &["firms.huawei.home_priority=false"]);
@@ -150,7 +150,7 @@ fn issue2_huawei_without_home_priority_exports_more() {
 /// M7: licence denials push a nation's alignment away from the denying power; without that
 /// push Malaysia ends closer to the US.
 #[test]
-fn issue2_without_the_denial_push_malaysia_ends_closer_to_the_us() {
+fn without_the_denial_push_malaysia_ends_closer_to_the_us() {
     let d = tmp();
     let base = baseline_with(d.path(), "base", &[]);
     let calm = baseline_with(d.path(), "calm", &["alignment.denial_push=0"]);

@@ -1,4 +1,4 @@
-//! Issue 2 (core), bad input: each broken scenario file or `--set` exits 2 with one message
+//! Bad input: each broken scenario file or `--set` exits 2 with one message
 //! naming the file (or `--set`), the line and the parameter path — with the nearest valid key
 //! when a key is unknown — and leaves no output folder behind.
 
@@ -258,7 +258,7 @@ const BROKEN: &[Broken] = &[
 const PARENT: &str = "extends = \"BASE\"\n[nations.SGP]\nstrategic_valu = 0.3\n";
 
 #[test]
-fn issue2_broken_scenarios_get_located_errors_and_leave_no_folder() {
+fn broken_scenarios_get_located_errors_and_leave_no_folder() {
     let d = tmp();
     let base = p(&baseline()).to_string();
     fs::write(d.path().join("parent.toml"), PARENT.replace("BASE", &base)).unwrap();
@@ -294,7 +294,7 @@ fn issue2_broken_scenarios_get_located_errors_and_leave_no_folder() {
 }
 
 #[test]
-fn issue2_check_and_params_report_the_same_errors_as_run() {
+fn check_and_params_report_the_same_errors_as_run() {
     let d = tmp();
     let file = scenario(d.path(), "typo.toml", "[nations.MYS]\nalignmnet = 0.2\n");
     let run = chipdip(&["run", p(&file), "--out", p(&d.path().join("never"))]);
@@ -312,7 +312,7 @@ fn issue2_check_and_params_report_the_same_errors_as_run() {
 }
 
 #[test]
-fn issue2_bad_numbers_of_replications_are_refused_before_anything_is_written() {
+fn bad_numbers_of_replications_are_refused_before_anything_is_written() {
     let d = tmp();
     let never = d.path().join("never");
     for args in [

@@ -1,4 +1,4 @@
-//! Sweeps, shards, merge and resume (issue 5): designs give the points they promise, the same
+//! Sweeps, shards, merge and resume: designs give the points they promise, the same
 //! seed gives the same points, shards merged equal the unsharded run byte for byte, wrong
 //! shards are refused, and a killed run resumes to the same bytes.
 
@@ -281,7 +281,7 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
     assert!(stderr(&twice).contains("given twice"), "{}", stderr(&twice));
 }
 
-/// Issue 5: killing a run midway and rerunning the same command finishes the work with the
+/// Killing a run midway and rerunning the same command finishes the work with the
 /// same bytes as an uninterrupted run.
 #[test]
 fn a_killed_run_resumes_to_the_same_bytes() {

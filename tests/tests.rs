@@ -1,20 +1,20 @@
 //! One integration-test binary (one link step), a module per area. Tests are named after what
-//! they pin and the issue that asks for it.
+//! they pin.
 
 mod util;
 
-// Issue 2, core.
+// The core: the command line, determinism, policy levers, bad input.
 mod cli;
 mod determinism;
 mod policy;
 mod scenario_errors;
 
-// Issue 3, diplomacy; issue 4, transshipment; issue 5, sweeps.
+// Diplomacy, transshipment, sweeps.
 mod diplomacy;
 mod sweeps;
 mod transshipment;
 
-// Issue 8: bytes pinned across refactorings.
+// Bytes pinned across refactorings.
 mod golden;
 
 // Markets of 2025: China's import policy, products, routes.

@@ -1,4 +1,4 @@
-//! Issue 4 (transshipment): enforcement and permits cut diversion through a hub, some moves to
+//! Transshipment: enforcement and permits cut diversion through a hub, some moves to
 //! the other hub, the ledger balances, and 10,000 intermediaries per hub stay deterministic.
 
 use chipdip::experiment::replicate;
@@ -39,7 +39,7 @@ fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
 }
 
 #[test]
-fn issue4_doubled_enforcement_cuts_diversion() {
+fn doubled_enforcement_cuts_diversion() {
     let (s, base) = runs("malaysia_2025.toml", &[], 150);
     let (t, surge) = runs("enforcement_surge.toml", &[], 150);
     let (a, b) = (
@@ -51,7 +51,7 @@ fn issue4_doubled_enforcement_cuts_diversion() {
 }
 
 #[test]
-fn issue4_a_permit_regime_moves_diversion_to_the_other_hub() {
+fn a_permit_regime_moves_diversion_to_the_other_hub() {
     let (s, open) = runs("baseline.toml", &["hubs.MYS.permit_regime=0"], 500);
     let (t, strict) = runs("baseline.toml", &["hubs.MYS.permit_regime=1"], 500);
     let (d_mys, se_mys) = paired(
@@ -73,7 +73,7 @@ fn issue4_a_permit_regime_moves_diversion_to_the_other_hub() {
 }
 
 #[test]
-fn issue4_ten_thousand_intermediaries_per_hub_same_bytes_for_any_threads() {
+fn ten_thousand_intermediaries_per_hub_same_bytes_for_any_threads() {
     let d = tmp();
     let run = |threads: &str| {
         let out = d.path().join(format!("t{threads}"));
